@@ -1,0 +1,75 @@
+"""Figures for the Data page (pure: results in, plotly Figure out)."""
+from __future__ import annotations
+
+import pandas as pd
+import plotly.express as px
+import plotly.graph_objects as go
+
+from core.datasets import Dataset
+from core.prep import CleaningPreview, Profile
+
+TEMPLATE = "plotly_white"
+HEIGHT = 360
+
+
+def _style(fig: go.Figure, title: str, x: str, y: str) -> go.Figure:
+    fig.update_layout(template=TEMPLATE, height=HEIGHT, title=title, xaxis_title=x, yaxis_title=y,
+                      margin=dict(l=40, r=20, t=60, b=40))
+    return fig
+
+
+def missing_figure(profile: Profile) -> go.Figure:
+    missing = profile.missing[profile.missing > 0].sort_values(ascending=True)
+    share = missing / profile.n_rows
+    fig = go.Figure(go.Bar(x=share.values, y=[str(c) for c in share.index], orientation="h",
+                           text=[f"{n:,} ({s:.1%})" for n, s in zip(missing.values, share.values)],
+                           textposition="auto", marker_color="#d62728"))
+    fig.update_xaxes(tickformat=".0%")
+    return _style(fig, "Missing values per column", "Share of rows missing (%)", "Column")
+
+
+def class_balance_figure(profile: Profile, dataset: Dataset) -> go.Figure:
+    counts = profile.target_summary
+    share = counts / counts.sum()
+    fig = go.Figure(go.Bar(x=[str(c) for c in counts.index], y=counts.values,
+                           text=[f"{n:,} ({s:.1%})" for n, s in zip(counts.values, share.values)],
+                           textposition="auto", marker_color="#1f77b4"))
+    return _style(fig, f"Class balance of '{dataset.target}'", "Class", "Rows")
+
+
+def target_figure(dataset: Dataset) -> go.Figure:
+    fig = px.histogram(dataset.frame, x=dataset.target, nbins=40)
+    return _style(fig, f"Distribution of the target '{dataset.target}'", dataset.target, "Rows")
+
+
+def distribution_figure(dataset: Dataset, column: str) -> go.Figure:
+    """Histogram (numeric) or bar chart (categorical), split by class for classification."""
+    frame = dataset.frame
+    color = dataset.target if dataset.task == "classification" and column != dataset.target else None
+    data = frame.assign(**{dataset.target: frame[dataset.target].astype(str)}) if color else frame
+    if dataset.column_types.get(column) == "numeric":
+        fig = px.histogram(data, x=column, color=color, nbins=40, barmode="overlay", opacity=0.7)
+    else:
+        counts = data.groupby([column] + ([color] if color else []), dropna=False).size().reset_index(name="rows")
+        counts[column] = counts[column].astype(str)
+        fig = px.bar(counts, x=column, y="rows", color=color, barmode="group")
+    return _style(fig, f"Distribution of '{column}'" + (f" by {color}" if color else ""), column, "Rows")
+
+
+def correlation_figure(profile: Profile) -> go.Figure:
+    corr = profile.correlation
+    fig = go.Figure(go.Heatmap(z=corr.values, x=list(corr.columns), y=list(corr.index), zmin=-1, zmax=1,
+                               colorscale="RdBu", reversescale=True, colorbar=dict(title="r")))
+    fig = _style(fig, "Correlation between numeric columns (Pearson r)", "", "")
+    fig.update_layout(height=max(HEIGHT, 18 * len(corr) + 120))
+    return fig
+
+
+def before_after_figure(preview: CleaningPreview, column: str) -> go.Figure:
+    frame = pd.concat([pd.DataFrame({"value": preview.before[column], "stage": "before"}),
+                       pd.DataFrame({"value": preview.after[column], "stage": "after"})])
+    fig = px.histogram(frame, x="value", facet_col="stage", nbins=40, color="stage",
+                       category_orders={"stage": ["before", "after"]})
+    fig.update_xaxes(matches=None)
+    fig.update_layout(showlegend=False)
+    return _style(fig, f"'{column}' before and after cleaning (training split)", "Value", "Rows")

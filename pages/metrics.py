@@ -1,0 +1,120 @@
+"""Metrics: an honest report of a saved run, computed from its stored predictions (no retraining)."""
+import streamlit as st
+
+from core import charts
+from core.metrics import MetricReport, at_threshold, positive_scores, threshold_sweep
+from ui import cache
+from ui.common import current_run, select, user_errors
+
+st.title("How good is the model?")
+st.caption("Scores on rows the model never saw while training, next to its scores on the rows it learned from.")
+
+store = cache.run_store()
+runs = [r for r in store.list() if r.status == "done"]
+run = current_run()
+if not runs:
+    st.info("No finished runs yet. Train a model first.")
+    st.page_link("pages/train.py", label="Go to Train →", icon="🏋️")
+    st.stop()
+ids = [r.id for r in runs]
+labels = {r.id: f"{r.name} · {r.created_at:%Y-%m-%d %H:%M} · {r.id}" for r in runs}
+if run is None or run.id not in ids:
+    if run is not None and run.status in ("queued", "running"):
+        st.info(f"Run {run.id} is still training ({run.progress:.0%}). Showing the latest finished run meanwhile.")
+    run = runs[0]
+select("run", run.id)
+st.session_state["metrics_run"] = run.id
+st.selectbox("Run", ids, format_func=labels.get, key="metrics_run",
+             on_change=lambda: select("run", st.session_state["metrics_run"]))
+
+report = MetricReport.from_dict(run.metrics)
+with user_errors():
+    preds = cache.run_predictions(run.id, run.updated_at.isoformat())
+test = preds["test"]
+pct = report.task == "classification"
+
+
+def fmt(value: float) -> str:
+    return f"{value:.1%}" if pct else f"{value:,.3f}"
+
+
+# ---------------------------------------------------------------- headline
+st.subheader(f"{run.model_title} on {run.dataset_name}")
+cards = ("accuracy", "balanced_accuracy", "f1_macro", "roc_auc") if pct else ("r2", "mae", "rmse")
+for col, name in zip(st.columns(len(cards)), cards):
+    if name in report.test:
+        delta = report.test[name] - report.train[name] if name in report.train else None
+        col.metric(charts.metric_name(name), fmt(report.test[name]),
+                   delta=f"{delta * 100:+.1f} pts vs training" if delta is not None and pct else None,
+                   delta_color="off")
+st.markdown(f"**{report.headline()}**")
+warning = report.overfitting_sentence()
+if warning:
+    st.warning(warning, icon="🧠")
+st.caption(f"{report.n_test:,} test rows, {report.n_train:,} training rows. Preprocessing and model were fitted on the "
+           "training rows only.")
+
+# ---------------------------------------------------------------- charts
+if pct:
+    tabs = st.tabs(["Confusion matrix", "ROC", "Precision–recall", "Calibration", "Threshold", "Per class",
+                    "Train vs test", "Cross-validation", "All numbers"])
+    with tabs[0]:
+        normalize = st.toggle("Show as share of each true class", key="cm_norm")
+        st.plotly_chart(charts.confusion_figure(report, normalize=normalize))
+        st.caption("Rows are the true classes, columns what the model said; the diagonal is where it is right.")
+    with tabs[1]:
+        st.plotly_chart(charts.roc_figure(test, report.positive_label))
+        if "roc_auc" in report.test:
+            st.caption(f"ROC AUC {report.test['roc_auc']:.3f}: picking one positive and one negative row at random, "
+                       f"the model ranks the positive higher {report.test['roc_auc']:.0%} of the time.")
+    with tabs[2]:
+        st.plotly_chart(charts.pr_figure(test, report.positive_label))
+    with tabs[3]:
+        st.plotly_chart(charts.calibration_figure(test, report.positive_label))
+        st.caption("Close to the diagonal means a predicted 80% really happens about 80% of the time.")
+    with tabs[4]:
+        if report.positive_label is None or test.proba is None:
+            st.info("The decision threshold applies to two-class problems with probabilities.")
+        else:
+            score, pos = positive_scores(test, report.positive_label)
+            threshold = st.slider(f"Flag a row as '{pos}' when its probability is at least", 0.0, 1.0, 0.5, 0.01,
+                                  key="metrics_threshold")
+            point = at_threshold(test.y_true, score, pos, threshold)
+            st.plotly_chart(charts.threshold_figure(threshold_sweep(test.y_true, score, pos), threshold))
+            a, b, c = st.columns(3)
+            a.metric("Precision", f"{point['precision']:.1%}")
+            b.metric("Recall", f"{point['recall']:.1%}")
+            c.metric("Flagged", f"{point['flagged_share']:.1%} of rows")
+            st.caption(f"At {threshold:.2f}, the model flags {point['tp'] + point['fp']} of {len(score)} test rows "
+                       f"as '{pos}': {point['tp']} really are, {point['fp']} are false alarms, and it misses "
+                       f"{point['fn']}. Raise the threshold for fewer false alarms, lower it to miss fewer.")
+    with tabs[5]:
+        st.dataframe(report.per_class, hide_index=True)
+    with tabs[6]:
+        st.plotly_chart(charts.train_test_figure(report))
+    with tabs[7]:
+        if report.cv:
+            st.plotly_chart(charts.cv_figure(report))
+        else:
+            st.info("This run was trained without cross-validation.")
+else:
+    tabs = st.tabs(["Predicted vs actual", "Residuals", "Train vs test", "Cross-validation", "All numbers"])
+    with tabs[0]:
+        st.plotly_chart(charts.predicted_vs_actual_figure(test))
+    with tabs[1]:
+        st.plotly_chart(charts.residual_figure(test))
+        st.caption("Errors should scatter evenly around zero; a pattern means the model misses a trend.")
+    with tabs[2]:
+        st.plotly_chart(charts.train_test_figure(report))
+    with tabs[3]:
+        if report.cv:
+            st.plotly_chart(charts.cv_figure(report))
+        else:
+            st.info("This run was trained without cross-validation.")
+with tabs[-1]:
+    import pandas as pd
+    table = pd.DataFrame({"train": pd.Series(report.train), "test": pd.Series(report.test),
+                          "cv mean": pd.Series({k: v[0] for k, v in report.cv.items()}),
+                          "cv std": pd.Series({k: v[1] for k, v in report.cv.items()})})
+    table.index = [charts.metric_name(k) for k in table.index]
+    st.dataframe(table.style.format("{:.4f}", na_rep="—"))

@@ -1,0 +1,65 @@
+"""Runs: every training is saved; list, open, rename and delete them."""
+import pandas as pd
+import streamlit as st
+
+from ui import cache
+from ui.common import current_run_id, select, user_errors
+
+st.title("Runs")
+st.caption("Every model you train is saved here and survives restarts. Open one to see its report, or share its link.")
+
+store = cache.run_store()
+runs = store.list()
+if not runs:
+    st.info("No runs yet. Train a model and it will appear here.")
+    st.page_link("pages/train.py", label="Go to Train →", icon="🏋️")
+    st.stop()
+
+
+def score_of(run) -> str:
+    if not run.metrics:
+        return ""
+    primary = run.metrics.get("primary", "accuracy")
+    value = run.metrics["test"].get(primary)
+    return "" if value is None else (f"{primary} {value:.1%}" if run.task == "classification" else f"{primary} {value:.3f}")
+
+
+table = pd.DataFrame([{"id": r.id, "name": r.name, "status": r.status, "data set": r.dataset_name,
+                       "score (test)": score_of(r), "created": r.created_at.strftime("%Y-%m-%d %H:%M"),
+                       "progress": r.progress} for r in runs])
+st.dataframe(table, hide_index=True, column_config={
+    "progress": st.column_config.ProgressColumn("progress", min_value=0.0, max_value=1.0, format="percent")})
+
+ids = [r.id for r in runs]
+current = current_run_id()
+by_id = {r.id: r for r in runs}
+chosen = st.selectbox("Run", ids, index=ids.index(current) if current in ids else 0,
+                      format_func=lambda i: f"{by_id[i].name} · {i}", key="runs_pick")
+run = by_id[chosen]
+if run.status == "failed":
+    st.error(f"This run failed: {run.error}")
+elif run.status in ("queued", "running"):
+    st.info(f"Still training: {run.progress:.0%} — {run.message}")
+
+col_open, col_rename, col_delete = st.columns(3)
+with col_open:
+    if st.button("Open report", type="primary", disabled=run.status != "done", key="runs_open"):
+        select("run", run.id)
+        st.switch_page("pages/metrics.py")
+with col_rename:
+    new_name = st.text_input("New name", run.name, key=f"runs_name_{run.id}")
+    if st.button("Rename", key="runs_rename"):
+        with user_errors():
+            store.rename(run.id, new_name)
+        st.rerun()
+with col_delete:
+    confirm = st.checkbox("Yes, delete this run and its files", key=f"runs_confirm_{run.id}")
+    if st.button("Delete", disabled=not confirm, key="runs_delete"):
+        store.delete(run.id)
+        if current == run.id:
+            select("run", None)
+        st.rerun()
+
+with st.expander("Details"):
+    st.json({"spec": run.spec, "preprocessing": run.prep, "timings": run.timings, "data set": run.dataset_key,
+             "fingerprint": run.fingerprint})

@@ -1,0 +1,79 @@
+"""Train: one model with live curves, a leaderboard of several, or the same network with each optimizer."""
+import json
+
+import streamlit as st
+
+from core.models import DEFAULT_LEADERBOARD, FAMILIES, OPTIMIZER_TITLES, ModelSpec
+from ui import cache
+from ui.common import current_dataset, current_prep, param_widgets, select, to_json, user_errors
+from ui.training import background_panel, estimate_seconds, show_result, train_and_save, trained_for
+
+st.title("Train")
+dataset = current_dataset()
+prep = current_prep()
+st.caption(f"Train models on **{dataset.name}** to predict '{dataset.target}' ({dataset.task}). "
+           f"Cleaning: {prep.describe()} (change it on the Data page).")
+
+tab_one, tab_board, tab_opt = st.tabs(["One model", "Leaderboard", "Compare optimizers"])
+
+with tab_one:
+    family_key = st.selectbox("Model", list(FAMILIES), format_func=lambda k: FAMILIES[k].title[dataset.task],
+                              key="train_family", persist_state="session")
+    st.caption(FAMILIES[family_key].summary)
+    with st.expander("Settings", expanded=family_key == "mlp"):
+        params = param_widgets(family_key, "one")
+        cv_folds = st.slider("Cross-validation folds (0 = skip)", 0, 10, 5, key="train_cv", persist_state="session")
+    with user_errors():
+        spec = ModelSpec.create(family_key, seed=prep.seed, **params)
+    estimate = estimate_seconds(dataset, spec, cv_folds)
+    background = st.checkbox("Run in the background (you can leave this page)", value=estimate > 60,
+                             key=f"train_bg_{family_key}",
+                             help=f"Estimated time: about {estimate:,.0f} s. Jobs over a minute run in the background.")
+    if st.button("Train", type="primary", key="train_go"):
+        if background:
+            from core.jobs import queue_run, start_background
+            store = cache.run_store()
+            run = queue_run(store, dataset, spec, prep)
+            store.mark_running(run.id, start_background(run.id))
+            select("run", run.id)
+            st.rerun()
+        else:
+            train_and_save(dataset, spec, prep, cv_folds)
+            st.session_state["last_trained"] = (dataset.key, spec.to_json(), to_json(prep.to_dict()), cv_folds)
+    background_panel()
+    last = st.session_state.get("last_trained")
+    if last and last[0] == dataset.key:
+        from core.prep import PrepOptions
+        show_result(trained_for(dataset, ModelSpec.from_json(last[1]), PrepOptions.from_dict(json.loads(last[2])), last[3]))
+
+with tab_board:
+    st.caption("Train several models on the same split in one click, ranked on the test rows, "
+               "with cross-validation on the training rows for the spread.")
+    chosen = st.multiselect("Models", list(FAMILIES), default=list(DEFAULT_LEADERBOARD),
+                            format_func=lambda k: FAMILIES[k].title[dataset.task], key="board_models",
+                            persist_state="session")
+    from core.train import SORT_METRICS
+    metric = st.selectbox("Rank by", SORT_METRICS[dataset.task], key="board_metric", persist_state="session",
+                          format_func=lambda m: m.replace("_", " "))
+    if st.button("Train leaderboard", type="primary", key="board_go", disabled=not chosen):
+        from ui.training import train_leaderboard
+        st.session_state["board"] = (dataset.key, tuple(chosen), to_json(prep.to_dict()))
+        train_leaderboard(dataset, chosen, prep)
+    board = st.session_state.get("board")
+    if board and board[0] == dataset.key:
+        from ui.training import show_leaderboard
+        show_leaderboard(dataset, list(board[1]), prep, metric)
+
+with tab_opt:
+    st.caption("The same network, data and seed trained with each optimizer: which one learns fastest here?")
+    params = param_widgets("mlp", "opt")
+    optimizers = st.multiselect("Optimizers", list(OPTIMIZER_TITLES), default=list(OPTIMIZER_TITLES),
+                                format_func=OPTIMIZER_TITLES.get, key="opt_list", persist_state="session")
+    with user_errors():
+        base = ModelSpec.create("mlp", seed=prep.seed, **params)
+    if st.button("Compare optimizers", type="primary", key="opt_go", disabled=not optimizers):
+        st.session_state["opt"] = (dataset.key, base.to_json(), tuple(optimizers))
+    opt = st.session_state.get("opt")
+    if opt and opt[0] == dataset.key:
+        from ui.training import show_optimizer_comparison
+        show_optimizer_comparison(dataset, ModelSpec.from_json(opt[1]), prep, list(opt[2]))

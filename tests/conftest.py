@@ -1,0 +1,26 @@
+"""Shared fixtures: an isolated MODELDECK_HOME per test session and clean Streamlit caches per test."""
+from __future__ import annotations
+
+import os
+import tempfile
+
+import pytest
+
+os.environ.setdefault("MODELDECK_HOME", tempfile.mkdtemp(prefix="modeldeck-test-"))
+
+
+@pytest.fixture(autouse=True)
+def _clear_streamlit_caches():
+    """The Streamlit caches outlive an AppTest instance: clear them so each test starts cold."""
+    import streamlit as st
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield
+
+
+@pytest.fixture()
+def fresh_home(tmp_path, monkeypatch):
+    """A private, empty run store for tests that count runs."""
+    monkeypatch.setenv("MODELDECK_HOME", str(tmp_path))
+    monkeypatch.delenv("MODELDECK_DB_URL", raising=False)
+    return tmp_path

@@ -1,0 +1,92 @@
+"""Every Streamlit cache of the app lives here; pages call these functions, never the decorators.
+
+Data (copied per caller): st.cache_data. Fitted models and stores (shared, read-only): st.cache_resource,
+keyed by small strings: data set key + fingerprint, spec JSON, preprocessing JSON.
+"""
+from __future__ import annotations
+
+import json
+import threading
+from collections import OrderedDict
+
+import streamlit as st
+
+from core.datasets import Dataset, load_dataset
+from core.prep import CleaningPreview, PrepOptions, Profile, preview_cleaning, profile
+from core.runs import RunStore
+
+
+@st.cache_data(max_entries=16, show_spinner="Loading the data set…")
+def dataset(key: str) -> Dataset:
+    return load_dataset(key)
+
+
+@st.cache_data(max_entries=16, show_spinner="Profiling…")
+def dataset_profile(key: str) -> Profile:
+    return profile(dataset(key))
+
+
+@st.cache_data(max_entries=32, show_spinner="Cleaning the training split…")
+def cleaning(key: str, prep_json: str) -> CleaningPreview:
+    return preview_cleaning(dataset(key), PrepOptions.from_dict(json.loads(prep_json)))
+
+
+@st.cache_resource(max_entries=1)
+def run_store() -> RunStore:
+    store = RunStore()
+    store.mark_orphans_failed()
+    return store
+
+
+class _ModelShelf:
+    """A bounded, thread-safe LRU of trained models shared by all sessions (held by st.cache_resource).
+
+    A plain @st.cache_resource on the training function cannot be used: training draws live progress into
+    the page, and Streamlit would try to replay those elements on every cache hit.
+    """
+
+    def __init__(self, max_entries: int = 32):
+        self.max_entries, self.items, self.lock = max_entries, OrderedDict(), threading.Lock()
+
+    def get(self, key):
+        with self.lock:
+            if key in self.items:
+                self.items.move_to_end(key)
+                return self.items[key]
+        return None
+
+    def put(self, key, value) -> None:
+        with self.lock:
+            self.items[key] = value
+            self.items.move_to_end(key)
+            while len(self.items) > self.max_entries:
+                self.items.popitem(last=False)
+
+
+@st.cache_resource(max_entries=1)
+def _model_shelf() -> _ModelShelf:
+    return _ModelShelf()
+
+
+def trained_model(key: str, fingerprint: str, spec_json: str, prep_json: str, cv_folds: int, progress=None):
+    """Train (or reuse) a model keyed by data fingerprint + spec + preprocessing; shared and read-only."""
+    from core.models import ModelSpec
+    from core.train import train_model
+    cache_key = (key, fingerprint, spec_json, prep_json, cv_folds)
+    shelf = _model_shelf()
+    model = shelf.get(cache_key)
+    if model is None:
+        model = train_model(dataset(key), ModelSpec.from_json(spec_json), PrepOptions.from_dict(json.loads(prep_json)),
+                            cv_folds=cv_folds, progress=progress)
+        shelf.put(cache_key, model)
+    return model
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def run_predictions(run_id: str, version: str) -> dict:
+    return run_store().load_predictions(run_id)
+
+
+def clear_all() -> None:
+    st.cache_data.clear()
+    st.cache_resource.clear()

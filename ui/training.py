@@ -1,0 +1,170 @@
+"""Streamlit views shared by the Train and Home pages: train with live progress, save runs, show results."""
+from __future__ import annotations
+
+import uuid
+
+import streamlit as st
+
+from core import charts_train
+from core.models import OPTIMIZER_TITLES, ModelSpec
+from core.prep import PrepOptions
+from ui import cache
+from ui.common import LiveProgress, current_run, select, to_json, user_errors
+
+
+def estimate_seconds(dataset, spec: ModelSpec, cv_folds: int) -> float:
+    """A rough guess of training time on 2 CPU cores, to decide whether to run in the background."""
+    rows, cols = dataset.frame.shape
+    fits = 1 + max(cv_folds, 0)
+    if spec.family == "mlp":
+        width = sum(spec.params["hidden"])
+        return fits * spec.params["epochs"] * rows * (cols + width) / 4e7
+    if spec.family == "svm":
+        return fits * (rows / 4000) ** 2 * 3
+    return fits * rows * cols / 2e6
+
+
+def trained_for(dataset, spec: ModelSpec, prep: PrepOptions, cv_folds: int, progress=None):
+    with user_errors():
+        return cache.trained_model(dataset.key, dataset.fingerprint, spec.to_json(), to_json(prep.to_dict()),
+                                   cv_folds, progress=progress)
+
+
+def _save_run(dataset, trained, group_id: str | None = None):
+    """Save a run once per (data, spec, preprocessing, folds) in this session; return it."""
+    from core.runs import save_trained
+    saved = st.session_state.setdefault("_saved_runs", {})
+    key = (dataset.key, trained.spec.to_json(), to_json(trained.prep.to_dict()), len(trained.report.cv) > 0)
+    store = cache.run_store()
+    if key in saved:
+        try:
+            return store.get(saved[key])
+        except Exception:  # noqa: BLE001 - deleted since: save again
+            pass
+    run = save_trained(store, trained, dataset.name, group_id=group_id)
+    saved[key] = run.id
+    return run
+
+
+def train_and_save(dataset, spec: ModelSpec, prep: PrepOptions, cv_folds: int):
+    title = spec.title(dataset.task)
+    with st.status(f"Training {title}…", expanded=True) as status:
+        chart = charts_train.loss_curve_figure if spec.family == "mlp" else None
+        progress = LiveProgress(f"Training {title}", chart=chart)
+        trained = trained_for(dataset, spec, prep, cv_folds, progress)
+        progress.done()
+        run = _save_run(dataset, trained)
+        status.update(label=f"{title} trained in {trained.fit_seconds:.1f} s — saved as run {run.id}",
+                      state="complete", expanded=False)
+    select("run", run.id)
+    return trained, run
+
+
+def show_result(trained) -> None:
+    report = trained.report
+    primary = report.primary
+    pct = primary != "r2" and report.task == "classification"
+    c1, c2, c3, c4 = st.columns(4)
+    c1.metric(f"Test {primary.replace('_', ' ')}", f"{report.test[primary]:.1%}" if pct else f"{report.test[primary]:.3f}")
+    if primary in report.cv:
+        mean, std = report.cv[primary]
+        c2.metric("Cross-validation", f"{mean:.1%} ± {std:.1%}" if pct else f"{mean:.3f} ± {std:.3f}")
+    c3.metric("Fit time", f"{trained.fit_seconds:.2f} s")
+    c4.metric("Model size", f"{trained.size_bytes / 1024:,.0f} KB")
+    st.caption(report.headline())
+    warning = report.overfitting_sentence()
+    if warning:
+        st.warning(warning)
+    if trained.history:
+        st.plotly_chart(charts_train.loss_curve_figure(trained.history, f"{trained.title}: loss per epoch"))
+        best = min(trained.history, key=lambda h: h["val_loss"] if h.get("val_loss") is not None else h["train_loss"])
+        st.caption(f"Trained {len(trained.history)} epochs; the best validation loss came at epoch {best['epoch']}.")
+    st.page_link("pages/metrics.py", label="See the full metric report →", icon="🎯")
+
+
+@st.fragment(run_every=1.0)
+def _poll_run() -> None:
+    run = current_run()
+    if run is None:
+        return
+    if run.status in ("queued", "running"):
+        st.progress(run.progress, text=f"Background run {run.id}: {run.message or run.status}")
+        if run.history:
+            st.plotly_chart(charts_train.loss_curve_figure(run.history, "Live training curves"), key="bg_curve")
+    elif run.status == "done" and st.session_state.get("_bg_watch") == run.id:
+        st.success(f"Background run {run.id} finished: {run.name}.")
+        st.page_link("pages/metrics.py", label="See its metric report →", icon="🎯")
+    elif run.status == "failed" and st.session_state.get("_bg_watch") == run.id:
+        st.error(f"Background run {run.id} failed: {run.error}")
+
+
+def background_panel() -> None:
+    """Poll the current run while a background job trains it (the page stays responsive)."""
+    run = current_run()
+    if run is not None and run.status in ("queued", "running"):
+        st.session_state["_bg_watch"] = run.id
+    if st.session_state.get("_bg_watch"):
+        _poll_run()
+
+
+# ---------------------------------------------------------------- leaderboard
+def _leaderboard_specs(dataset, families: list[str], prep: PrepOptions) -> list[ModelSpec]:
+    return [ModelSpec.create(f, seed=prep.seed) for f in families]
+
+
+def train_leaderboard(dataset, families: list[str], prep: PrepOptions, cv_folds: int = 5) -> list:
+    specs = _leaderboard_specs(dataset, families, prep)
+    group = uuid.uuid4().hex[:10]
+    models = []
+    with st.status(f"Training {len(specs)} models…", expanded=True) as status:
+        bar = st.progress(0.0)
+        for i, spec in enumerate(specs):
+            title = spec.title(dataset.task)
+            trained = trained_for(dataset, spec, prep, cv_folds, lambda f, m, h=None, i=i, t=title: bar.progress(
+                min((i + f) / len(specs), 1.0), text=f"{t} ({i + 1}/{len(specs)}): {m}"))
+            _save_run(dataset, trained, group_id=group)
+            models.append(trained)
+        status.update(label=f"{len(specs)} models trained and saved as runs", state="complete", expanded=False)
+    return models
+
+
+def show_leaderboard(dataset, families: list[str], prep: PrepOptions, metric: str, cv_folds: int = 5) -> None:
+    from core.train import leaderboard_table
+    models = [trained_for(dataset, spec, prep, cv_folds) for spec in _leaderboard_specs(dataset, families, prep)]
+    table = leaderboard_table(models, metric)
+    percent = metric not in ("mae", "rmse", "r2")
+    st.plotly_chart(charts_train.leaderboard_figure(table, metric, percent=percent))
+    best = table.iloc[0]
+    st.caption(f"Best on the test rows: {best['model']} — {best['in_plain_words']}.")
+    fmt = "{:.1%}" if percent else "{:.3f}"
+    st.dataframe(table.style.format({metric: fmt, "cv_mean": fmt, "cv_std": fmt, "fit_s": "{:.2f}",
+                                     "predict_ms_per_row": "{:.4f}", "size_kb": "{:,.0f}"}),
+                 hide_index=True, column_config={
+                     "cv_mean": "CV mean", "cv_std": "CV ± std", "fit_s": "fit (s)",
+                     "predict_ms_per_row": "predict (ms/row)", "size_kb": "size (KB)",
+                     "in_plain_words": st.column_config.TextColumn("in plain words", width="large")})
+
+
+# ---------------------------------------------------------------- optimizers
+def show_optimizer_comparison(dataset, base: ModelSpec, prep: PrepOptions, optimizers: list[str]) -> None:
+    from core.train import optimizer_table
+    specs = [ModelSpec.create("mlp", seed=base.seed, **(base.params | {"optimizer": o})) for o in optimizers]
+    bar = st.progress(0.0, text="Training with each optimizer")
+    models = []
+    for i, spec in enumerate(specs):
+        name = OPTIMIZER_TITLES[spec.params["optimizer"]]
+        models.append(trained_for(dataset, spec, prep, 0, lambda f, m, h=None, i=i, n=name: bar.progress(
+            min((i + f) / len(specs), 1.0), text=f"{n}: {m}")))
+    bar.empty()
+    curves = {OPTIMIZER_TITLES[m.spec.params["optimizer"]]: m.history for m in models}
+    has_val = any(h.get("val_loss") is not None for m in models for h in m.history)
+    st.plotly_chart(charts_train.optimizer_curves_figure(curves, "val_loss" if has_val else "train_loss"))
+    table = optimizer_table(models)
+    st.dataframe(table.style.format({"final_train_loss": "{:.4f}", "best_val_loss": "{:.4f}",
+                                     "test_score": "{:.1%}" if dataset.task == "classification" else "{:.3f}",
+                                     "fit_s": "{:.2f}"}), hide_index=True)
+    best = table.sort_values("best_val_loss" if has_val else "final_train_loss").iloc[0]
+    spread = table["test_score"].max() - table["test_score"].min()
+    st.caption(f"{best['optimizer']} reached the lowest loss. The test scores differ by "
+               f"{spread * 100:.1f} points between the best and the worst optimizer"
+               f"{' — on this data the choice barely matters' if spread < 0.01 else ''}.")
