@@ -27,6 +27,7 @@ COLUMN_TYPES = ("numeric", "categorical", "date", "identifier", "constant", "emp
 USABLE_TYPES = ("numeric", "categorical")
 CHURN_CSV = Path(__file__).resolve().parents[1] / "data" / "churn.csv"
 DEFAULT_DATASET = "breast_cancer"
+MAX_UPLOAD_BYTES = 100 * 2**20  # larger files get a clear message (the browser uploader allows up to 250 MB)
 
 BUILTINS: dict[str, tuple[str, str]] = {
     "breast_cancer": (
@@ -116,6 +117,11 @@ class Dataset:
     @property
     def y(self) -> pd.Series:
         return self.frame[self.target]
+
+    @property
+    def unused_columns(self) -> dict[str, str]:
+        """Columns the models do not use, with the reason (identifier, date, constant, empty)."""
+        return {c: t for c, t in self.column_types.items() if t not in USABLE_TYPES and c != self.target}
 
     @property
     def classes(self) -> list[str] | None:
@@ -261,6 +267,10 @@ class CsvRead:
     encoding: str
     has_header: bool
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def delimiter_name(self) -> str:
+        return _DELIMITER_NAMES.get(self.delimiter, repr(self.delimiter))
 
 
 def _mb(n_bytes: float) -> str:
@@ -462,7 +472,7 @@ def _ragged_message(error: str, delimiter: str, n_columns: int) -> str:
 def read_csv(
     data: bytes,
     filename: str = "upload.csv",
-    max_bytes: int = 200 * 2**20,
+    max_bytes: int = MAX_UPLOAD_BYTES,
     delimiter: str | None = None,
 ) -> CsvRead:
     """Parse uploaded bytes: detect encoding, separator and header; explain every fix in notes."""

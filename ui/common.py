@@ -23,6 +23,15 @@ def user_errors():
         st.stop()
 
 
+def attempt(fn, *args, **kwargs):
+    """Call fn; on a ModelDeckError show its message and return None, letting the rest of the page render."""
+    try:
+        return fn(*args, **kwargs)
+    except ModelDeckError as exc:
+        st.error(str(exc), icon="⚠️")
+        return None
+
+
 def _synced(name: str, default: str | None) -> str | None:
     """A value kept in the session and mirrored in the URL (?name=…), so a link reopens the same view."""
     from_url = st.query_params.get(name)

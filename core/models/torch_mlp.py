@@ -23,6 +23,7 @@ import math
 import numbers
 import time
 from collections.abc import Callable, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -99,10 +100,13 @@ def build_mlp(n_in: int, n_out: int, hidden: Sequence[int] = (64, 32), activatio
                 layers.append(nn.Dropout(float(dropout)))
             fan_in = width
         layers.append(nn.Linear(fan_in, int(n_out)))
-    net = nn.Sequential(*layers).to_empty(device="cpu")
+    net = nn.Sequential(*layers)
     with torch.no_grad():
         for module in net:
-            if isinstance(module, nn.Linear):  # same law as nn.Linear.reset_parameters
+            if isinstance(module, nn.Linear):  # real CPU storage (to_empty() would cost 0.3 s on first use)
+                module.weight = nn.Parameter(torch.empty(module.out_features, module.in_features))
+                module.bias = nn.Parameter(torch.empty(module.out_features))
+                # the law of nn.Linear.reset_parameters, drawn from `generator`
                 nn.init.kaiming_uniform_(module.weight, a=math.sqrt(5), generator=generator)
                 bound = 1.0 / math.sqrt(module.in_features) if module.in_features > 0 else 0.0
                 module.bias.uniform_(-bound, bound, generator=generator)
@@ -119,6 +123,33 @@ def _resolve_device(device: Any) -> "torch.device":
     if resolved.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device='{name}' was requested but no CUDA GPU is available; use device='auto' or 'cpu'.")
     return resolved
+
+
+# Below this many multiply-adds per layer and batch (batch_size x the largest weight matrix),
+# a step is a few dozen tiny kernels and OpenMP/MKL threads only add wake-up and barrier costs:
+# on a 2-core machine a 64x64x64 matmul took 9 µs on one thread and 25-260 µs on two, worse
+# when other processes keep the cores busy. Bigger layers keep torch's thread setting.
+_SINGLE_THREAD_WORK = 2**21
+
+
+@contextmanager
+def _intra_op_threads(n: int | None):
+    """Run the block with n torch intra-op threads, then restore the caller's setting.
+
+    torch.set_num_threads acts on the calling thread's OpenMP/MKL setting (other Python threads,
+    e.g. other Streamlit sessions, keep theirs), and the previous value is restored on exit.
+    """
+    import torch
+
+    previous = torch.get_num_threads()
+    if n is None or n == previous:
+        yield
+        return
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
 
 
 def _make_optimizer(name: str, params, *, lr: float, momentum: float, weight_decay: float,
@@ -389,7 +420,9 @@ class _TorchMLPBase(BaseEstimator):
         # global random state is the same after fit as before.
         fork_devices = [device.index if device.index is not None else torch.cuda.current_device()] \
             if device.type == "cuda" else []
-        with torch.random.fork_rng(devices=fork_devices):
+        widest = max(a * b for a, b in zip([X.shape[1], *widths], [*widths, self._net_arch["n_out"]]))
+        threads = 1 if device.type == "cpu" and int(self.batch_size) * widest <= _SINGLE_THREAD_WORK else None
+        with torch.random.fork_rng(devices=fork_devices), _intra_op_threads(threads):
             torch.random.default_generator.manual_seed(torch_seed)
             if device.type == "cuda":
                 torch.cuda.manual_seed(torch_seed)
@@ -606,9 +639,9 @@ class TorchMLPClassifier(ClassifierMixin, _TorchMLPBase):
         return y_enc
 
     def _loss_fn(self):
-        from torch import nn
+        import torch.nn.functional as F
 
-        return nn.CrossEntropyLoss()
+        return F.cross_entropy
 
     def _target_tensor(self, y_enc, device):
         import torch
@@ -667,9 +700,9 @@ class TorchMLPRegressor(RegressorMixin, _TorchMLPBase):
         return len(self.y_mean_)
 
     def _loss_fn(self):
-        from torch import nn
+        import torch.nn.functional as F
 
-        return nn.MSELoss()
+        return F.mse_loss
 
     def _target_tensor(self, y_enc, device):
         import torch
