@@ -71,5 +71,24 @@ def before_after_figure(preview: CleaningPreview, column: str) -> go.Figure:
     fig = px.histogram(frame, x="value", facet_col="stage", nbins=40, color="stage",
                        category_orders={"stage": ["before", "after"]})
     fig.update_xaxes(matches=None)
+    fig.for_each_annotation(lambda a: a.update(text=a.text.split("=")[-1]))
     fig.update_layout(showlegend=False)
     return _style(fig, f"'{column}' before and after cleaning (training split)", "Value", "Rows")
+
+
+def image_samples_figure(dataset: Dataset, per_class: int = 1, max_classes: int = 10) -> go.Figure:
+    """The first image of each class, for data sets whose rows are pixel grids (e.g. digits, 8×8)."""
+    import numpy as np
+    height, width = dataset.image_shape
+    frame = dataset.frame
+    rows = frame.groupby(frame[dataset.target].astype(str), sort=True).head(per_class).head(max_classes * per_class)
+    pixels = rows[dataset.features].to_numpy(float).reshape(-1, height, width)
+    fig = px.imshow(np.asarray(pixels), facet_col=0, facet_col_wrap=10, binary_string=False,
+                    color_continuous_scale="gray_r")
+    for i, label in enumerate(rows[dataset.target].astype(str)):
+        fig.layout.annotations[i].text = f"{dataset.target} = {label}"
+    fig.update_xaxes(showticklabels=False)
+    fig.update_yaxes(showticklabels=False)
+    fig.update_layout(template=TEMPLATE, height=220, title=f"One example per class ({height}×{width} pixels)",
+                      coloraxis_showscale=False, margin=dict(l=10, r=10, t=60, b=10))
+    return fig

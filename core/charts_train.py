@@ -52,5 +52,6 @@ def leaderboard_figure(table: pd.DataFrame, metric: str, percent: bool = True) -
                       xaxis_title=metric.replace("_", " ") + (" (%)" if percent else ""), yaxis_title="",
                       legend=dict(orientation="h", y=-0.25), margin=dict(l=40, r=20, t=60, b=40))
     if percent:
-        fig.update_xaxes(tickformat=".0%")
+        low = min((ordered[metric]).min(), (ordered["cv_mean"] - ordered["cv_std"]).min())
+        fig.update_xaxes(tickformat=".0%", range=[max(0.0, low - 0.05), 1.0])
     return fig

@@ -174,14 +174,17 @@ class Profile:
 
     def headline(self, dataset: Dataset) -> str:
         missing_cells = int(self.missing.sum())
-        parts = [f"{self.n_rows:,} rows and {self.n_columns - 1:,} input columns"]
+        unused = len(dataset.unused_columns)
+        parts = [f"{self.n_rows:,} rows and {len(dataset.features):,} input columns"
+                 + (f" ({unused} more not used)" if unused else "")]
         parts.append(f"{missing_cells:,} missing cells" if missing_cells else "no missing values")
         parts.append(f"{self.n_duplicates:,} duplicate rows" if self.n_duplicates else "no duplicate rows")
         text = ", ".join(parts) + "."
         if dataset.task == "classification":
             shares = self.target_summary / self.target_summary.sum()
+            imbalanced = shares.max() >= 3 * shares.min()
             text += (f" The rarest class, '{shares.idxmin()}', is {shares.min():.1%} of rows"
-                     f"{' — imbalanced: judge models by balanced accuracy or F1, not accuracy' if shares.min() < 0.2 else ''}.")
+                     f"{' — imbalanced: judge models by balanced accuracy or F1, not accuracy' if imbalanced else ''}.")
         return text
 
 
@@ -243,12 +246,14 @@ def preview_cleaning(dataset: Dataset, options: PrepOptions) -> CleaningPreview:
         clipper = preprocessor.named_transformers_["num"].named_steps["clip"]
         imputed = before.fillna(before.median()) if options.impute_numeric != "none" else before
         clipped = int(((imputed < clipper.lower_) | (imputed > clipper.upper_)).to_numpy().sum())
+    order = sorted(numeric, key=lambda c: (-int(split.X_train[c].isna().sum()), -float(before[c].std() or 0.0)))
+    before = before[order]
     stats = pd.concat({"before": before.agg(["mean", "std", "min", "max"]).T,
-                       "after": after[numeric].agg(["mean", "std", "min", "max"]).T}, axis=1)
+                       "after": after[order].agg(["mean", "std", "min", "max"]).T}, axis=1)
     return CleaningPreview(
         rows_before=len(dataset.frame),
         rows_after=len(dataset.frame) - split.dropped_duplicates,
         missing_before=int(split.X_train.isna().sum().sum()),
         missing_after=int(np.isnan(after.to_numpy()).sum()),
-        clipped_cells=clipped, before=before, after=after[numeric], stats=stats,
+        clipped_cells=clipped, before=before, after=after[order], stats=stats,
     )

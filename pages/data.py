@@ -71,6 +71,10 @@ if dataset.unused_columns:
     reasons = ", ".join(f"'{c}' ({t})" for c, t in list(dataset.unused_columns.items())[:8])
     st.caption(f"Not used as model inputs: {reasons}{' …' if len(dataset.unused_columns) > 8 else ''}.")
 
+if dataset.image_shape:
+    st.plotly_chart(charts_data.image_samples_figure(dataset))
+    st.caption("Each row of this data set is a small greyscale image; every pixel is one input column.")
+
 # ---------------------------------------------------------------- profile
 prof = cache.dataset_profile(dataset.key)
 c1, c2, c3, c4 = st.columns(4)
@@ -137,4 +141,4 @@ if len(preview.before.columns):
     column = st.selectbox("Compare a column before and after", list(preview.before.columns), key="clean_column")
     st.plotly_chart(charts_data.before_after_figure(preview, column))
     st.dataframe(preview.stats.round(3), height=240)
-st.page_link("pages/train.py", label="Next: train models on this data →", icon="🏋️")
+st.page_link("pages/train.py", label="Next: train models on this data →", icon=":material/model_training:")

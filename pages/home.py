@@ -13,15 +13,15 @@ c1, c2, c3 = st.columns(3)
 with c1:
     st.markdown("**1 · Data**")
     st.caption(f"Now: {dataset.name}. {dataset.description}")
-    st.page_link("pages/data.py", label="Explore and clean the data", icon="📊")
+    st.page_link("pages/data.py", label="Explore and clean the data", icon=":material/table_chart:")
 with c2:
     st.markdown("**2 · Train**")
     st.caption("Six model families, a leaderboard, live training curves for the neural network.")
-    st.page_link("pages/train.py", label="Train models", icon="🏋️")
+    st.page_link("pages/train.py", label="Train models", icon=":material/model_training:")
 with c3:
     st.markdown("**3 · Metrics**")
     st.caption("Accuracy, precision, recall, ROC, calibration, cross-validation — in plain words.")
-    st.page_link("pages/metrics.py", label="Read the report", icon="🎯")
+    st.page_link("pages/metrics.py", label="Read the report", icon=":material/insights:")
 
 st.divider()
 if st.button(f"Quick start: train gradient boosting on {dataset.name}", type="primary", key="home_quick"):
@@ -30,7 +30,7 @@ if st.button(f"Quick start: train gradient boosting on {dataset.name}", type="pr
     from ui.training import train_and_save
     trained, run = train_and_save(dataset, ModelSpec.create("hist_gb"), current_prep(), cv_folds=5)
     st.success(trained.report.headline())
-    st.page_link("pages/metrics.py", label="Open its full report →", icon="🎯")
+    st.page_link("pages/metrics.py", label="Open its full report →", icon=":material/insights:")
 
 recent = [r for r in cache.run_store().list(limit=5) if r.status == "done"]
 if recent:

@@ -14,7 +14,7 @@ runs = [r for r in store.list() if r.status == "done"]
 run = current_run()
 if not runs:
     st.info("No finished runs yet. Train a model first.")
-    st.page_link("pages/train.py", label="Go to Train →", icon="🏋️")
+    st.page_link("pages/train.py", label="Go to Train →", icon=":material/model_training:")
     st.stop()
 ids = [r.id for r in runs]
 labels = {r.id: f"{r.name} · {r.created_at:%Y-%m-%d %H:%M} · {r.id}" for r in runs}
@@ -50,11 +50,21 @@ for col, name in zip(st.columns(len(cards)), cards):
 st.markdown(f"**{report.headline()}**")
 warning = report.overfitting_sentence()
 if warning:
-    st.warning(warning, icon="🧠")
+    st.warning(warning, icon=":material/psychology:")
 st.caption(f"{report.n_test:,} test rows, {report.n_train:,} training rows. Preprocessing and model were fitted on the "
            "training rows only.")
 
 # ---------------------------------------------------------------- charts
+def cross_validation_tab() -> None:
+    if not report.cv:
+        st.info("This run was trained without cross-validation.")
+        return
+    st.plotly_chart(charts.cv_figure(report))
+    mean, std = report.cv.get(report.primary, (float("nan"), float("nan")))
+    st.caption(f"Over the folds of the training rows, {charts.metric_name(report.primary)} was {fmt(mean)} ± {fmt(std)}"
+               f"{': stable' if std < 0.02 else ': it varies noticeably with the rows it learns from'}.")
+
+
 if pct:
     tabs = st.tabs(["Confusion matrix", "ROC", "Precision–recall", "Calibration", "Threshold", "Per class",
                     "Train vs test", "Cross-validation", "All numbers"])
@@ -92,11 +102,9 @@ if pct:
         st.dataframe(report.per_class, hide_index=True)
     with tabs[6]:
         st.plotly_chart(charts.train_test_figure(report))
+        st.caption(warning or "Training and test scores are close: no sign of memorising.")
     with tabs[7]:
-        if report.cv:
-            st.plotly_chart(charts.cv_figure(report))
-        else:
-            st.info("This run was trained without cross-validation.")
+        cross_validation_tab()
 else:
     tabs = st.tabs(["Predicted vs actual", "Residuals", "Train vs test", "Cross-validation", "All numbers"])
     with tabs[0]:
@@ -107,10 +115,7 @@ else:
     with tabs[2]:
         st.plotly_chart(charts.train_test_figure(report))
     with tabs[3]:
-        if report.cv:
-            st.plotly_chart(charts.cv_figure(report))
-        else:
-            st.info("This run was trained without cross-validation.")
+        cross_validation_tab()
 with tabs[-1]:
     import pandas as pd
     table = pd.DataFrame({"train": pd.Series(report.train), "test": pd.Series(report.test),

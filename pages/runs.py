@@ -12,7 +12,7 @@ store = cache.run_store()
 runs = store.list()
 if not runs:
     st.info("No runs yet. Train a model and it will appear here.")
-    st.page_link("pages/train.py", label="Go to Train →", icon="🏋️")
+    st.page_link("pages/train.py", label="Go to Train →", icon=":material/model_training:")
     st.stop()
 
 

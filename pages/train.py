@@ -66,7 +66,7 @@ with tab_board:
 
 with tab_opt:
     st.caption("The same network, data and seed trained with each optimizer: which one learns fastest here?")
-    params = param_widgets("mlp", "opt")
+    params = param_widgets("mlp", "opt", skip=("optimizer",))
     optimizers = st.multiselect("Optimizers", list(OPTIMIZER_TITLES), default=list(OPTIMIZER_TITLES),
                                 format_func=OPTIMIZER_TITLES.get, key="opt_list", persist_state="session")
     with user_errors():

@@ -19,7 +19,7 @@ def user_errors():
     try:
         yield
     except ModelDeckError as exc:
-        st.error(str(exc), icon="⚠️")
+        st.error(str(exc), icon=":material/error:")
         st.stop()
 
 
@@ -28,7 +28,7 @@ def attempt(fn, *args, **kwargs):
     try:
         return fn(*args, **kwargs)
     except ModelDeckError as exc:
-        st.error(str(exc), icon="⚠️")
+        st.error(str(exc), icon=":material/error:")
         return None
 
 
@@ -113,7 +113,7 @@ def sidebar() -> None:
             link = share_link()
             if link:
                 st.caption("Share this run:")
-                st.code(link, language=None)
+                st.code(link, language=None, wrap_lines=True)
         else:
             st.caption("Run: none yet — train a model.")
 
@@ -141,12 +141,12 @@ class LiveProgress:
 
 
 # ---------------------------------------------------------------- model parameter widgets
-def param_widgets(family_key: str, prefix: str) -> dict:
+def param_widgets(family_key: str, prefix: str, skip: tuple[str, ...] = ()) -> dict:
     """Widgets for a model family's parameters, drawn from core.models.PARAMS (one place for all families)."""
     from core.models import OPTIMIZER_TITLES, family
     values = {}
     columns = st.columns(3)
-    for i, p in enumerate(family(family_key).params):
+    for i, p in enumerate(p for p in family(family_key).params if p.name not in skip):
         key = f"{prefix}_{family_key}_{p.name}"
         with columns[i % 3]:
             if p.kind == "layers":

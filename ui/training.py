@@ -79,7 +79,7 @@ def show_result(trained) -> None:
         st.plotly_chart(charts_train.loss_curve_figure(trained.history, f"{trained.title}: loss per epoch"))
         best = min(trained.history, key=lambda h: h["val_loss"] if h.get("val_loss") is not None else h["train_loss"])
         st.caption(f"Trained {len(trained.history)} epochs; the best validation loss came at epoch {best['epoch']}.")
-    st.page_link("pages/metrics.py", label="See the full metric report →", icon="🎯")
+    st.page_link("pages/metrics.py", label="See the full metric report →", icon=":material/insights:")
 
 
 @st.fragment(run_every=1.0)
@@ -93,7 +93,7 @@ def _poll_run() -> None:
             st.plotly_chart(charts_train.loss_curve_figure(run.history, "Live training curves"), key="bg_curve")
     elif run.status == "done" and st.session_state.get("_bg_watch") == run.id:
         st.success(f"Background run {run.id} finished: {run.name}.")
-        st.page_link("pages/metrics.py", label="See its metric report →", icon="🎯")
+        st.page_link("pages/metrics.py", label="See its metric report →", icon=":material/insights:")
     elif run.status == "failed" and st.session_state.get("_bg_watch") == run.id:
         st.error(f"Background run {run.id} failed: {run.error}")
 
@@ -115,16 +115,18 @@ def _leaderboard_specs(dataset, families: list[str], prep: PrepOptions) -> list[
 def train_leaderboard(dataset, families: list[str], prep: PrepOptions, cv_folds: int = 5) -> list:
     specs = _leaderboard_specs(dataset, families, prep)
     group = uuid.uuid4().hex[:10]
-    models = []
+    models, runs = [], []
     with st.status(f"Training {len(specs)} models…", expanded=True) as status:
         bar = st.progress(0.0)
         for i, spec in enumerate(specs):
             title = spec.title(dataset.task)
             trained = trained_for(dataset, spec, prep, cv_folds, lambda f, m, h=None, i=i, t=title: bar.progress(
                 min((i + f) / len(specs), 1.0), text=f"{t} ({i + 1}/{len(specs)}): {m}"))
-            _save_run(dataset, trained, group_id=group)
+            runs.append(_save_run(dataset, trained, group_id=group))
             models.append(trained)
         status.update(label=f"{len(specs)} models trained and saved as runs", state="complete", expanded=False)
+    best = max(range(len(models)), key=lambda i: models[i].report.test[models[i].report.primary])
+    select("run", runs[best].id)
     return models
 
 

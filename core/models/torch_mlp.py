@@ -49,6 +49,10 @@ class InvalidInputError(ModelDeckError, ValueError):
     """Bad training or prediction data. A ValueError for scikit-learn, a ModelDeckError for the pages."""
 
 
+class TrainingDivergedError(ModelDeckError, FloatingPointError):
+    """The training loss became NaN or infinite (usually a learning rate too large for the optimizer)."""
+
+
 # --------------------------------------------------------------------------- network
 
 
@@ -150,6 +154,13 @@ def _intra_op_threads(n: int | None):
         yield
     finally:
         torch.set_num_threads(previous)
+
+
+def _threads_for(rows: int, arch: dict, device: "torch.device") -> int | None:
+    """1 when a pass over `rows` rows is small enough that threads cost more than they give, else None."""
+    widths = [arch["n_in"], *arch["hidden"], arch["n_out"]]
+    widest = max(a * b for a, b in zip(widths, widths[1:]))
+    return 1 if device.type == "cpu" and rows * widest <= _SINGLE_THREAD_WORK else None
 
 
 def _make_optimizer(name: str, params, *, lr: float, momentum: float, weight_decay: float,
@@ -420,8 +431,7 @@ class _TorchMLPBase(BaseEstimator):
         # global random state is the same after fit as before.
         fork_devices = [device.index if device.index is not None else torch.cuda.current_device()] \
             if device.type == "cuda" else []
-        widest = max(a * b for a, b in zip([X.shape[1], *widths], [*widths, self._net_arch["n_out"]]))
-        threads = 1 if device.type == "cpu" and int(self.batch_size) * widest <= _SINGLE_THREAD_WORK else None
+        threads = _threads_for(int(self.batch_size), self._net_arch, device)
         with torch.random.fork_rng(devices=fork_devices), _intra_op_threads(threads):
             torch.random.default_generator.manual_seed(torch_seed)
             if device.type == "cuda":
@@ -509,7 +519,12 @@ class _TorchMLPBase(BaseEstimator):
                     val_score = self._score_tensor(out, yv)
             else:
                 val_loss = val_score = nan_val
-            train_loss, v_loss, v_score = torch.stack([running / n, val_loss, val_score]).tolist()  # one sync
+            metrics = torch.stack([running / n, val_loss, val_score]).double()
+            train_loss, v_loss, v_score = metrics.tolist()  # the epoch's one host sync
+            if not math.isfinite(train_loss):
+                raise TrainingDivergedError(
+                    f"Training diverged in epoch {epoch}: the loss became {train_loss}. Lower the learning rate "
+                    f"(now {self.lr}) or choose another optimizer, e.g. 'adam' with lr=0.001.")
             record = {"epoch": epoch, "train_loss": train_loss,
                       "val_loss": v_loss if has_val else None, "val_score": v_score if has_val else None,
                       "lr": lr_now, "seconds": time.perf_counter() - start}
@@ -561,7 +576,8 @@ class _TorchMLPBase(BaseEstimator):
         net = self.net_
         device = next(net.parameters()).device
         outs = []
-        with torch.inference_mode():
+        threads = _threads_for(min(len(X), _PREDICT_CHUNK), self._net_arch, device)
+        with torch.inference_mode(), _intra_op_threads(threads):
             for lo in range(0, max(len(X), 1), _PREDICT_CHUNK):
                 xb = torch.from_numpy(np.ascontiguousarray(X[lo:lo + _PREDICT_CHUNK])).to(device)
                 outs.append(net(xb).float().cpu().numpy())
@@ -649,7 +665,7 @@ class TorchMLPClassifier(ClassifierMixin, _TorchMLPBase):
         return torch.from_numpy(np.asarray(y_enc, dtype=np.int64)).to(device)
 
     def _score_tensor(self, out, target):
-        return (out.argmax(dim=1) == target).float().mean()
+        return (out.argmax(dim=1) == target).sum().double() / len(target)
 
     def _score_phrase(self, score: float) -> str:
         return f"validation accuracy {100 * score:.1f}%"

@@ -1,0 +1,319 @@
+"""Browser test: the real app in Chromium, the way a person clicks through it.
+
+Starts `streamlit run streamlit_app.py` on a free port with an empty run store, then drives Debian's Chromium
+through Playwright: Home → Data → Train (gradient boosting) → Metrics, and finally opens the run's share link in a
+fresh browser context (another user) to check it reopens the same report. Screenshots of every step go to
+`screenshots/e2e_<step>.png` (git-ignored) so a person can look at the pages.
+
+Run alone with `python -m pytest tests/test_e2e_browser.py -q -s` (or `-m e2e`).
+"""
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+REPO = Path(__file__).resolve().parents[1]
+SCREENSHOTS = REPO / "screenshots"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+VIEWPORT = {"width": 1400, "height": 1000}
+SERVER_START_TIMEOUT = 60.0     # seconds until /_stcore/health must answer "ok"
+SCRIPT_TIMEOUT_MS = 60_000      # a script run (training included) must finish within this
+SETTLE_MS = 300                 # let the frontend paint after the script finished
+
+
+# ---------------------------------------------------------------- server
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status == 200 and response.read().decode().strip() == "ok"
+    except OSError:
+        return False
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    """Terminate the server's whole process group (streamlit may start children), then make sure it is gone."""
+    if proc.poll() is not None:
+        return
+    for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(timeout=wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory):
+    """The app served on 127.0.0.1:<free port> with an empty MODELDECK_HOME; stopped at the end of the module."""
+    home = tmp_path_factory.mktemp("modeldeck-e2e-home")
+    log_path = tmp_path_factory.mktemp("modeldeck-e2e-log") / "streamlit.log"
+    port = _free_port()
+    env = {**os.environ, "MODELDECK_HOME": str(home), "PYTHONUNBUFFERED": "1"}
+    env.pop("MODELDECK_DB_URL", None)
+    cmd = [sys.executable, "-m", "streamlit", "run", "streamlit_app.py",
+           "--server.headless", "true", "--server.address", "127.0.0.1", "--server.port", str(port),
+           "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, start_new_session=True)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + SERVER_START_TIMEOUT
+        while not _healthy(f"{base}/_stcore/health"):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                tail = log_path.read_text(errors="replace")[-3000:]
+                pytest.fail(f"streamlit did not become healthy on port {port} "
+                            f"(exit code {proc.poll()}); log tail:\n{tail}")
+            time.sleep(0.3)
+        yield base
+    finally:
+        _stop(proc)
+
+
+# ---------------------------------------------------------------- browser
+@pytest.fixture(scope="module")
+def browser():
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"{CHROMIUM} not found: install Debian's chromium (`apt-get install -y chromium`; "
+                    ".ci/run does this) to run the browser tests")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
+    with sync_api.sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+def _new_page(browser):
+    context = browser.new_context(viewport=VIEWPORT)
+    context.set_default_timeout(20_000)
+    return context, context.new_page()
+
+
+# ---------------------------------------------------------------- helpers
+def wait_for_app(page, started_ms: int = 1_000) -> None:
+    """Wait until the script run triggered by the last action has finished, then let the page settle.
+
+    A click only asks for a rerun, so first give the app a moment to report that it is running (a fast rerun may
+    already be over: that is fine), then wait for `data-test-script-state=notRunning` as Streamlit's own e2e tests do.
+    """
+    page.wait_for_selector("[data-testid=stApp][data-test-connection-state=CONNECTED]", timeout=SCRIPT_TIMEOUT_MS)
+    try:
+        page.wait_for_selector("[data-testid=stApp]:not([data-test-script-state=notRunning])", timeout=started_ms,
+                               state="attached")
+    except Exception:  # noqa: BLE001 - the run was quicker than we could look: nothing to wait for
+        pass
+    page.wait_for_selector("[data-testid=stApp][data-test-script-state=notRunning]", timeout=SCRIPT_TIMEOUT_MS,
+                           state="attached")
+    page.wait_for_timeout(SETTLE_MS)
+
+
+def assert_no_errors(page, step: str) -> None:
+    """No traceback box and no red error alert anywhere on the page."""
+    problems = []
+    for selector in ("[data-testid=stException]", "[data-testid=stAlertContentError]"):
+        for element in page.locator(selector).all():
+            problems.append(f"{selector}: {element.inner_text()[:500]}")
+    assert not problems, f"{step}: the page shows an error:\n" + "\n".join(problems)
+
+
+def shoot(page, step: str) -> Path:
+    """Save a screenshot of the whole page: the app scrolls inside its own container, so grow the viewport."""
+    SCREENSHOTS.mkdir(exist_ok=True)
+    path = SCREENSHOTS / f"e2e_{step}.png"
+    height = page.evaluate("""() => Math.max(
+        ...['[data-testid=stMain]', '[data-testid=stAppViewContainer]', 'body']
+            .map(s => document.querySelector(s)).filter(Boolean).map(e => e.scrollHeight))""")
+    height = int(min(max(height, VIEWPORT["height"]), 8000))
+    if height > VIEWPORT["height"]:
+        page.set_viewport_size({"width": VIEWPORT["width"], "height": height})
+        page.wait_for_timeout(600)          # plotly redraws on resize
+    page.screenshot(path=str(path), full_page=True)
+    print(f"[{time.strftime('%X')}] {step}: {page.url}")
+    if height > VIEWPORT["height"]:
+        page.set_viewport_size(VIEWPORT)
+        page.wait_for_timeout(300)
+    print(f"screenshot: {path}")
+    return path
+
+
+_DRAWN_CHARTS = """root => [...root.querySelectorAll('.js-plotly-plot')].filter(e => {
+    const r = e.getBoundingClientRect();
+    return r.width > 50 && r.height > 50 && e.querySelector('svg.main-svg .plot') !== null; }).length"""
+
+
+def drawn_plotly_charts(page, minimum: int, step: str, scope=None) -> int:
+    """Count plotly charts that actually drew (a plot area with a real size), waiting up to 20 s for `minimum`.
+
+    `scope` limits the count to one element (e.g. the open tab); charts in closed tabs have no size and do not count.
+    """
+    root = scope if scope is not None else page.locator("body")
+    deadline = time.monotonic() + 20
+    count = root.evaluate(_DRAWN_CHARTS)
+    while count < minimum and time.monotonic() < deadline:
+        page.wait_for_timeout(250)
+        count = root.evaluate(_DRAWN_CHARTS)
+    assert count >= minimum, f"{step}: expected at least {minimum} drawn plotly charts, found {count}"
+    return count
+
+
+def open_tab(page, name: str):
+    """Click a st.tabs tab (no rerun needed: Streamlit sends every tab's content) and return its panel."""
+    tab = page.get_by_role("tab", name=name, exact=True)
+    tab.click()
+    from playwright.sync_api import expect
+    expect(tab).to_have_attribute("aria-selected", "true")
+    panel = page.locator("[role=tabpanel]:visible")
+    expect(panel).to_have_count(1)
+    page.wait_for_timeout(150)
+    return panel
+
+
+def shoot_element(element, step: str) -> Path:
+    SCREENSHOTS.mkdir(exist_ok=True)
+    path = SCREENSHOTS / f"e2e_{step}.png"
+    element.screenshot(path=str(path))
+    print(f"screenshot: {path}")
+    return path
+
+
+def metric_value(page, label: str | re.Pattern):
+    """The value element of the st.metric whose label matches `label`."""
+    card = page.get_by_test_id("stMetric").filter(has=page.get_by_test_id("stMetricLabel").filter(
+        has_text=label if isinstance(label, re.Pattern) else re.compile(rf"^\s*{re.escape(label)}\s*$")))
+    return card.first.get_by_test_id("stMetricValue")
+
+
+def click_sidebar_link(page, title: str, url_path: str) -> None:
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name=re.compile(rf"\b{re.escape(title)}$")).click()
+    page.wait_for_url(re.compile(rf"/{url_path}(\?|$)"))
+    wait_for_app(page)
+
+
+def headline_text(page) -> str:
+    headline = page.get_by_test_id("stMarkdownContainer").filter(has_text="The model is right").last
+    return headline.inner_text().strip()
+
+
+# ---------------------------------------------------------------- the flow
+METRICS_TABS = (("ROC", "chart"), ("Precision–recall", "chart"), ("Calibration", "chart"), ("Threshold", "chart"),
+                ("Per class", "table"), ("Train vs test", "chart"), ("Cross-validation", "chart"),
+                ("All numbers", "table"), ("Confusion matrix", "chart"))
+@pytest.mark.timeout(240)
+def test_user_flow_and_share_link(app_url, browser):
+    from playwright.sync_api import expect
+
+    started = time.monotonic()
+    context, page = _new_page(browser)
+    try:
+        # 1. Home
+        page.goto(f"{app_url}/")
+        wait_for_app(page)
+        expect(page.get_by_role("heading", name="ModelDeck", exact=True)).to_be_visible()
+        assert_no_errors(page, "home")
+        shoot(page, "1_home")
+
+        # 2. Data, through the sidebar navigation
+        click_sidebar_link(page, "Data", "data")
+        expect(page.get_by_role("heading", name="Data", exact=True)).to_be_visible()
+        expect(metric_value(page, "Rows")).to_have_text("569")
+        drawn_plotly_charts(page, 1, "data")            # 'before and after cleaning' under the tabs
+        assert_no_errors(page, "data")
+        shoot(page, "2_data")
+        for tab in ("Target", "Distributions", "Correlations"):
+            panel = open_tab(page, tab)
+            drawn_plotly_charts(page, 1, f"data, tab {tab}", scope=panel)
+            shoot_element(panel, f"2_data_tab_{tab.lower()}")
+        drawn_plotly_charts(page, 2, "data")            # the open tab's chart + before/after
+        assert_no_errors(page, "data (tabs)")
+
+        # 3. Train one gradient boosting model
+        click_sidebar_link(page, "Train", "train")
+        expect(page.get_by_role("tab", name="One model")).to_have_attribute("aria-selected", "true")
+        model_box = page.get_by_test_id("stSelectbox").filter(
+            has=page.get_by_test_id("stWidgetLabel").filter(has_text=re.compile(r"^\s*Model\s*$")))
+        expect(model_box).to_have_count(1)
+        model_input = model_box.get_by_role("combobox")
+        model_input.click()
+        page.get_by_role("option", name="Gradient boosting", exact=True).click()
+        wait_for_app(page)
+        expect(model_input).to_have_value("Gradient boosting")
+        assert_no_errors(page, "train (model chosen)")
+        page.get_by_role("button", name="Train", exact=True).click()
+        wait_for_app(page, started_ms=3_000)
+        expect(page.get_by_text(re.compile(r"trained in .* saved as run"))).to_be_visible(timeout=SCRIPT_TIMEOUT_MS)
+        test_metric = metric_value(page, re.compile(r"^\s*Test .*accuracy", re.I))
+        expect(test_metric).to_have_text(re.compile(r"^\s*\d{1,3}\.\d%\s*$"))
+        assert_no_errors(page, "train")
+        assert re.search(r"[?&]run=[0-9a-zA-Z_-]+", page.url), f"no run in the URL after training: {page.url}"
+        run_id = re.search(r"[?&]run=([0-9a-zA-Z_-]+)", page.url).group(1)
+        shoot(page, "3_train")
+
+        # 4. Metrics, through the page link under the result
+        page.get_by_test_id("stPageLink").get_by_role("link", name=re.compile("See the full metric report")).click()
+        page.wait_for_url(re.compile(r"/metrics\?"))
+        wait_for_app(page)
+        expect(page.get_by_text("The model is right").first).to_be_visible()
+        expect(page.get_by_role("heading", name=re.compile("Gradient boosting"))).to_be_visible()
+        expect(metric_value(page, "Accuracy")).to_have_text(re.compile(r"^\s*\d{1,3}\.\d%\s*$"))
+        drawn_plotly_charts(page, 1, "metrics")
+        assert page.locator(".js-plotly-plot").count() >= 5, "metrics: expected several plotly charts on the page"
+        assert f"run={run_id}" in page.url, f"the Metrics page lost the run: {page.url}"
+        headline = headline_text(page)
+        accuracy = metric_value(page, "Accuracy").inner_text().strip()
+        share_box = page.get_by_test_id("stSidebar").get_by_test_id("stCode")
+        expect(share_box).to_contain_text(f"/metrics?run={run_id}")
+        sidebar_link = share_box.inner_text().strip()
+        assert_no_errors(page, "metrics")
+        shoot(page, "4_metrics")
+        for i, (tab, kind) in enumerate(METRICS_TABS):
+            panel = open_tab(page, tab)
+            if kind == "chart":
+                drawn_plotly_charts(page, 1, f"metrics, tab {tab}", scope=panel)
+            else:
+                expect(panel.get_by_test_id("stDataFrame")).to_be_visible()
+            shoot_element(panel, f"4_metrics_tab_{i + 1}_{re.sub(r'[^a-z]+', '_', tab.lower()).strip('_')}")
+        assert_no_errors(page, "metrics (tabs)")
+        share_url = page.url
+    finally:
+        context.close()
+
+    # 5. The share link, opened by someone else (a new browser context: no cookies, no session)
+    for step, url in (("5_shared_url", share_url), ("6_shared_sidebar_link", sidebar_link)):
+        other, page = _new_page(browser)
+        try:
+            page.goto(url)
+            wait_for_app(page)
+            expect(page.get_by_text("The model is right").first).to_be_visible()
+            assert headline_text(page) == headline, f"{step}: a different headline for the shared run"
+            expect(metric_value(page, "Accuracy")).to_have_text(accuracy)
+            assert f"run={run_id}" in page.url, f"{step}: the shared page lost the run: {page.url}"
+            assert_no_errors(page, step)
+            shoot(page, step)
+        finally:
+            other.close()
+    print(f"e2e flow took {time.monotonic() - started:.1f} s (run {run_id})")

@@ -1,0 +1,334 @@
+"""Tests for core.models.torch_mlp: learning, determinism, scikit-learn manners, persistence."""
+from __future__ import annotations
+
+import copy
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.datasets import load_breast_cancer, load_diabetes, load_iris, make_classification
+from sklearn.model_selection import train_test_split
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+
+from core.errors import ModelDeckError
+from core.models import torch_mlp
+from core.models.torch_mlp import OPTIMIZERS, TorchMLPClassifier, TorchMLPRegressor, build_mlp
+
+
+@pytest.fixture(scope="module")
+def cancer():
+    X, y = load_breast_cancer(return_X_y=True)
+    return train_test_split(X, y, test_size=0.2, stratify=y, random_state=42)
+
+
+@pytest.fixture(scope="module")
+def cancer_scaled(cancer):
+    X_tr, X_te, y_tr, y_te = cancer
+    scaler = StandardScaler().fit(X_tr)
+    return scaler.transform(X_tr), scaler.transform(X_te), y_tr, y_te
+
+
+@pytest.fixture(scope="module")
+def iris_named():
+    X, y = load_iris(return_X_y=True, as_frame=True)
+    names = np.array(["virginica", "setosa", "versicolor"])  # deliberately not in sorted order
+    return X, pd.Series(names[y], name="species")
+
+
+def _pipeline(**params) -> Pipeline:
+    return Pipeline([("scale", StandardScaler()), ("model", TorchMLPClassifier(**params))])
+
+
+# --------------------------------------------------------------------------- learning
+
+
+def test_classifier_learns_breast_cancer(cancer):
+    X_tr, X_te, y_tr, y_te = cancer
+    pipe = _pipeline(random_state=0).fit(X_tr, y_tr)
+    model = pipe[-1]
+    assert pipe.score(X_te, y_te) > 0.95
+    assert model.n_features_in_ == 30
+    assert list(model.classes_) == [0, 1]
+    assert model.device_ == "cpu"
+    assert 1 <= model.best_epoch_ <= model.n_iter_ <= model.epochs
+    assert model.fit_seconds_ < 10
+    first = model.history_[0]
+    assert set(first) == {"epoch", "train_loss", "val_loss", "val_score", "lr", "seconds"}
+    assert all(isinstance(first[k], float) for k in ("train_loss", "val_loss", "val_score", "lr", "seconds"))
+    assert [h["epoch"] for h in model.history_] == list(range(1, model.n_iter_ + 1))
+    seconds = [h["seconds"] for h in model.history_]
+    assert seconds == sorted(seconds)
+
+
+def test_regressor_learns_diabetes():
+    X, y = load_diabetes(return_X_y=True)
+    X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=0.2, random_state=42)
+    pipe = Pipeline([("scale", StandardScaler()), ("model", TorchMLPRegressor(random_state=0))]).fit(X_tr, y_tr)
+    assert pipe.score(X_te, y_te) > 0.3
+    pred = pipe.predict(X_te)
+    assert pred.shape == (len(X_te),) and pred.dtype == np.float64
+    assert abs(pred.mean() - y_tr.mean()) < 0.5 * y_tr.std()  # de-standardised back to the target's units
+    assert pipe[-1].history_[-1]["val_score"] is not None  # R² on the validation split
+
+
+def test_regressor_multi_output():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 5)).astype(np.float32)
+    Y = np.column_stack([X[:, 0] * 3 + 100, X[:, 1] - X[:, 2]])
+    model = TorchMLPRegressor(epochs=60, early_stopping=False, lr=3e-3).fit(X, Y)
+    assert model.predict(X).shape == (300, 2)
+    assert model.score(X, Y) > 0.8
+
+
+# --------------------------------------------------------------------------- determinism
+
+
+def test_same_seed_same_model(cancer_scaled):
+    X_tr, X_te, y_tr, _ = cancer_scaled
+    params = dict(epochs=15, dropout=0.2, random_state=7)
+    rng_before = torch.get_rng_state()
+    threads_before = torch.get_num_threads()
+    a = TorchMLPClassifier(**params).fit(X_tr, y_tr)
+    b = TorchMLPClassifier(**params).fit(X_tr, y_tr)
+    np.testing.assert_array_equal(a.predict_proba(X_te), b.predict_proba(X_te))
+    assert [h["train_loss"] for h in a.history_] == [h["train_loss"] for h in b.history_]
+    c = TorchMLPClassifier(**{**params, "random_state": 8}).fit(X_tr, y_tr)
+    assert not np.array_equal(a.predict_proba(X_te), c.predict_proba(X_te))
+    # fit and predict leave the caller's global RNG and thread setting as it found them
+    assert torch.equal(rng_before, torch.get_rng_state())
+    assert torch.get_num_threads() == threads_before
+
+
+def test_build_mlp_generator_is_reproducible():
+    net_a = build_mlp(4, 3, [8, 5], "gelu", 0.1, generator=torch.Generator().manual_seed(1))
+    net_b = build_mlp(4, 3, (8, 5), "gelu", 0.1, generator=torch.Generator().manual_seed(1))
+    for (ka, va), (kb, vb) in zip(net_a.state_dict().items(), net_b.state_dict().items()):
+        assert ka == kb and torch.equal(va, vb)
+    kinds = [type(m).__name__ for m in net_a]
+    assert kinds == ["Linear", "GELU", "Dropout", "Linear", "GELU", "Dropout", "Linear"]
+    assert net_a(torch.zeros(2, 4)).shape == (2, 3)
+
+
+# --------------------------------------------------------------------------- scikit-learn manners
+
+
+def test_clone_and_get_params_round_trip():
+    model = TorchMLPClassifier(hidden=[32, 16], optimizer="momentum", schedule="cosine", dropout=0.3,
+                               epochs=7, random_state=3)
+    params = model.get_params()
+    assert params["hidden"] == [32, 16] and params["optimizer"] == "momentum"
+    twin = clone(model)
+    assert twin is not model and twin.get_params() == params
+    assert TorchMLPClassifier(**params).get_params() == params
+    twin.set_params(hidden=(8,), lr=0.01)
+    assert twin.get_params()["hidden"] == (8,) and model.get_params()["hidden"] == [32, 16]
+    assert TorchMLPRegressor().get_params().keys() == TorchMLPClassifier().get_params().keys()
+
+
+def test_pipeline_passes_progress_and_clones_fitted(cancer):
+    X_tr, _, y_tr, _ = cancer
+    calls = []
+    pipe = _pipeline(epochs=3, early_stopping=False).fit(X_tr, y_tr, model__progress=lambda *a: calls.append(a))
+    assert len(calls) == 3
+    fresh = clone(pipe)
+    assert not hasattr(fresh[-1], "net_")
+
+
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_every_optimizer_trains(name, cancer_scaled):
+    X_tr, X_te, y_tr, y_te = cancer_scaled
+    lr = {"sgd": 0.05, "momentum": 0.01, "adagrad": 0.05, "rmsprop": 1e-3}.get(name, 1e-3)
+    model = TorchMLPClassifier(optimizer=name, lr=lr, epochs=8, early_stopping=False, weight_decay=1e-4).fit(X_tr, y_tr)
+    losses = [h["train_loss"] for h in model.history_]
+    assert len(losses) == 8 and np.isfinite(losses).all()
+    assert losses[-1] < losses[0]
+    assert model.score(X_te, y_te) > 0.85
+    if name == "adam":
+        assert all(b < a for a, b in zip(losses[:4], losses[1:5]))  # steadily down at the start
+
+
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_lean_step_matches_optimizer_step(name, cancer_scaled, monkeypatch):
+    """_LeanStep calls torch.optim's functional update directly; the weights must be bit-identical."""
+    X_tr, _, y_tr, _ = cancer_scaled
+    params = dict(optimizer=name, lr=0.01, epochs=4, schedule="step", step_size=2, gamma=0.5,
+                  weight_decay=1e-3, random_state=5)
+    lean = TorchMLPClassifier(**params).fit(X_tr, y_tr)
+    monkeypatch.setattr(torch_mlp._TorchMLPBase, "_lean_steps", False)
+    plain = TorchMLPClassifier(**params).fit(X_tr, y_tr)
+    for (k, a), (_, b) in zip(lean.net_.state_dict().items(), plain.net_.state_dict().items()):
+        assert torch.equal(a, b), f"{name}: {k} differs"
+
+
+def test_schedules_change_learning_rate(cancer_scaled):
+    X_tr, _, y_tr, _ = cancer_scaled
+    step = TorchMLPClassifier(schedule="step", step_size=3, gamma=0.1, lr=0.01, epochs=7,
+                              early_stopping=False).fit(X_tr, y_tr)
+    assert [h["lr"] for h in step.history_] == pytest.approx([0.01] * 3 + [0.001] * 3 + [0.0001])
+    cosine = TorchMLPClassifier(schedule="cosine", lr=0.01, epochs=10, early_stopping=False).fit(X_tr, y_tr)
+    lrs = [h["lr"] for h in cosine.history_]
+    assert lrs[0] == pytest.approx(0.01) and all(b < a for a, b in zip(lrs, lrs[1:])) and lrs[-1] < 0.001
+    none = TorchMLPClassifier(lr=0.01, epochs=3, early_stopping=False).fit(X_tr, y_tr)
+    assert {h["lr"] for h in none.history_} == {0.01}
+
+
+def test_early_stopping_stops_and_restores_best():
+    X, y = make_classification(n_samples=400, n_features=10, n_informative=3, class_sep=2.0, flip_y=0.05,
+                               random_state=0)
+    params = dict(epochs=300, patience=5, lr=0.01, random_state=0)
+    model = TorchMLPClassifier(**params).fit(X, y)
+    assert model.n_iter_ < 300
+    val = [h["val_loss"] for h in model.history_]
+    assert model.best_epoch_ == int(np.argmin(val)) + 1
+    assert model.n_iter_ == model.best_epoch_ + 5
+    # The same seed trained only up to the best epoch follows the same path: its weights are the restored ones.
+    short = TorchMLPClassifier(**{**params, "epochs": model.best_epoch_}).fit(X, y)
+    np.testing.assert_array_equal(model.predict_proba(X), short.predict_proba(X))
+
+
+def test_without_early_stopping_history_has_train_metrics_only(cancer_scaled):
+    X_tr, _, y_tr, _ = cancer_scaled
+    model = TorchMLPClassifier(epochs=4, early_stopping=False).fit(X_tr, y_tr)
+    assert model.n_iter_ == 4 and model.best_epoch_ == 4
+    assert all(h["val_loss"] is None and h["val_score"] is None for h in model.history_)
+
+
+def test_string_labels_and_probabilities(iris_named):
+    X, y = iris_named
+    model = TorchMLPClassifier(epochs=60, lr=0.01, early_stopping=False).fit(StandardScaler().fit_transform(X), y)
+    assert list(model.classes_) == ["setosa", "versicolor", "virginica"]
+    Xs = StandardScaler().fit_transform(X)
+    proba = model.predict_proba(Xs)
+    assert proba.shape == (150, 3) and proba.dtype == np.float64
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-12)
+    pred = model.predict(Xs)
+    np.testing.assert_array_equal(pred, model.classes_[proba.argmax(axis=1)])
+    # column j is the probability of classes_[j]: the true class gets most of the mass
+    true_col = np.searchsorted(model.classes_, y.to_numpy())
+    assert proba[np.arange(150), true_col].mean() > 0.8
+    assert model.score(Xs, y) > 0.9
+
+
+def test_progress_called_once_per_epoch(cancer_scaled):
+    X_tr, _, y_tr, _ = cancer_scaled
+    calls = []
+    model = TorchMLPClassifier(epochs=6, early_stopping=False).fit(
+        X_tr, y_tr, progress=lambda f, msg, hist: calls.append((f, msg, len(hist))))
+    fractions = [c[0] for c in calls]
+    assert len(calls) == 6 == model.n_iter_
+    assert all(b > a for a, b in zip(fractions, fractions[1:])) and fractions[-1] == pytest.approx(1.0)
+    assert [c[2] for c in calls] == [1, 2, 3, 4, 5, 6]
+    assert model.history_[0]["val_score"] is None
+    assert calls[0][1].startswith("Epoch 1/6")
+
+
+def test_progress_reports_early_stop():
+    X, y = make_classification(n_samples=300, n_features=8, class_sep=2.0, random_state=1)
+    calls = []
+    model = TorchMLPClassifier(epochs=500, patience=3, lr=0.02).fit(X, y, progress=lambda *a: calls.append(a))
+    assert len(calls) == model.n_iter_ < 500
+    assert calls[-1][0] == 1.0 and "stopped early" in calls[-1][1]
+    assert "validation accuracy" in calls[0][1]
+
+
+# --------------------------------------------------------------------------- persistence
+
+
+def test_skops_round_trip_of_fitted_pipeline(cancer, tmp_path):
+    import skops.io as sio
+
+    X_tr, X_te, y_tr, _ = cancer
+    pipe = _pipeline(epochs=10, hidden=[16, 8], dropout=0.1).fit(X_tr, y_tr)
+    path = tmp_path / "model.skops"
+    sio.dump(pipe, path)
+    untrusted = sio.get_untrusted_types(file=path)
+    allowed_prefixes = ("core.models.torch_mlp.", "numpy.", "sklearn.")
+    assert untrusted and all(t.startswith(allowed_prefixes) for t in untrusted), untrusted
+    loaded = sio.load(path, trusted=untrusted)
+    np.testing.assert_array_equal(pipe.predict_proba(X_te), loaded.predict_proba(X_te))
+    np.testing.assert_array_equal(pipe.predict(X_te), loaded.predict(X_te))
+    model = loaded[-1]
+    assert model.history_ == pipe[-1].history_ and model.get_params() == pipe[-1].get_params()
+    assert model.device_ == "cpu"
+    # the loaded model can be trained again
+    model.fit(StandardScaler().fit_transform(X_tr), y_tr)
+
+
+def test_state_holds_no_torch_objects(cancer_scaled):
+    X_tr, X_te, y_tr, _ = cancer_scaled
+    model = TorchMLPRegressor(epochs=3).fit(X_tr, y_tr.astype(float))
+
+    def walk(value):
+        assert not isinstance(value, (torch.Tensor, torch.nn.Module, torch.device)), type(value)
+        if isinstance(value, dict):
+            for v in value.values():
+                walk(v)
+        elif isinstance(value, (list, tuple)):
+            for v in value:
+                walk(v)
+
+    walk(model.__getstate__())
+    for twin in (pickle.loads(pickle.dumps(model)), copy.deepcopy(model)):
+        np.testing.assert_array_equal(model.predict(X_te), twin.predict(X_te))
+
+
+def test_safetensors_weights(cancer_scaled, tmp_path):
+    X_tr, X_te, y_tr, _ = cancer_scaled
+    a = TorchMLPClassifier(epochs=3, random_state=1).fit(X_tr, y_tr)
+    b = TorchMLPClassifier(epochs=3, random_state=2).fit(X_tr, y_tr)
+    a.save_weights(tmp_path / "w.safetensors")
+    b.load_weights(tmp_path / "w.safetensors")
+    np.testing.assert_array_equal(a.predict_proba(X_te), b.predict_proba(X_te))
+
+
+# --------------------------------------------------------------------------- errors
+
+
+def test_nan_input_raises_clear_error(cancer_scaled):
+    X_tr, X_te, y_tr, _ = cancer_scaled
+    bad = X_tr.copy()
+    bad[3, 2] = np.nan
+    with pytest.raises(ValueError, match="missing values"):
+        TorchMLPClassifier(epochs=1).fit(bad, y_tr)
+    with pytest.raises(ModelDeckError):  # pages can show it with st.error
+        TorchMLPClassifier(epochs=1).fit(bad, y_tr)
+    model = TorchMLPClassifier(epochs=1).fit(X_tr, y_tr)
+    bad_te = X_te.copy()
+    bad_te[0, 0] = np.inf
+    with pytest.raises(ValueError, match="infinite"):
+        model.predict(bad_te)
+    with pytest.raises(ValueError):
+        model.predict(X_te[:, :5])  # wrong number of features
+
+
+def test_bad_settings_raise_value_errors(cancer_scaled):
+    X_tr, _, y_tr, _ = cancer_scaled
+    for bad in (dict(optimizer="lbfgs"), dict(activation="swish"), dict(schedule="linear"), dict(dropout=1.0)):
+        with pytest.raises(ValueError, match="|".join(map(str, bad.values()))):
+            TorchMLPClassifier(epochs=1, **bad).fit(X_tr, y_tr)
+    with pytest.raises(ValueError, match="at least 2 classes"):
+        TorchMLPClassifier(epochs=1).fit(X_tr, np.zeros(len(X_tr)))
+
+
+def test_divergence_raises_actionable_error(cancer_scaled):
+    X_tr, _, y_tr, _ = cancer_scaled
+    with pytest.raises(ModelDeckError, match="Lower the learning rate"):
+        TorchMLPClassifier(optimizer="sgd", lr=1e9, epochs=5).fit(X_tr, y_tr)
+
+
+def test_dataframe_input_keeps_feature_names(iris_named):
+    X, y = iris_named
+    model = TorchMLPClassifier(epochs=2, activation="tanh").fit(X, y)
+    assert list(model.feature_names_in_) == list(X.columns)
+    assert model.predict(X).shape == (150,)
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh", "gelu", "leaky_relu"])
+def test_activations(activation, cancer_scaled):
+    X_tr, X_te, y_tr, y_te = cancer_scaled
+    model = TorchMLPClassifier(activation=activation, epochs=10, dropout=0.1, early_stopping=False).fit(X_tr, y_tr)
+    assert model.score(X_te, y_te) > 0.9
