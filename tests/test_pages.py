@@ -129,3 +129,25 @@ def test_missing_run_in_link_gives_a_message(fresh_home):
     at = open_page("pages/metrics.py", run="doesnotexist")
     assert not at.exception
     assert any("not found" in w.value for w in at.warning)
+
+
+def test_background_training_from_the_page(fresh_home):
+    """A background job runs in its own process, writes progress to the store and ends 'done'."""
+    import time
+
+    from core.runs import RunStore
+    at = open_page("pages/train.py")
+    selectbox(at, "train_family").select("linear").run()
+    next(c for c in at.checkbox if c.key == "train_bg_linear").check().run()
+    button(at, "train_go").click().run()
+    assert_clean(at)
+    run_id = at.query_params["run"]
+    run_id = run_id[0] if isinstance(run_id, list) else run_id
+    deadline = time.time() + 90
+    while time.time() < deadline and not RunStore().get(run_id).finished:
+        time.sleep(0.5)
+    run = RunStore().get(run_id)
+    assert run.status == "done", run.error
+    assert run.metrics["test"]["accuracy"] > 0.9 and run.pid and run.pid != __import__("os").getpid()
+    at.run()
+    assert any("finished" in s.value for s in at.success)
