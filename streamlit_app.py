@@ -8,6 +8,10 @@ PAGES = [
     st.Page("pages/data.py", title="Data", icon=":material/table_chart:", url_path="data"),
     st.Page("pages/train.py", title="Train", icon=":material/model_training:", url_path="train"),
     st.Page("pages/metrics.py", title="Metrics", icon=":material/insights:", url_path="metrics"),
+    st.Page("pages/explain.py", title="Explain", icon=":material/lightbulb:", url_path="explain"),
+    st.Page("pages/tune.py", title="Tune", icon=":material/tune:", url_path="tune"),
+    st.Page("pages/compress.py", title="Compress", icon=":material/compress:", url_path="compress"),
+    st.Page("pages/recommend.py", title="Recommend", icon=":material/recommend:", url_path="recommend"),
     st.Page("pages/runs.py", title="Runs", icon=":material/folder_open:", url_path="runs"),
 ]
 

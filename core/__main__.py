@@ -57,6 +57,10 @@ def cmd_list(args) -> int:
     return 0
 
 
+# Capability modules that add their own sub-commands through `register_cli(subparsers)`.
+CLI_MODULES: list[str] = []
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m core", description="ModelDeck from the command line.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -74,6 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
     job.add_argument("--run", required=True)
     job.set_defaults(func=cmd_run_job)
     sub.add_parser("list", help="list saved runs").set_defaults(func=cmd_list)
+    import importlib
+    for module in CLI_MODULES:
+        importlib.import_module(module).register_cli(sub)
     return parser
 
 

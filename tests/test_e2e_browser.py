@@ -17,6 +17,8 @@ import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -31,6 +33,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
 VIEWPORT = {"width": 1400, "height": 1000}
 SERVER_START_TIMEOUT = 60.0     # seconds until /_stcore/health must answer "ok"
 SCRIPT_TIMEOUT_MS = 60_000      # a script run (training included) must finish within this
+_T0 = time.monotonic()
 SETTLE_MS = 300                 # let the frontend paint after the script finished
 
 
@@ -65,8 +68,18 @@ def _stop(proc: subprocess.Popen) -> None:
             continue
 
 
+@dataclass
+class Server:
+    url: str
+    log_path: Path
+    proc: subprocess.Popen
+
+    def log_tail(self, chars: int = 4000) -> str:
+        return self.log_path.read_text(errors="replace")[-chars:]
+
+
 @pytest.fixture(scope="module")
-def app_url(tmp_path_factory):
+def app(tmp_path_factory):
     """The app served on 127.0.0.1:<free port> with an empty MODELDECK_HOME; stopped at the end of the module."""
     home = tmp_path_factory.mktemp("modeldeck-e2e-home")
     log_path = tmp_path_factory.mktemp("modeldeck-e2e-log") / "streamlit.log"
@@ -88,7 +101,7 @@ def app_url(tmp_path_factory):
                 pytest.fail(f"streamlit did not become healthy on port {port} "
                             f"(exit code {proc.poll()}); log tail:\n{tail}")
             time.sleep(0.3)
-        yield base
+        yield Server(base, log_path, proc)
     finally:
         _stop(proc)
 
@@ -157,13 +170,13 @@ def shoot(page, step: str) -> Path:
     if height > VIEWPORT["height"]:
         page.set_viewport_size(VIEWPORT)
         page.wait_for_timeout(300)
-    print(f"screenshot: {path}")
+    print(f"screenshot: {path} ({time.monotonic() - _T0:.1f} s)")
     return path
 
 
 _DRAWN_CHARTS = """root => [...root.querySelectorAll('.js-plotly-plot')].filter(e => {
     const r = e.getBoundingClientRect();
-    return r.width > 50 && r.height > 50 && e.querySelector('svg.main-svg .plot') !== null; }).length"""
+    return r.width > 50 && r.height > 50 && e.querySelector('svg.main-svg .trace, svg.main-svg g.hm') !== null; }).length"""
 
 
 def drawn_plotly_charts(page, minimum: int, step: str, scope=None) -> int:
@@ -193,11 +206,15 @@ def open_tab(page, name: str):
     return panel
 
 
+def log(message: str) -> None:
+    print(f"  {time.monotonic() - _T0:6.1f} s  {message}")
+
+
 def shoot_element(element, step: str) -> Path:
     SCREENSHOTS.mkdir(exist_ok=True)
     path = SCREENSHOTS / f"e2e_{step}.png"
     element.screenshot(path=str(path))
-    print(f"screenshot: {path}")
+    print(f"screenshot: {path} ({time.monotonic() - _T0:.1f} s)")
     return path
 
 
@@ -214,6 +231,23 @@ def click_sidebar_link(page, title: str, url_path: str) -> None:
     wait_for_app(page)
 
 
+@contextmanager
+def on_failure_show(page, app: Server, step: str):
+    """If anything below fails, save what the browser showed and the server log, so the failure can be read."""
+    try:
+        yield
+    except BaseException:
+        try:
+            path = SCREENSHOTS / f"e2e_FAILED_{step}.png"
+            SCREENSHOTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(path), full_page=True)
+            print(f"failure screenshot: {path} (url {page.url})")
+        except Exception as exc:  # noqa: BLE001 - the browser may be gone; the original error matters more
+            print(f"no failure screenshot: {exc}")
+        print(f"---- streamlit log tail ----\n{app.log_tail()}")
+        raise
+
+
 def headline_text(page) -> str:
     headline = page.get_by_test_id("stMarkdownContainer").filter(has_text="The model is right").last
     return headline.inner_text().strip()
@@ -223,97 +257,122 @@ def headline_text(page) -> str:
 METRICS_TABS = (("ROC", "chart"), ("Precision–recall", "chart"), ("Calibration", "chart"), ("Threshold", "chart"),
                 ("Per class", "table"), ("Train vs test", "chart"), ("Cross-validation", "chart"),
                 ("All numbers", "table"), ("Confusion matrix", "chart"))
-@pytest.mark.timeout(240)
-def test_user_flow_and_share_link(app_url, browser):
-    from playwright.sync_api import expect
+PERCENT = re.compile(r"^\s*\d{1,3}\.\d%\s*$")
 
+
+def visit_home(page, app: Server) -> None:
+    from playwright.sync_api import expect
+    page.goto(f"{app.url}/")
+    wait_for_app(page)
+    expect(page.get_by_role("heading", name="ModelDeck", exact=True)).to_be_visible()
+    assert_no_errors(page, "home")
+    shoot(page, "1_home")
+
+
+def visit_data(page) -> None:
+    from playwright.sync_api import expect
+    click_sidebar_link(page, "Data", "data")
+    expect(page.get_by_role("heading", name="Data", exact=True)).to_be_visible()
+    expect(metric_value(page, "Rows")).to_have_text("569")
+    drawn_plotly_charts(page, 1, "data")            # 'before and after cleaning', under the tabs
+    assert_no_errors(page, "data")
+    shoot(page, "2_data")
+    for tab in ("Target", "Distributions", "Correlations"):
+        panel = open_tab(page, tab)
+        drawn_plotly_charts(page, 1, f"data, tab {tab}", scope=panel)
+        shoot_element(panel, f"2_data_tab_{tab.lower()}")
+    drawn_plotly_charts(page, 2, "data")            # the open tab's chart + before/after
+    assert_no_errors(page, "data (tabs)")
+
+
+def train_gradient_boosting(page) -> str:
+    """Train one model on the Train page; return the run id the page put in the URL."""
+    from playwright.sync_api import expect
+    click_sidebar_link(page, "Train", "train")
+    expect(page.get_by_role("tab", name="One model")).to_have_attribute("aria-selected", "true")
+    model_box = page.get_by_test_id("stSelectbox").filter(
+        has=page.get_by_test_id("stWidgetLabel").filter(has_text=re.compile(r"^\s*Model\s*$")))
+    expect(model_box).to_have_count(1)
+    model_input = model_box.get_by_role("combobox")
+    model_input.click()
+    page.get_by_role("option", name="Gradient boosting", exact=True).click()
+    wait_for_app(page)
+    expect(model_input).to_have_value("Gradient boosting")
+    assert_no_errors(page, "train (model chosen)")
+    log("train: gradient boosting chosen, clicking Train")
+    page.get_by_role("button", name="Train", exact=True).click()
+    wait_for_app(page, started_ms=3_000)
+    expect(page.get_by_text(re.compile(r"trained in .* saved as run"))).to_be_visible(timeout=SCRIPT_TIMEOUT_MS)
+    log("train: done")
+    expect(metric_value(page, re.compile(r"^\s*Test .*accuracy", re.I))).to_have_text(PERCENT)
+    assert_no_errors(page, "train")
+    found = re.search(r"[?&]run=([0-9A-Za-z_-]+)", page.url)
+    assert found, f"no run in the URL after training: {page.url}"
+    shoot(page, "3_train")
+    return found.group(1)
+
+
+def read_metrics(page, run_id: str) -> dict:
+    """Open the report through the link under the result; return what a shared link must show again."""
+    from playwright.sync_api import expect
+    page.get_by_test_id("stPageLink").get_by_role("link", name=re.compile("See the full metric report")).click()
+    page.wait_for_url(re.compile(r"/metrics\?"))
+    wait_for_app(page)
+    expect(page.get_by_text("The model is right").first).to_be_visible()
+    expect(page.get_by_role("heading", name=re.compile("Gradient boosting"))).to_be_visible()
+    expect(metric_value(page, "Accuracy")).to_have_text(PERCENT)
+    drawn_plotly_charts(page, 1, "metrics")
+    assert page.locator(".js-plotly-plot").count() >= 5, "metrics: expected several plotly charts on the page"
+    assert f"run={run_id}" in page.url, f"the Metrics page lost the run: {page.url}"
+    share_box = page.get_by_test_id("stSidebar").get_by_test_id("stCode")
+    expect(share_box).to_contain_text(f"/metrics?run={run_id}")
+    seen = {"url": page.url, "sidebar_link": share_box.inner_text().strip(), "headline": headline_text(page),
+            "accuracy": metric_value(page, "Accuracy").inner_text().strip()}
+    assert_no_errors(page, "metrics")
+    shoot(page, "4_metrics")
+    for i, (tab, kind) in enumerate(METRICS_TABS, start=1):
+        panel = open_tab(page, tab)
+        if kind == "chart":
+            drawn_plotly_charts(page, 1, f"metrics, tab {tab}", scope=panel)
+        else:
+            expect(panel.get_by_test_id("stDataFrame")).to_be_visible()
+        shoot_element(panel, f"4_metrics_tab_{i}_{re.sub(r'[^a-z]+', '_', tab.lower()).strip('_')}")
+    assert_no_errors(page, "metrics (tabs)")
+    return seen
+
+
+def open_shared(page, url: str, run_id: str, seen: dict, step: str) -> None:
+    from playwright.sync_api import expect
+    page.goto(url)
+    wait_for_app(page)
+    expect(page.get_by_text("The model is right").first).to_be_visible()
+    assert headline_text(page) == seen["headline"], f"{step}: a different headline for the shared run"
+    expect(metric_value(page, "Accuracy")).to_have_text(seen["accuracy"])
+    assert f"run={run_id}" in page.url, f"{step}: the shared page lost the run: {page.url}"
+    assert_no_errors(page, step)
+    shoot(page, step)
+
+
+@pytest.mark.timeout(300)
+def test_user_flow_and_share_link(browser, app):
+    """Home → Data → Train → Metrics as one user; then the run's link opened by another user."""
     started = time.monotonic()
     context, page = _new_page(browser)
     try:
-        # 1. Home
-        page.goto(f"{app_url}/")
-        wait_for_app(page)
-        expect(page.get_by_role("heading", name="ModelDeck", exact=True)).to_be_visible()
-        assert_no_errors(page, "home")
-        shoot(page, "1_home")
-
-        # 2. Data, through the sidebar navigation
-        click_sidebar_link(page, "Data", "data")
-        expect(page.get_by_role("heading", name="Data", exact=True)).to_be_visible()
-        expect(metric_value(page, "Rows")).to_have_text("569")
-        drawn_plotly_charts(page, 1, "data")            # 'before and after cleaning' under the tabs
-        assert_no_errors(page, "data")
-        shoot(page, "2_data")
-        for tab in ("Target", "Distributions", "Correlations"):
-            panel = open_tab(page, tab)
-            drawn_plotly_charts(page, 1, f"data, tab {tab}", scope=panel)
-            shoot_element(panel, f"2_data_tab_{tab.lower()}")
-        drawn_plotly_charts(page, 2, "data")            # the open tab's chart + before/after
-        assert_no_errors(page, "data (tabs)")
-
-        # 3. Train one gradient boosting model
-        click_sidebar_link(page, "Train", "train")
-        expect(page.get_by_role("tab", name="One model")).to_have_attribute("aria-selected", "true")
-        model_box = page.get_by_test_id("stSelectbox").filter(
-            has=page.get_by_test_id("stWidgetLabel").filter(has_text=re.compile(r"^\s*Model\s*$")))
-        expect(model_box).to_have_count(1)
-        model_input = model_box.get_by_role("combobox")
-        model_input.click()
-        page.get_by_role("option", name="Gradient boosting", exact=True).click()
-        wait_for_app(page)
-        expect(model_input).to_have_value("Gradient boosting")
-        assert_no_errors(page, "train (model chosen)")
-        page.get_by_role("button", name="Train", exact=True).click()
-        wait_for_app(page, started_ms=3_000)
-        expect(page.get_by_text(re.compile(r"trained in .* saved as run"))).to_be_visible(timeout=SCRIPT_TIMEOUT_MS)
-        test_metric = metric_value(page, re.compile(r"^\s*Test .*accuracy", re.I))
-        expect(test_metric).to_have_text(re.compile(r"^\s*\d{1,3}\.\d%\s*$"))
-        assert_no_errors(page, "train")
-        assert re.search(r"[?&]run=[0-9a-zA-Z_-]+", page.url), f"no run in the URL after training: {page.url}"
-        run_id = re.search(r"[?&]run=([0-9a-zA-Z_-]+)", page.url).group(1)
-        shoot(page, "3_train")
-
-        # 4. Metrics, through the page link under the result
-        page.get_by_test_id("stPageLink").get_by_role("link", name=re.compile("See the full metric report")).click()
-        page.wait_for_url(re.compile(r"/metrics\?"))
-        wait_for_app(page)
-        expect(page.get_by_text("The model is right").first).to_be_visible()
-        expect(page.get_by_role("heading", name=re.compile("Gradient boosting"))).to_be_visible()
-        expect(metric_value(page, "Accuracy")).to_have_text(re.compile(r"^\s*\d{1,3}\.\d%\s*$"))
-        drawn_plotly_charts(page, 1, "metrics")
-        assert page.locator(".js-plotly-plot").count() >= 5, "metrics: expected several plotly charts on the page"
-        assert f"run={run_id}" in page.url, f"the Metrics page lost the run: {page.url}"
-        headline = headline_text(page)
-        accuracy = metric_value(page, "Accuracy").inner_text().strip()
-        share_box = page.get_by_test_id("stSidebar").get_by_test_id("stCode")
-        expect(share_box).to_contain_text(f"/metrics?run={run_id}")
-        sidebar_link = share_box.inner_text().strip()
-        assert_no_errors(page, "metrics")
-        shoot(page, "4_metrics")
-        for i, (tab, kind) in enumerate(METRICS_TABS):
-            panel = open_tab(page, tab)
-            if kind == "chart":
-                drawn_plotly_charts(page, 1, f"metrics, tab {tab}", scope=panel)
-            else:
-                expect(panel.get_by_test_id("stDataFrame")).to_be_visible()
-            shoot_element(panel, f"4_metrics_tab_{i + 1}_{re.sub(r'[^a-z]+', '_', tab.lower()).strip('_')}")
-        assert_no_errors(page, "metrics (tabs)")
-        share_url = page.url
+        with on_failure_show(page, app, "flow"):
+            visit_home(page, app)
+            visit_data(page)
+            run_id = train_gradient_boosting(page)
+            seen = read_metrics(page, run_id)
     finally:
         context.close()
 
-    # 5. The share link, opened by someone else (a new browser context: no cookies, no session)
-    for step, url in (("5_shared_url", share_url), ("6_shared_sidebar_link", sidebar_link)):
+    # A different user (new context: no cookies, no session state) opens the link: the URL bar, then the sidebar's.
+    for step, url in (("5_shared_url", seen["url"]), ("6_shared_sidebar_link", seen["sidebar_link"])):
         other, page = _new_page(browser)
         try:
-            page.goto(url)
-            wait_for_app(page)
-            expect(page.get_by_text("The model is right").first).to_be_visible()
-            assert headline_text(page) == headline, f"{step}: a different headline for the shared run"
-            expect(metric_value(page, "Accuracy")).to_have_text(accuracy)
-            assert f"run={run_id}" in page.url, f"{step}: the shared page lost the run: {page.url}"
-            assert_no_errors(page, step)
-            shoot(page, step)
+            with on_failure_show(page, app, step):
+                open_shared(page, url, run_id, seen, step)
         finally:
             other.close()
     print(f"e2e flow took {time.monotonic() - started:.1f} s (run {run_id})")

@@ -7,7 +7,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
-PAGES = ["pages/home.py", "pages/data.py", "pages/train.py", "pages/metrics.py", "pages/runs.py"]
+PAGES = ["pages/home.py", "pages/data.py", "pages/train.py", "pages/metrics.py", "pages/explain.py", "pages/tune.py",
+         "pages/compress.py", "pages/recommend.py", "pages/runs.py"]
 
 
 def open_page(page: str, **query) -> AppTest:

@@ -87,6 +87,20 @@ def run_predictions(run_id: str, version: str) -> dict:
     return run_store().load_predictions(run_id)
 
 
+@st.cache_resource(max_entries=16, show_spinner="Loading the saved model…")
+def run_model(run_id: str, version: str):
+    """The fitted pipeline of a finished run (shared, read-only: copy it before changing anything)."""
+    return run_store().load_model(run_id)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def run_split(run_id: str, version: str):
+    """The exact train/test split the run was trained on (same data, preprocessing options and seed)."""
+    from core.prep import split_dataset
+    run = run_store().get(run_id)
+    return split_dataset(dataset(run.dataset_key), PrepOptions.from_dict(run.prep))
+
+
 def clear_all() -> None:
     st.cache_data.clear()
     st.cache_resource.clear()

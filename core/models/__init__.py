@@ -50,7 +50,7 @@ FAMILIES: dict[str, Family] = {f.key: f for f in (
     ), summary="Many decision trees voting together; robust with little tuning."),
     Family("hist_gb", {"classification": "Gradient boosting", "regression": "Gradient boosting"}, (
         Param("learning_rate", "Learning rate", 0.1, "float", 1e-3, 1.0, log=True),
-        Param("max_iter", "Boosting rounds", 200, "int", 10, 2000),
+        Param("max_iter", "Boosting rounds", 100, "int", 10, 2000),
         Param("max_leaf_nodes", "Leaves per tree", 31, "int", 2, 255),
         Param("l2_regularization", "L2 regularisation", 0.0, "float", 0.0, 10.0),
     ), handles_missing=True, summary="Trees added one after another to fix earlier mistakes; often the most accurate on tables."),
@@ -172,8 +172,11 @@ def make_estimator(spec: ModelSpec, task: str):
         return cls(n_neighbors=p["n_neighbors"], weights=p["weights"])
     if spec.family == "svm":
         from sklearn.svm import SVC, SVR
-        return SVC(C=p["C"], kernel=p["kernel"], probability=True, random_state=seed) if clf \
-            else SVR(C=p["C"], kernel=p["kernel"])
+        if not clf:
+            return SVR(C=p["C"], kernel=p["kernel"])
+        from sklearn.calibration import CalibratedClassifierCV   # Platt-scaled probabilities (SVC(probability=True) is deprecated)
+        return CalibratedClassifierCV(SVC(C=p["C"], kernel=p["kernel"], random_state=seed), method="sigmoid",
+                                      ensemble=False, cv=3)
     if spec.family == "mlp":
         from core.models.torch_mlp import TorchMLPClassifier, TorchMLPRegressor
         cls = TorchMLPClassifier if clf else TorchMLPRegressor

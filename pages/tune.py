@@ -1,0 +1,6 @@
+"""Tune: placeholder until its issue lands."""
+import streamlit as st
+
+st.title("Tune")
+st.caption("Search for the best settings.")
+st.info("This page is being built.")
