@@ -19,5 +19,9 @@ page = st.navigation(PAGES)
 
 from ui.common import sidebar  # noqa: E402  (after navigation so the menu draws first)
 
-sidebar()
-page.run()
+sidebar_slot = st.sidebar.container()
+try:
+    page.run()
+finally:  # drawn after the page, so it shows the run the page just selected (also when the page stops early)
+    with sidebar_slot:
+        sidebar()

@@ -30,9 +30,9 @@ REFERENCE_LINE = dict(color="#999999", dash="dash", width=1)
 METRIC_NAMES = {
     "accuracy": "Accuracy",
     "balanced_accuracy": "Balanced accuracy",
-    "precision": "Precision",
-    "recall": "Recall",
-    "f1": "F1",
+    "precision": "Precision (positive class)",
+    "recall": "Recall (positive class)",
+    "f1": "F1 (positive class)",
     "precision_macro": "Precision (macro)",
     "recall_macro": "Recall (macro)",
     "f1_macro": "F1 (macro)",
@@ -396,6 +396,7 @@ def _cv_bar(report: MetricReport, keys: list[str], *, pct: bool = True) -> go.Ba
         marker_color=SPLIT_COLORS["test"],
         text=[f"{format(m, fmt)} ± {format(s, fmt)}" for m, s in zip(means, stds)],
         textposition="inside",
+        insidetextanchor="middle",
         name="Cross-validation",
         hovertemplate="%{x}: %{y:" + fmt + "} ± %{error_y.array:" + fmt + "}<extra></extra>",
     )

@@ -66,14 +66,14 @@ def correlation_figure(profile: Profile) -> go.Figure:
 
 
 def before_after_figure(preview: CleaningPreview, column: str) -> go.Figure:
-    frame = pd.concat([pd.DataFrame({"value": preview.before[column], "stage": "before"}),
-                       pd.DataFrame({"value": preview.after[column], "stage": "after"})])
-    fig = px.histogram(frame, x="value", facet_col="stage", nbins=40, color="stage",
-                       category_orders={"stage": ["before", "after"]})
-    fig.update_xaxes(matches=None)
-    fig.for_each_annotation(lambda a: a.update(text=a.text.split("=")[-1]))
-    fig.update_layout(showlegend=False)
-    return _style(fig, f"'{column}' before and after cleaning (training split)", "Value", "Rows")
+    """Side-by-side histograms, each with its own bins (scaling changes the range, not the shape)."""
+    from plotly.subplots import make_subplots
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("Before (raw values)", "After (as the model sees it)"))
+    for col, (values, color) in enumerate(((preview.before[column], "#1f77b4"), (preview.after[column], "#2ca02c")), 1):
+        fig.add_trace(go.Histogram(x=values, nbinsx=40, marker_color=color, showlegend=False), row=1, col=col)
+    fig = _style(fig, f"'{column}' before and after cleaning (training split)", "", "Rows")
+    fig.update_xaxes(title_text="Value")
+    return fig
 
 
 def image_samples_figure(dataset: Dataset, per_class: int = 1, max_classes: int = 10) -> go.Figure:

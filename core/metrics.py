@@ -167,10 +167,11 @@ class MetricReport:
             elif support == 0:
                 sentence += f" The test rows contain no '{pos}' case, so its hit rate cannot be measured."
             else:
-                sentence += (
-                    f" Of the cases it flags as '{pos}', {_per100(precision)} in 100 really are; "
-                    f"it misses {_per100(1 - recall)} of every 100 '{pos}' cases."
-                )
+                right = (f"every case it flags as '{pos}' really is one" if precision >= 1
+                         else f"of the cases it flags as '{pos}', {_per100(precision)} in 100 really are")
+                missed = (f"it misses none of the '{pos}' cases" if recall >= 1
+                          else f"it misses {_per100(1 - recall)} of every 100 '{pos}' cases")
+                sentence += f" {right[0].upper() + right[1:]}; {missed}."
         elif self.per_class and len(self.per_class) > 2:
             weakest = min(self.per_class, key=lambda row: (row["recall"], -row["support"]))
             if weakest["support"] > 0 and weakest["recall"] < acc - 0.05:

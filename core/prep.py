@@ -44,7 +44,7 @@ class PrepOptions:
         known = {k: v for k, v in (data or {}).items() if k in cls.__dataclass_fields__}
         return cls(**known)
 
-    def describe(self) -> str:
+    def describe(self, has_categories: bool = True) -> str:
         """One line for captions and the run list."""
         parts = ["duplicates dropped" if self.drop_duplicates else "duplicates kept"]
         if self.impute_numeric != "none":
@@ -53,7 +53,8 @@ class PrepOptions:
             parts.append("outliers clipped (IQR)")
         if self.scaling != "none":
             parts.append(f"{'standard' if self.scaling == 'standard' else 'min-max'} scaling")
-        parts.append("one-hot categories" if self.one_hot else "ordinal categories")
+        if has_categories:
+            parts.append("one-hot categories" if self.one_hot else "ordinal categories")
         parts.append(f"{self.test_size:.0%} test split, seed {self.seed}")
         return "; ".join(parts)
 

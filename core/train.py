@@ -39,6 +39,7 @@ class TrainedModel:
     fit_seconds: float = 0.0
     predict_ms_per_row: float = 0.0
     size_bytes: int = 0
+    total_seconds: float = 0.0      # split + fit + scoring + cross-validation
 
     @property
     def title(self) -> str:
@@ -46,7 +47,7 @@ class TrainedModel:
 
     def timings(self) -> dict:
         return {"fit_seconds": self.fit_seconds, "predict_ms_per_row": self.predict_ms_per_row,
-                "size_bytes": self.size_bytes}
+                "size_bytes": self.size_bytes, "total_seconds": self.total_seconds}
 
 
 def build_pipeline(dataset: Dataset, spec: ModelSpec, prep: PrepOptions) -> Pipeline:
@@ -103,9 +104,25 @@ def _fit(pipeline: Pipeline, split: Split, spec: ModelSpec, progress: Progress) 
     return time.perf_counter() - start
 
 
+SMALL_DATA_CELLS = 2_000_000   # below this many cells, one OpenMP/BLAS thread is faster than fighting for cores
+
+
 def train_model(dataset: Dataset, spec: ModelSpec, prep: PrepOptions | None = None, cv_folds: int = 5,
                 progress: Progress | None = None) -> TrainedModel:
-    """Split, fit on the training rows only, score train/test (+ k-fold CV on the training rows)."""
+    """Split, fit on the training rows only, score train/test (+ k-fold CV on the training rows).
+
+    Small data trains on one native thread: scikit-learn's OpenMP threads make small fits several times slower
+    on a 2-core machine that is doing anything else (measured: 8.7 s vs 1.4 s for boosting with 5-fold CV).
+    """
+    from threadpoolctl import threadpool_limits
+    small = dataset.frame.size < SMALL_DATA_CELLS
+    with threadpool_limits(limits=1 if small else None):
+        return _train_model(dataset, spec, prep, cv_folds, progress)
+
+
+def _train_model(dataset: Dataset, spec: ModelSpec, prep: PrepOptions | None, cv_folds: int,
+                 progress: Progress | None) -> TrainedModel:
+    start = time.perf_counter()
     prep = prep or PrepOptions()
     progress = progress or _quiet
     progress(0.0, f"Preparing {dataset.name}")
@@ -129,7 +146,8 @@ def train_model(dataset: Dataset, spec: ModelSpec, prep: PrepOptions | None = No
         pipeline=pipeline, spec=spec, task=dataset.task, dataset_key=dataset.key, fingerprint=dataset.fingerprint,
         prep=prep, report=report, train_pred=train_pred, test_pred=test_pred,
         history=list(getattr(model, "history_", [])), fit_seconds=fit_seconds,
-        predict_ms_per_row=_predict_ms_per_row(pipeline, split.X_test), size_bytes=model_size_bytes(pipeline))
+        predict_ms_per_row=_predict_ms_per_row(pipeline, split.X_test), size_bytes=model_size_bytes(pipeline),
+        total_seconds=time.perf_counter() - start)
     progress(1.0, f"{trained.title}: done")
     return trained
 

@@ -120,17 +120,20 @@ a, b, c = st.columns(3)
 with a:
     st.checkbox("Drop duplicate rows", defaults.drop_duplicates, key="prep_drop_duplicates", persist_state="session")
     st.checkbox("Clip outliers (1.5 × IQR)", defaults.clip_outliers, key="prep_clip_outliers", persist_state="session")
-    st.checkbox("One-hot encode categories", defaults.one_hot, key="prep_one_hot", persist_state="session")
+    if dataset.categorical_features:
+        st.checkbox("One-hot encode categories", defaults.one_hot, key="prep_one_hot", persist_state="session")
 with b:
     st.selectbox("Fill missing numbers with", IMPUTERS, index=IMPUTERS.index(defaults.impute_numeric),
                  key="prep_impute_numeric", persist_state="session", format_func=lambda v: v.replace("_", " "))
-    st.selectbox("Fill missing categories with", ("none", "most_frequent"),
-                 index=("none", "most_frequent").index(defaults.impute_categorical),
-                 key="prep_impute_categorical", persist_state="session", format_func=lambda v: v.replace("_", " "))
+    if dataset.categorical_features:
+        st.selectbox("Fill missing categories with", ("none", "most_frequent"),
+                     index=("none", "most_frequent").index(defaults.impute_categorical),
+                     key="prep_impute_categorical", persist_state="session", format_func=lambda v: v.replace("_", " "))
     st.selectbox("Scaling", SCALERS, index=SCALERS.index(defaults.scaling), key="prep_scaling", persist_state="session")
 with c:
-    st.slider("Test split", 0.1, 0.5, defaults.test_size, 0.05, key="prep_test_size", persist_state="session",
-              format="%.2f")
+    st.select_slider("Test split (share of rows held out)", [round(0.05 * i, 2) for i in range(2, 11)],
+                     value=round(defaults.test_size, 2), key="prep_test_size", persist_state="session",
+                     format_func=lambda v: f"{v:.0%}")
     st.number_input("Random seed", 0, 2**31 - 1, defaults.seed, key="prep_seed", persist_state="session")
 
 prep = current_prep()

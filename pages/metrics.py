@@ -1,4 +1,5 @@
 """Metrics: an honest report of a saved run, computed from its stored predictions (no retraining)."""
+import pandas as pd
 import streamlit as st
 
 from core import charts
@@ -38,15 +39,34 @@ def fmt(value: float) -> str:
     return f"{value:.1%}" if pct else f"{value:,.3f}"
 
 
+def gap_words(delta: float | None) -> str | None:
+    if delta is None or not pct:
+        return None
+    return f"{abs(delta) * 100:.1f} pts {'below' if delta < 0 else 'above'} training" if abs(delta) >= 0.0005 \
+        else "same as training"
+
+
+def all_numbers_table(report: MetricReport) -> pd.DataFrame:
+    """Every metric as text: percentages for shares, plain numbers for losses and errors, '—' when not computed."""
+    def text(key: str, value) -> str:
+        if value is None or pd.isna(value):
+            return "—"
+        return f"{value:.2%}" if pct and key != "log_loss" else f"{value:,.4f}"
+    keys = list(dict.fromkeys([*report.test, *report.train, *report.cv]))
+    return pd.DataFrame([{"metric": charts.metric_name(k), "train": text(k, report.train.get(k)),
+                          "test": text(k, report.test.get(k)),
+                          "cv mean": text(k, report.cv.get(k, (None, None))[0]),
+                          "cv std": text(k, report.cv.get(k, (None, None))[1])} for k in keys])
+
+
 # ---------------------------------------------------------------- headline
 st.subheader(f"{run.model_title} on {run.dataset_name}")
 cards = ("accuracy", "balanced_accuracy", "f1_macro", "roc_auc") if pct else ("r2", "mae", "rmse")
 for col, name in zip(st.columns(len(cards)), cards):
     if name in report.test:
         delta = report.test[name] - report.train[name] if name in report.train else None
-        col.metric(charts.metric_name(name), fmt(report.test[name]),
-                   delta=f"{delta * 100:+.1f} pts vs training" if delta is not None and pct else None,
-                   delta_color="off")
+        col.metric(charts.metric_name(name), fmt(report.test[name]), delta=gap_words(delta), delta_color="off",
+                   delta_arrow="off")
 st.markdown(f"**{report.headline()}**")
 warning = report.overfitting_sentence()
 if warning:
@@ -76,7 +96,7 @@ if pct:
         st.plotly_chart(charts.roc_figure(test, report.positive_label))
         if "roc_auc" in report.test:
             st.caption(f"ROC AUC {report.test['roc_auc']:.3f}: picking one positive and one negative row at random, "
-                       f"the model ranks the positive higher {report.test['roc_auc']:.0%} of the time.")
+                       f"the model ranks the positive higher {report.test['roc_auc']:.1%} of the time.")
     with tabs[2]:
         st.plotly_chart(charts.pr_figure(test, report.positive_label))
     with tabs[3]:
@@ -99,7 +119,11 @@ if pct:
                        f"as '{pos}': {point['tp']} really are, {point['fp']} are false alarms, and it misses "
                        f"{point['fn']}. Raise the threshold for fewer false alarms, lower it to miss fewer.")
     with tabs[5]:
-        st.dataframe(report.per_class, hide_index=True)
+        per_class = pd.DataFrame(report.per_class).rename(columns={"support": "rows in test split"})
+        st.dataframe(per_class.style.format({"precision": "{:.1%}", "recall": "{:.1%}", "f1": "{:.1%}"}),
+                     hide_index=True)
+        st.caption("Precision: of the rows the model put in this class, the share that belong there. "
+                   "Recall: of the rows that belong to this class, the share the model found.")
     with tabs[6]:
         st.plotly_chart(charts.train_test_figure(report))
         st.caption(warning or "Training and test scores are close: no sign of memorising.")
@@ -117,9 +141,5 @@ else:
     with tabs[3]:
         cross_validation_tab()
 with tabs[-1]:
-    import pandas as pd
-    table = pd.DataFrame({"train": pd.Series(report.train), "test": pd.Series(report.test),
-                          "cv mean": pd.Series({k: v[0] for k, v in report.cv.items()}),
-                          "cv std": pd.Series({k: v[1] for k, v in report.cv.items()})})
-    table.index = [charts.metric_name(k) for k in table.index]
-    st.dataframe(table.style.format("{:.4f}", na_rep="—"))
+    st.dataframe(all_numbers_table(report), column_config={"metric": st.column_config.TextColumn(width="medium")},
+                 hide_index=True)

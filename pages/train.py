@@ -12,7 +12,7 @@ st.title("Train")
 dataset = current_dataset()
 prep = current_prep()
 st.caption(f"Train models on **{dataset.name}** to predict '{dataset.target}' ({dataset.task}). "
-           f"Cleaning: {prep.describe()} (change it on the Data page).")
+           f"Cleaning: {prep.describe(bool(dataset.categorical_features))} (change it on the Data page).")
 
 tab_one, tab_board, tab_opt = st.tabs(["One model", "Leaderboard", "Compare optimizers"])
 

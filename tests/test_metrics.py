@@ -121,8 +121,20 @@ def test_binary_headline(binary):
     assert f"{100 * report.test['accuracy']:.1f}%" in text
     assert f"{round(100 * report.test['accuracy'])} times out of 100" in text
     assert "'malignant'" in text
-    assert f"{round(100 * report.test['precision'])} in 100 really are" in text
+    if report.test["precision"] == 1.0:
+        assert "Every case it flags as 'malignant' really is one" in text
+    else:
+        assert f"{round(100 * report.test['precision'])} in 100 really are" in text
     assert f"misses {round(100 * (1 - report.test['recall']))} of every 100" in text
+
+
+def test_binary_headline_wording_for_imperfect_and_perfect_models():
+    y = np.array(["benign"] * 6 + ["malignant"] * 4)
+    imperfect = np.array(["benign"] * 5 + ["malignant"] * 5)   # 1 false alarm, no miss
+    pred = Predictions(y, imperfect, None, ["benign", "malignant"])
+    text = evaluate(pred, pred, "classification", positive_label="malignant").headline()
+    assert "of the cases it flags as 'malignant', 80 in 100 really are" in text.lower()
+    assert "it misses none of the 'malignant' cases" in text
 
 
 def test_curves_equal_sklearn(binary):

@@ -103,7 +103,7 @@ def share_link(page: str = "metrics") -> str | None:
 
 
 def sidebar() -> None:
-    with st.sidebar:
+    with st.container():
         st.markdown("**Working on**")
         key = current_dataset_key()
         st.caption(f"Data: {dataset_options().get(key, key)}")
@@ -113,7 +113,7 @@ def sidebar() -> None:
             link = share_link()
             if link:
                 st.caption("Share this run:")
-                st.code(link, language=None, wrap_lines=True)
+                st.code(link, language=None)
         else:
             st.caption("Run: none yet — train a model.")
 

@@ -54,7 +54,8 @@ def train_and_save(dataset, spec: ModelSpec, prep: PrepOptions, cv_folds: int):
         trained = trained_for(dataset, spec, prep, cv_folds, progress)
         progress.done()
         run = _save_run(dataset, trained)
-        status.update(label=f"{title} trained in {trained.fit_seconds:.1f} s — saved as run {run.id}",
+        status.update(label=f"{title} trained in {trained.total_seconds:.1f} s (fit {trained.fit_seconds:.1f} s"
+                            f"{', plus cross-validation' if trained.report.cv else ''}) — saved as run {run.id}",
                       state="complete", expanded=False)
     select("run", run.id)
     return trained, run
