@@ -290,6 +290,15 @@ def fit_net(net, X: np.ndarray, y: np.ndarray, task: str, *, steps: int, lr: flo
     """
     import torch
 
+    from core.models.torch_mlp import _intra_op_threads
+
+    with _intra_op_threads(1):   # small networks: OpenMP threads cost more than they give (see torch_mlp)
+        return _fit_loop(net, X, y, task, steps, lr, batch, seed, teacher_out, labelled, temperature, alpha, progress)
+
+
+def _fit_loop(net, X, y, task, steps, lr, batch, seed, teacher_out, labelled, temperature, alpha, progress):
+    import torch
+
     hard, soft = _loss_parts(task)
     if labelled is None:
         labelled = np.ones(len(X), dtype=bool)

@@ -15,10 +15,10 @@ Each title i has three kinds of hidden traits:
 
 Each user has a liking for 2-3 favourite genres, a taste vector over themes and one over the x-factor. Their
 affinity for a title is ``1.0 * genre match + 0.5 * theme match + 0.5 * x-factor match``. Users watch titles with
-probability proportional to ``exp(popularity + affinity)`` (popularity is log-normal, which gives the long tail)
-and rate them ``1..5`` stars from the same affinity plus a personal bias, a title quality and noise (60% of the
-ratings are 4 or 5 stars). So content (genres, description) predicts part of the taste, the ratings of other
-people predict the rest, and a recommender that combines both should beat either alone.
+probability proportional to ``exp(popularity + TASTE * affinity)`` (popularity is log-normal with sd
+``POPULARITY_SD``: the long tail) and rate them 1-5 stars from the same affinity plus a personal bias, a title
+quality and noise (about half of the ratings are 4 or 5 stars). So content (genres, description) predicts part of
+the taste, the ratings of other people predict the rest, and a recommender that combines both should beat either.
 
 New releases: 8% of the titles came out in the last 60 days of the period (2024-01-01 to 2025-06-30); they have
 few ratings, all late, so a time-based split holds many of them out: the cold-start case.
@@ -32,7 +32,7 @@ import pandas as pd
 
 SEED = 11
 N_USERS = 1000
-N_ITEMS = 2000
+N_ITEMS = 3000
 N_RATINGS = 60_000
 FOLDER = Path(__file__).resolve().parent
 RATINGS_CSV = FOLDER / "streaming_ratings.csv"
@@ -40,8 +40,8 @@ ITEMS_CSV = FOLDER / "streaming_items.csv"
 START, END = pd.Timestamp("2024-01-01"), pd.Timestamp("2025-06-30")
 NEW_SHARE, NEW_DAYS = 0.08, 60
 WEIGHTS = {"genre": 1.0, "theme": 0.5, "x_factor": 0.5}
-POPULARITY_SD = 1.4   # spread of log-popularity: the long tail
-TASTE = 1.0           # how strongly affinity (vs popularity) decides what a user watches
+POPULARITY_SD = 1.3   # spread of log-popularity: the long tail
+TASTE = 2.5           # how strongly affinity (vs popularity) decides what a user watches
 
 GENRES: dict[str, tuple[str, ...]] = {
     "Action": ("explosive", "chase", "fight"), "Adventure": ("quest", "journey", "expedition"),

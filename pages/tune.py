@@ -1,6 +1,21 @@
-"""Tune: placeholder until its issue lands."""
+"""Tune: grid, random and Bayesian search on Optuna, run by background workers that share the database."""
 import streamlit as st
 
+from ui.common import current_dataset, current_prep
+from ui.tune import best_panel, choose_study, live_panel, search_form
+
 st.title("Tune")
-st.caption("Search for the best settings.")
-st.info("This page is being built.")
+dataset = current_dataset()
+prep = current_prep()
+st.caption(f"Find the settings that score best on **{dataset.name}** within a trial budget, and see how the search "
+           f"got there. Scores are cross-validated on the training rows; the test rows stay unseen. "
+           f"Cleaning: {prep.describe()}.")
+
+with st.expander("New search", expanded=True, icon=":material/tune:"):
+    search_form(dataset, prep)
+
+name = choose_study(dataset)
+if name:
+    status = live_panel(name)
+    if status is not None:
+        best_panel(status, dataset)

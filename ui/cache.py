@@ -104,3 +104,15 @@ def run_split(run_id: str, version: str):
 def clear_all() -> None:
     st.cache_data.clear()
     st.cache_resource.clear()
+
+
+# ---------------------------------------------------------------- tune
+@st.cache_data(max_entries=32, show_spinner=False)
+def tune_charts(name: str, version: str) -> dict:
+    """Setting importances and Optuna's landscape / parallel-coordinate figures of a search, recomputed only when
+    a trial finishes (version = TuneStatus.version)."""
+    from core import charts_tune, tune
+    status = tune.study_status(name)
+    shares = tune.importances(status)
+    return {"importances": shares, "importance": charts_tune.importance_figure(shares),
+            "landscape": charts_tune.landscape_figure(status, shares), "parallel": charts_tune.parallel_figure(status)}

@@ -1,0 +1,83 @@
+"""Each advisor rule: one case that triggers it and one that does not."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from core import advisor
+from core.advisor import Evidence
+from core.datasets import load_builtin, make_dataset
+from core.metrics import MetricReport
+
+
+def report(task="classification", train=None, test=None, cv=None, primary=None) -> MetricReport:
+    primary = primary or ("accuracy" if task == "classification" else "r2")
+    return MetricReport(task=task, test=test or {}, train=train or {}, cv=cv or {}, primary=primary)
+
+
+CASES = {
+    "class_imbalance": (Evidence(task="classification", class_counts={"a": 900, "b": 100}),
+                        Evidence(task="classification", class_counts={"a": 550, "b": 450})),
+    "missing_values": (Evidence(missing_share={"x": 0.3, "y": 0.0}), Evidence(missing_share={"x": 0.0})),
+    "leakage_suspect": (Evidence(leakage_scores={"refund_issued": 0.995, "age": 0.55}),
+                        Evidence(leakage_scores={"age": 0.55, "tenure": 0.8})),
+    "overfitting": (Evidence(report=report(train={"accuracy": 1.0}, test={"accuracy": 0.85})),
+                    Evidence(report=report(train={"accuracy": 0.91}, test={"accuracy": 0.90}))),
+    "underfitting": (Evidence(report=report(train={"accuracy": 0.76}, test={"accuracy": 0.75}),
+                              class_counts={"a": 750, "b": 250}),
+                     Evidence(report=report(train={"accuracy": 0.95}, test={"accuracy": 0.93}),
+                              class_counts={"a": 750, "b": 250})),
+    "misleading_accuracy": (Evidence(report=report(test={"accuracy": 0.95, "balanced_accuracy": 0.70})),
+                            Evidence(report=report(test={"accuracy": 0.95, "balanced_accuracy": 0.94}))),
+    "unstable_model": (Evidence(report=report(cv={"accuracy": (0.8, 0.09)})),
+                       Evidence(report=report(cv={"accuracy": (0.8, 0.01)}))),
+    "diverging_curves": (Evidence(history=[{"epoch": i + 1, "val_loss": v} for i, v in
+                                           enumerate([1.0, 0.6, 0.4, 0.35, 0.4, 0.5, 0.6, 0.7])]),
+                         Evidence(history=[{"epoch": i + 1, "val_loss": 1.0 / (i + 1)} for i in range(8)])),
+    "explainer_disagrees": (Evidence(importance_agreement=0.2), Evidence(importance_agreement=0.9)),
+    "compression_pick": (Evidence(compression_pick={"name": "int8", "size_ratio": 3.9, "speed_ratio": 2.1,
+                                                    "accuracy_change": -0.002}), Evidence()),
+    "tuning_not_converged": (Evidence(tuning_best_so_far=[0.8, 0.82, 0.83, 0.84, 0.85, 0.86, 0.88, 0.90]),
+                             Evidence(tuning_best_so_far=[0.8, 0.88, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9])),
+}
+
+
+@pytest.mark.parametrize("rule", list(CASES))
+def test_rule_triggers_and_stays_quiet(rule):
+    fires, quiet = CASES[rule]
+    function = getattr(advisor, rule)
+    advice = function(fires)
+    assert advice is not None and advice.rule == rule
+    assert advice.finding.endswith(".") and advice.action and advice.evidence and advice.severity in advisor.SEVERITY_ORDER
+    assert function(quiet) is None
+
+
+def test_every_rule_has_a_case():
+    assert {rule.__name__ for rule in advisor.RULES} == set(CASES)
+
+
+def test_regression_underfitting():
+    assert advisor.underfitting(Evidence(report=report("regression", train={"r2": 0.1}))) is not None
+    assert advisor.underfitting(Evidence(report=report("regression", train={"r2": 0.6}))) is None
+
+
+def test_advise_sorts_by_severity():
+    ev = Evidence(missing_share={"x": 0.1}, leakage_scores={"copy": 1.0})
+    found = advisor.advise(ev)
+    assert [a.rule for a in found] == ["leakage_suspect", "missing_values"]
+
+
+def test_leakage_scores_find_a_planted_copy_of_the_target():
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"noise": rng.normal(size=400), "label": rng.choice(["yes", "no"], size=400)})
+    frame["leak"] = (frame["label"] == "yes").astype(float) + rng.normal(scale=0.01, size=400)
+    scores = advisor.leakage_scores(make_dataset(frame, "label"))
+    assert scores["leak"] > 0.99 and scores["noise"] < 0.7
+    ev = advisor.evidence_for(make_dataset(frame, "label"))
+    assert any(a.rule == "leakage_suspect" and a.evidence["feature"] == "leak" for a in advisor.advise(ev))
+
+
+def test_churn_evidence_has_no_leak_but_flags_missing_and_imbalance():
+    found = {a.rule for a in advisor.advise(advisor.evidence_for(load_builtin("churn")))}
+    assert "leakage_suspect" not in found and {"missing_values", "class_imbalance"} <= found
