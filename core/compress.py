@@ -836,9 +836,10 @@ def headline(table: TradeoffTable) -> str:
         return "Every compressed variant lost more than 1 point; on this model, keep the original."
     best = max(close, key=lambda r: r["size_x"] * r["speed_b1_x"])
     return (f"'{best['variant']}' is {times(best['size_x'], 'smaller', 'larger')} ({_fmt_bytes(best['bytes'])}) "
-            f"and {times(best['speed_b1_x'], 'faster', 'slower')} per request than "
-            f"'{table.baseline}', and gives the same answer on {best['agreement']:.1%} of the {table.test_rows} "
-            f"test rows.")
+            f"and {times(best['speed_b1_x'], 'faster', 'slower')} per request than '{table.baseline}', and "
+            + (f"gives the same answer on {best['agreement']:.1%} of the {table.test_rows} test rows."
+               if table.task == "classification" else
+               f"its predictions track the original's with R² {best['agreement']:.3f} on {table.test_rows} test rows."))
 
 
 def slow_notes(table: TradeoffTable) -> list[str]:

@@ -30,6 +30,7 @@ import os
 import platform
 import time
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Callable
 
@@ -42,7 +43,7 @@ Progress = Callable[..., None]   # progress(fraction, message)
 
 ADDITIVITY_TOL = 1e-4
 DEFAULT_MAX_ROWS = 2000
-AGNOSTIC_DEFAULT_ROWS = 200
+AGNOSTIC_DEFAULT_ROWS = 100
 EXACT_METHODS = ("tree", "linear", "deep")
 METHOD_TITLES = {
     "tree": "Tree SHAP (exact)",
@@ -242,9 +243,8 @@ def output_spec(model, method: str, task: str, target: str) -> OutputSpec:
         return OutputSpec("value", [target], None, np.ones((1, 1)), scale, offset)
     from core.metrics import default_positive_label
     classes = [str(c) for c in model.classes_]
-    kind = _model_kind(model)
-    if is_agnostic(method) or (kind == "tree" and hasattr(model, "estimators_") and not hasattr(model, "_predictors")):
-        native_kind = "probability"
+    if is_agnostic(method) or (method == "tree" and not hasattr(model, "_predictors")):
+        native_kind = "probability"                      # forests average leaf class frequencies
     else:
         native_kind = "score"                            # raw margin / logits
     binary = len(classes) == 2
@@ -316,9 +316,11 @@ def _linear_backend(model, background: np.ndarray, seed: int) -> NativeFn:
     return run
 
 
-def _torch_net(model):
-    """A private float64 copy of the fitted network on the CPU (the shared model is never hooked)."""
-    net = copy.deepcopy(model.net_).cpu().double().eval()
+def _torch_net(model, double: bool = True):
+    """A private copy of the fitted network on the CPU (the shared model is never hooked); float64 for Deep
+    SHAP so its additivity check tests DeepLIFT's rules, not float32 rounding."""
+    import torch
+    net = copy.deepcopy(model.net_).cpu().to(torch.float64 if double else torch.float32).eval()
     for p in net.parameters():
         p.requires_grad_(False)
     return net
@@ -348,18 +350,18 @@ def _gradient_backend(model, background: np.ndarray, seed: int) -> NativeFn:
     import torch
 
     from core.models.torch_mlp import _intra_op_threads
-    net = _torch_net(model)
-    bg = torch.from_numpy(np.ascontiguousarray(background, dtype=np.float64))
+    net = _torch_net(model, double=False)               # shap's expected gradients sample in float32
+    bg = torch.from_numpy(np.ascontiguousarray(background, dtype=np.float32))
     explainer = shap.GradientExplainer(net, bg)
     with torch.no_grad():
-        base = net(bg).numpy().mean(axis=0)
+        base = net(bg).double().numpy().mean(axis=0)
 
     def run(X):
-        x = torch.from_numpy(np.ascontiguousarray(X, dtype=np.float64))
+        x = torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32))
         with _intra_op_threads(1):
             phi = _as3d(explainer.shap_values(x, nsamples=200, rseed=seed))
             with torch.no_grad():
-                out = net(x).numpy()
+                out = net(x).double().numpy()
         return phi, base, _as2d(out)
     return run
 
@@ -371,8 +373,9 @@ def _predict_fn(model) -> Callable:
 def _permutation_backend(model, background: np.ndarray, seed: int) -> NativeFn:
     import shap
     fn = _predict_fn(model)
-    explainer = shap.PermutationExplainer(fn, shap.maskers.Independent(background, max_samples=len(background)),
-                                          seed=seed)
+    with _SeededGlobalRNG(seed):     # the constructor seeds numpy's global RNG: keep others' state intact
+        explainer = shap.PermutationExplainer(fn, shap.maskers.Independent(background, max_samples=len(background)),
+                                              seed=seed)
     max_evals = 2 * (2 * background.shape[1] + 1)      # two forward+backward permutations per row
 
     def run(X):
@@ -439,7 +442,7 @@ class ShapEngine:
 
     # ----- set-up
     def _background(self, X_train: pd.DataFrame, method: str) -> np.ndarray:
-        rows = max(BACKGROUND_ROWS.get(method, 100), BACKGROUND_ROWS["gradient"] if method == "deep" else 0)
+        rows = BACKGROUND_ROWS[method]
         if rows == 0:
             return np.empty((0, len(self.features.transformed)))
         picked = X_train.sample(min(rows, len(X_train)), random_state=self.seed) if len(X_train) > rows else X_train
@@ -513,6 +516,7 @@ class ShapEngine:
 
 
 # ---------------------------------------------------------------- the result
+@lru_cache(maxsize=1)
 def library_versions() -> dict[str, str]:
     import lime
     import shap
@@ -615,8 +619,10 @@ def explain_frame(engine: ShapEngine, X: pd.DataFrame, *, y: pd.Series | None = 
     batch = engine.explain(X, progress)
     out = engine.output
     fm = engine.features
-    unknown = np.full(len(X), "" if out.classes is not None else np.nan, dtype=object if out.classes else float)
-    y_true = np.asarray(y.astype(str) if out.classes is not None else y.astype(float)) if y is not None else unknown
+    if out.classes is not None:
+        y_true = np.asarray(y.astype(str), dtype=str) if y is not None else np.full(len(X), "", dtype=str)
+    else:
+        y_true = y.to_numpy(dtype=float) if y is not None else np.full(len(X), np.nan)
     return Explanation(
         method=engine.method, output_kind=out.kind, output_names=list(out.names),
         output_labels=[out.label(i) for i in range(len(out.names))], classes=out.classes,
@@ -625,7 +631,7 @@ def explain_frame(engine: ShapEngine, X: pd.DataFrame, *, y: pd.Series | None = 
         outputs=batch.outputs, proba=batch.proba, predictions=_predictions(batch, out.classes, len(out.names)),
         positions=np.arange(len(X)) if positions is None else np.asarray(positions),
         row_ids=np.asarray([str(i) for i in X.index]), part=np.asarray(part if part is not None else ["edited"] * len(X)),
-        y_true=np.asarray(y_true).astype(str) if out.classes is not None else np.asarray(y_true, dtype=float),
+        y_true=y_true,
         data=X[fm.columns], additivity_error=batch.additivity_error,
         n_available=n_available or len(X), seed=seed, background_rows=len(engine.background),
         seconds=time.perf_counter() - start, versions=library_versions(), note=engine.note)
@@ -751,7 +757,9 @@ def strongest_interaction(expl: Explanation, feature: str, k: int = 0,
         strength[j] = -1
         return expl.features[int(np.argmax(strength))]
     from shap.utils import approximate_interactions
-    order = approximate_interactions(j, expl.values[:, :, k], np.nan_to_num(encoded_data(expl), nan=-1e9))
+    encoded = encoded_data(expl)
+    filled = np.nan_to_num(np.where(np.isnan(encoded), np.nanmedian(encoded, axis=0), encoded))
+    order = approximate_interactions(j, expl.values[:, :, k], filled)
     others = [i for i in order if i != j]
     return expl.features[int(others[0])] if others else None
 
@@ -1039,16 +1047,20 @@ def counterfactual(pipeline, row: pd.DataFrame, allowed: list[str], X_train: pd.
     best, extra = _pull_back(pipeline, row, best, label0, classes, categorical, X_train)
     evaluated += extra
     p1 = pipeline.predict_proba(best)[0]
-    changed = [f for f in allowed if str(best.iloc[0][f]) != str(row.iloc[0][f])]
+    changed = [f for f in allowed if _differs(row.iloc[0][f], best.iloc[0][f], f in categorical)]
     return Counterfactual(True, row, best, changed, label0, classes[int(np.argmax(p1))], float(p0.max()),
                           float(p1.max()), allowed, evaluated, time.perf_counter() - start)
+
+
+def _differs(a, b, categorical: bool) -> bool:
+    return str(a) != str(b) if categorical else not np.isclose(float(a), float(b))
 
 
 def _pull_back(pipeline, row, best, label0, classes, categorical, X_train, steps: int = 12):
     """Move each changed number back toward the original while the prediction stays flipped."""
     evaluated = 0
     for f in best.columns:
-        if f in categorical or str(best.iloc[0][f]) == str(row.iloc[0][f]):
+        if f in categorical or not _differs(row.iloc[0][f], best.iloc[0][f], False):
             continue
         orig, far = float(row.iloc[0][f]), float(best.iloc[0][f])
         integer = bool(np.all(pd.to_numeric(X_train[f], errors="coerce").dropna() % 1 == 0))

@@ -239,7 +239,7 @@ TUNING_FIXED = {"mlp": {"epochs": 40, "patience": 8}}
 
 
 def _layers_text(value) -> str:
-    return ",".join(str(v) for v in value)
+    return value.replace(" ", "") if isinstance(value, str) else ",".join(str(v) for v in value)
 
 
 def _default_dim(param: Param, override: tuple | None) -> Dim:

@@ -116,3 +116,17 @@ def tune_charts(name: str, version: str) -> dict:
     shares = tune.importances(status)
     return {"importances": shares, "importance": charts_tune.importance_figure(shares),
             "landscape": charts_tune.landscape_figure(status, shares), "parallel": charts_tune.parallel_figure(status)}
+
+
+# ---------------------------------------------------------------- compress
+@st.cache_data(max_entries=16, show_spinner=False)
+def compress_result(run_id: str, stamp: float):
+    """The saved trade-off table of a run (None before the first compression); `stamp` = result file mtime."""
+    from core.compress import load_result
+    return load_result(run_id, run_store())
+
+
+def compress_stamp(run_id: str) -> float:
+    from core.compress import RESULT_FILE, compress_folder
+    path = compress_folder(run_id, run_store()) / RESULT_FILE
+    return path.stat().st_mtime if path.exists() else 0.0

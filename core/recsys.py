@@ -1,0 +1,1074 @@
+"""The recommender: interaction data, seeded splits, six models and a hybrid, honest ranking metrics, reasons.
+
+Models: most popular (baseline), content-based (one-hot categories + TF-IDF text, cosine), item-item kNN and
+ALS (``implicit``), BPR (``implicit``, one thread so the same seed gives the same lists), biased matrix
+factorization on explicit ratings (``scikit-surprise`` SVD) and a hybrid of content and ALS whose weight (like
+ALS's regularization) is chosen on a validation split carved out of the training interactions.
+
+Metrics use only held-out interactions and never count an item the user already had in training (those are
+masked before ranking, low-rated ones included). No Streamlit here.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import time
+import warnings
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from core.config import home
+from core.errors import ModelDeckError
+
+DATA_DIR = Path(__file__).resolve().parents[1] / "data"
+BUILTIN_KEY = "recsys:streaming"
+UPLOAD_PREFIX = "recsys-upload:"
+K_MAX = 20
+NEW_ITEM_SLOT_MIN_K = 5            # lists of at least this length reserve their last slot for a new item
+ALS_ALPHAS = (5.0, 20.0)
+ALS_REGULARIZATIONS = (0.01, 1.0, 10.0, 30.0, 100.0)
+HYBRID_WEIGHTS = tuple(np.round(np.linspace(0, 1, 11), 1))
+MODEL_TITLES = {
+    "popular": "Most popular",
+    "content": "Content-based",
+    "item_knn": "Item-item kNN",
+    "als": "ALS (implicit MF)",
+    "bpr": "BPR (ranking MF)",
+    "svd": "SVD (rating MF)",
+    "hybrid": "Hybrid (content + ALS)",
+}
+Progress = Callable[[float, str], None]
+
+
+def _no_progress(fraction: float, message: str) -> None:
+    return None
+
+
+# ============================================================================ data
+@dataclass
+class Interactions:
+    """Who interacted with what: events with integer codes, the id of each code, and the item catalogue."""
+
+    key: str
+    name: str
+    events: pd.DataFrame                 # user, item (int codes), rating (float), timestamp (datetime64, NaT if unknown)
+    user_ids: np.ndarray                 # user code -> id as written in the file
+    items: pd.DataFrame                  # per item code: item_id, title, categories (list[str]), text
+    explicit: bool                       # star ratings (True) or implicit weights such as counts (False)
+    scale: tuple[float, float] | None = None
+    like_threshold: float | None = None  # explicit: a rating at least this counts as "liked"
+    description: str = ""
+    synthetic: bool = False
+    notes: list[str] = field(default_factory=list)
+    item_noun: str = "item"
+    category_noun: str = "category"
+
+    @property
+    def n_users(self) -> int:
+        return len(self.user_ids)
+
+    @property
+    def n_items(self) -> int:
+        return len(self.items)
+
+    @property
+    def density(self) -> float:
+        return len(self.events) / max(self.n_users * self.n_items, 1)
+
+    @property
+    def has_time(self) -> bool:
+        return bool(self.events["timestamp"].notna().any())
+
+    @property
+    def has_features(self) -> bool:
+        return bool(self.items["categories"].map(len).sum() or self.items["text"].str.strip().ne("").any())
+
+    @property
+    def categories(self) -> list[str]:
+        return sorted({c for cats in self.items["categories"] for c in cats})
+
+    def liked(self, ratings: np.ndarray) -> np.ndarray:
+        """True where a rating counts as liked (explicit: at least the threshold; implicit: any positive weight)."""
+        ratings = np.asarray(ratings, dtype=float)
+        return ratings >= self.like_threshold if self.explicit else ratings > 0
+
+    def weights(self, ratings: np.ndarray) -> np.ndarray:
+        """Confidence of a liked interaction: 1 at the threshold, +1 per star above; log(1 + count) if implicit."""
+        ratings = np.asarray(ratings, dtype=float)
+        return ratings - self.like_threshold + 1.0 if self.explicit else np.log1p(ratings)
+
+    def rating_text(self, rating: float) -> str:
+        return f"{rating:g} of {self.scale[1]:g}" if self.explicit and self.scale else f"{rating:g}"
+
+    @property
+    def fingerprint(self) -> str:
+        digest = hashlib.sha256()
+        digest.update(pd.util.hash_pandas_object(self.events[["user", "item", "rating"]], index=False).values)
+        digest.update("\x1f".join(self.items["item_id"]).encode())
+        digest.update("\x1f".join(self.user_ids).encode())
+        return digest.hexdigest()[:16]
+
+    def summary(self) -> dict[str, float]:
+        per_user = self.events.groupby("user").size()
+        counts = np.bincount(self.events["item"], minlength=self.n_items)
+        top = np.sort(counts)[::-1][: max(self.n_items // 10, 1)].sum() / max(len(self.events), 1)
+        return {"users": self.n_users, "items": self.n_items, "interactions": len(self.events),
+                "density": self.density, "liked_share": float(self.liked(self.events["rating"]).mean()),
+                "median_per_user": float(per_user.median()), "top10_share": float(top),
+                "items_without_interactions": int((counts == 0).sum())}
+
+
+def _natural_order(ids: pd.Index) -> np.ndarray:
+    """Ids sorted as numbers when they all are numbers, else as text."""
+    numeric = pd.to_numeric(pd.Series(ids), errors="coerce")
+    if numeric.notna().all():
+        return np.asarray(ids)[np.argsort(numeric.to_numpy(), kind="stable")]
+    return np.sort(np.asarray(ids, dtype=object))
+
+
+def build_interactions(events: pd.DataFrame, items: pd.DataFrame | None, *, key: str, name: str, explicit: bool,
+                       scale: tuple[float, float] | None = None, like_threshold: float | None = None,
+                       **meta) -> Interactions:
+    """Code users and items as integers. ``events``: user, item (str), rating, timestamp; ``items``: item_id, title,
+    categories (list), text. Items with features but no events stay in the catalogue (the cold-start items)."""
+    _check_enough(events)
+    if items is None:
+        items = pd.DataFrame({"item_id": pd.unique(events["item"])})
+    described = set(items["item_id"])
+    item_ids = list(items["item_id"]) + [i for i in _natural_order(pd.Index(pd.unique(events["item"])))
+                                         if i not in described]
+    catalogue = pd.DataFrame({"item_id": item_ids}).merge(items, on="item_id", how="left")
+    catalogue["title"] = catalogue.get("title", pd.Series(dtype=object)).fillna(catalogue["item_id"]).astype(str)
+    catalogue["categories"] = [c if isinstance(c, list) else [] for c in catalogue.get("categories", [None] * len(catalogue))]
+    catalogue["text"] = catalogue.get("text", pd.Series(dtype=object)).fillna("").astype(str)
+    user_ids = _natural_order(pd.Index(pd.unique(events["user"])))
+    user_code = pd.Series(np.arange(len(user_ids)), index=user_ids)
+    item_code = pd.Series(np.arange(len(item_ids)), index=item_ids)
+    coded = pd.DataFrame({
+        "user": user_code.loc[events["user"]].to_numpy(np.int32),
+        "item": item_code.loc[events["item"]].to_numpy(np.int32),
+        "rating": events["rating"].to_numpy(float),
+        "timestamp": pd.to_datetime(events["timestamp"]) if "timestamp" in events else pd.NaT,
+    })
+    return Interactions(key=key, name=name, events=coded, user_ids=np.asarray(user_ids, dtype=str),
+                        items=catalogue[["item_id", "title", "categories", "text"]], explicit=explicit,
+                        scale=scale, like_threshold=like_threshold, **meta)
+
+
+def _check_enough(events: pd.DataFrame) -> None:
+    users, items = events["user"].nunique(), events["item"].nunique()
+    if users < 2:
+        only = f" ('{events['user'].iloc[0]}')" if len(events) else ""
+        raise ModelDeckError(
+            f"The interactions file has a single user{only}. A recommender learns from what other people liked: "
+            "upload the interactions of many users (at least 2; a few hundred give useful results).")
+    if items < 2:
+        raise ModelDeckError("Every interaction is with the same item. Upload interactions with at least 2 items.")
+    if len(events) < 10:
+        raise ModelDeckError(f"Only {len(events)} interactions are left after cleaning; upload at least 10.")
+
+
+def load_builtin() -> Interactions:
+    """The synthetic streaming catalogue generated by data/make_interactions.py."""
+    ratings = pd.read_csv(DATA_DIR / "streaming_ratings.csv", dtype={"user_id": str, "item_id": str})
+    items = pd.read_csv(DATA_DIR / "streaming_items.csv", dtype={"item_id": str})
+    events = pd.DataFrame({"user": ratings["user_id"], "item": ratings["item_id"],
+                           "rating": ratings["rating"].astype(float),
+                           "timestamp": pd.to_datetime(ratings["timestamp"], format="%Y-%m-%d %H:%M:%S")})
+    catalogue = pd.DataFrame({"item_id": items["item_id"], "title": items["title"],
+                              "categories": items["genres"].str.split("|"),
+                              "text": items["title"].str.replace(r"\s*\(\d{4}\)$", "", regex=True)
+                              + ". " + items["description"]})
+    summary = (f"{ratings['user_id'].nunique():,} invented viewers rating {len(items):,} invented films 1-5 stars "
+               f"({len(ratings):,} ratings, 2024-01 to 2025-06). Synthetic data with known tastes: genres and "
+               "descriptions carry part of the signal, the ratings of others the rest (data/make_interactions.py).")
+    return build_interactions(events, catalogue, key=BUILTIN_KEY, name="Film streaming (synthetic)", explicit=True,
+                              scale=(1.0, 5.0), like_threshold=4.0, description=summary, synthetic=True,
+                              item_noun="title", category_noun="genre")
+
+
+# ---------------------------------------------------------------------------- uploads
+_USER_NAMES = {"user", "userid", "customer", "customerid", "client", "clientid", "visitor", "visitorid", "member",
+               "memberid", "viewer", "viewerid", "reviewer", "reviewerid", "uid", "account", "accountid", "buyer",
+               "buyerid", "person", "personid"}
+_ITEM_NAMES = {"item", "itemid", "movie", "movieid", "product", "productid", "iid", "sku", "article", "articleid",
+               "track", "trackid", "book", "bookid", "isbn", "asin", "song", "songid", "video", "videoid", "titleid"}
+_EXPLICIT_NAMES = {"rating", "ratings", "score", "stars", "star", "grade"}
+_WEIGHT_NAMES = _EXPLICIT_NAMES | {"weight", "count", "plays", "playcount", "clicks", "quantity", "qty", "value",
+                                   "preference", "views", "minutes", "watchtime"}
+_TIME_NAMES = {"timestamp", "time", "date", "datetime", "ts", "eventtime", "eventdate", "createdat", "unixtime",
+               "ratedat", "watchedat", "when"}
+_CATEGORY_NAMES = {"genres", "genre", "category", "categories", "tags", "tag", "section", "department", "type",
+                   "topics", "topic", "labels"}
+_TITLE_NAMES = {"title", "name", "movietitle", "productname", "itemname", "label"}
+_TEXT_NAMES = {"description", "overview", "summary", "text", "plot", "synopsis", "keywords", "about", "details"}
+_ROLE_HINT = ("Name the columns e.g. user_id, item_id, rating, timestamp, or upload a file without a header row "
+              "in that order (like MovieLens u.data).")
+
+
+def _norm(name: object) -> str:
+    return re.sub(r"[^a-z0-9]", "", str(name).lower())
+
+
+def _find(frame: pd.DataFrame, names: set[str], taken: set[str] = frozenset()) -> str | None:
+    return next((c for c in frame.columns if _norm(c) in names and c not in taken), None)
+
+
+def _ids(series: pd.Series) -> pd.Series:
+    """Ids as text: 12.0 -> '12', ' a7 ' -> 'a7'; missing stays missing."""
+    numeric = pd.to_numeric(series, errors="coerce")
+    integral = numeric.notna() & (numeric == numeric.round())
+    text = series.astype("string").str.strip()
+    return text.mask(integral, numeric.where(integral).astype("Int64").astype("string")).replace("", pd.NA)
+
+
+def _interaction_roles(frame: pd.DataFrame, has_header: bool, filename: str) -> tuple[dict[str, str], list[str]]:
+    columns = list(frame.columns)
+    if not has_header:
+        roles = dict(zip(("user", "item", "rating", "timestamp"), columns))
+        return roles, [f"'{filename}' has no header row: its columns were read in MovieLens order as "
+                       f"{', '.join(roles)}."]
+    roles = {"user": _find(frame, _USER_NAMES), "item": _find(frame, _ITEM_NAMES)}
+    missing = [role for role, column in roles.items() if column is None]
+    if missing:
+        raise ModelDeckError(
+            f"'{filename}' has no {' and no '.join(missing)} column (found: {', '.join(map(str, columns[:10]))}). "
+            + _ROLE_HINT)
+    roles["rating"] = _find(frame, _WEIGHT_NAMES, set(roles.values()))
+    roles["timestamp"] = _find(frame, _TIME_NAMES, set(roles.values()))
+    return {k: v for k, v in roles.items() if v is not None}, []
+
+
+def _ratings(frame: pd.DataFrame, column: str | None) -> tuple[pd.Series, list[str]]:
+    if column is None:
+        return pd.Series(1.0, index=frame.index), [
+            "There is no rating or weight column: every row counts as one interaction (implicit feedback)."]
+    values = pd.to_numeric(frame[column], errors="coerce")
+    bad = frame[column].notna() & values.isna()
+    if bad.any():
+        examples = ", ".join(repr(str(v)) for v in frame.loc[bad, column].unique()[:3])
+        raise ModelDeckError(
+            f"The '{column}' column has {int(bad.sum()):,} values that are not numbers (e.g. {examples}). "
+            "Use numbers: star ratings such as 1-5, or weights such as play counts.")
+    return values, []
+
+
+def _timestamps(frame: pd.DataFrame, column: str | None) -> tuple[pd.Series, list[str]]:
+    if column is None:
+        return pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns]"), []
+    raw = frame[column]
+    numeric = pd.to_numeric(raw, errors="coerce")
+    if numeric.notna().mean() > 0.9:
+        unit = "ms" if numeric.median() > 1e11 else "s"
+        parsed = pd.to_datetime(numeric, unit=unit, errors="coerce")
+    else:
+        parsed = pd.to_datetime(raw.astype("string"), errors="coerce", format="mixed")
+    if parsed.notna().mean() < 0.9:
+        return pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns]"), [
+            f"The '{column}' column could not be read as dates or Unix times (e.g. '{raw.iloc[0]}'); it is ignored, "
+            "so only the random split is available."]
+    return parsed, []
+
+
+def _explicit_scale(values: pd.Series, column: str | None) -> tuple[float, float] | None:
+    """A bounded scale with a few levels (1-5 stars, 0.5-5, 1-10) under a rating-like name -> explicit."""
+    if column is None or _norm(column) not in _EXPLICIT_NAMES:
+        return None
+    lo, hi = float(values.min()), float(values.max())
+    if values.nunique() < 3 or lo < 0 or hi > 10 or values.nunique() > 21:
+        return None
+    return lo, hi
+
+
+def _dedupe(events: pd.DataFrame, explicit: bool) -> tuple[pd.DataFrame, list[str]]:
+    """One row per (user, item): the latest rating, or the summed weight; say how many were merged."""
+    repeated = events.duplicated(["user", "item"], keep=False)
+    if not repeated.any():
+        return events, []
+    pairs = events.loc[repeated].groupby(["user", "item"]).size()
+    (user, item), times = pairs.idxmax(), int(pairs.max())
+    extra = int(repeated.sum() - len(pairs))
+    where = f"e.g. user '{user}' and item '{item}' appear {times} times"
+    if explicit:
+        order = events.sort_values("timestamp", kind="stable") if events["timestamp"].notna().any() else events
+        merged = order.drop_duplicates(["user", "item"], keep="last").sort_index()
+        return merged, [f"{extra:,} duplicate events ({where}): the latest rating of each user for each item was kept."]
+    merged = events.groupby(["user", "item"], as_index=False, sort=False).agg(
+        rating=("rating", "sum"), timestamp=("timestamp", "max"))
+    return merged, [f"{extra:,} duplicate events ({where}): their weights were added up (one row per user and item)."]
+
+
+def read_interactions(data: bytes, filename: str = "interactions.csv") -> tuple[pd.DataFrame, dict, list[str]]:
+    """Parse an uploaded interactions file -> (events with user, item, rating, timestamp; scale info; notes)."""
+    from core.datasets import read_csv
+    parsed = read_csv(data, filename)
+    notes = [n for n in parsed.notes if not n.startswith("The first row holds values")]
+    roles, role_notes = _interaction_roles(parsed.frame, parsed.has_header, filename)
+    frame = parsed.frame
+    ratings, rating_notes = _ratings(frame, roles.get("rating"))
+    stamps, time_notes = _timestamps(frame, roles.get("timestamp"))
+    events = pd.DataFrame({"user": _ids(frame[roles["user"]]), "item": _ids(frame[roles["item"]]),
+                           "rating": ratings, "timestamp": stamps})
+    notes += role_notes + rating_notes + time_notes
+    incomplete = events[["user", "item", "rating"]].isna().any(axis=1)
+    if incomplete.any():
+        notes.append(f"{int(incomplete.sum()):,} rows without a user, an item or a rating were left out.")
+        events = events.loc[~incomplete]
+    scale = _explicit_scale(events["rating"], roles.get("rating"))
+    if scale is None and (events["rating"] <= 0).any():
+        notes.append(f"{int((events['rating'] <= 0).sum()):,} rows with a weight of 0 or less were left out "
+                     "(implicit feedback counts only positive events).")
+        events = events.loc[events["rating"] > 0]
+    events, dup_notes = _dedupe(events.reset_index(drop=True), scale is not None)
+    info = {"explicit": scale is not None, "scale": scale,
+            "like_threshold": None if scale is None else scale[0] + 0.75 * (scale[1] - scale[0])}
+    kind = (f"star ratings from {scale[0]:g} to {scale[1]:g} (liked = {info['like_threshold']:g} or more)"
+            if scale else "implicit feedback (weights; every event counts as a positive signal)")
+    return events, info, notes + dup_notes + [f"Read as {kind}."]
+
+
+def _category_lists(frame: pd.DataFrame, item_col: str) -> tuple[list[list[str]], list[str]]:
+    column = _find(frame, _CATEGORY_NAMES)
+    if column is not None:
+        text = frame[column].fillna("").astype(str)
+        return [[c.strip() for c in re.split(r"[|;,]", v) if c.strip()] for v in text], []
+    flags = [c for c in frame.columns if c != item_col and frame[c].dropna().isin([0, 1]).all()
+             and frame[c].notna().any()]
+    if len(flags) >= 2:
+        matrix = frame[flags].fillna(0).to_numpy(bool)
+        return [[str(flags[j]) for j in np.flatnonzero(row)] for row in matrix], [
+            f"Categories were taken from {len(flags)} yes/no columns ({', '.join(map(str, flags[:4]))}, …)."]
+    return [[] for _ in range(len(frame))], []
+
+
+def _text_columns(frame: pd.DataFrame, item_col: str) -> tuple[str | None, list[str]]:
+    title = _find(frame, _TITLE_NAMES)
+    texts = [c for c in frame.columns if _norm(c) in _TEXT_NAMES]
+    if title is None:
+        candidates = [c for c in frame.columns if c != item_col and frame[c].dtype == object
+                      and frame[c].nunique() > 0.5 * len(frame) and c not in texts]
+        title = candidates[0] if candidates else None
+    return title, texts
+
+
+def read_item_features(data: bytes, filename: str, item_ids: set[str]) -> tuple[pd.DataFrame, list[str]]:
+    """Parse an item features file -> catalogue (item_id, title, categories, text) + notes; checks the ids."""
+    from core.datasets import read_csv
+    parsed = read_csv(data, filename)
+    frame = parsed.frame
+    item_col = _find(frame, _ITEM_NAMES) or _find(frame, {"id"}) or (None if parsed.has_header else frame.columns[0])
+    if item_col is None:
+        raise ModelDeckError(f"'{filename}' has no item id column (found: {', '.join(map(str, frame.columns[:10]))}). "
+                             "Name it item_id (the same ids as in the interactions file).")
+    notes = [n for n in parsed.notes if not n.startswith("The first row holds values")]
+    categories, cat_notes = _category_lists(frame, item_col)
+    title_col, text_cols = _text_columns(frame, item_col)
+    ids = _ids(frame[item_col])
+    title = frame[title_col].astype("string").fillna("") if title_col else ids
+    text = title.astype(str)
+    for column in text_cols:
+        text = text + ". " + frame[column].fillna("").astype(str)
+    items = pd.DataFrame({"item_id": ids, "title": title.astype(str), "categories": categories, "text": text})
+    items = items.loc[items["item_id"].notna()]
+    if items["item_id"].duplicated().any():
+        notes.append(f"{int(items['item_id'].duplicated().sum()):,} item ids appear twice in '{filename}'; "
+                     "the first row of each was kept.")
+        items = items.drop_duplicates("item_id")
+    return items.reset_index(drop=True), notes + cat_notes + _id_notes(set(items["item_id"]), item_ids, filename)
+
+
+def _id_notes(feature_ids: set[str], interaction_ids: set[str], filename: str) -> list[str]:
+    unknown, without = sorted(feature_ids - interaction_ids), sorted(interaction_ids - feature_ids)
+    if not feature_ids & interaction_ids:
+        raise ModelDeckError(
+            f"None of the {len(feature_ids):,} item ids in '{filename}' (e.g. {', '.join(map(repr, sorted(feature_ids)[:3]))}) "
+            f"appear in the interactions (e.g. {', '.join(map(repr, sorted(interaction_ids)[:3]))}). "
+            "Upload the features file that belongs to these interactions, with the same item ids.")
+    notes = []
+    if unknown:
+        notes.append(f"{len(unknown):,} item ids in '{filename}' (e.g. {', '.join(map(repr, unknown[:3]))}) have no "
+                     "interactions: they are treated as new items (cold start) that only the content model can place.")
+    if without:
+        notes.append(f"{len(without):,} items with interactions have no row in '{filename}' "
+                     f"(e.g. {', '.join(map(repr, without[:3]))}); their content profile is empty.")
+    return notes
+
+
+def interactions_from_upload(ratings: bytes, ratings_name: str, items: bytes | None = None,
+                             items_name: str | None = None) -> Interactions:
+    """Build an Interactions object from uploaded bytes (features file optional)."""
+    events, info, notes = read_interactions(ratings, ratings_name)
+    catalogue = None
+    if items is not None:
+        catalogue, item_notes = read_item_features(items, items_name or "items.csv", set(events["item"]))
+        notes += item_notes
+    data = build_interactions(events, catalogue, key="", name=Path(ratings_name).stem, notes=notes, **info)
+    data.key = UPLOAD_PREFIX + data.fingerprint
+    data.description = (f"Uploaded: {data.n_users:,} users, {data.n_items:,} items, {len(data.events):,} "
+                        f"interactions from '{ratings_name}'" + (f" and '{items_name}'." if items is not None else "."))
+    return data
+
+
+def _uploads_dir() -> Path:
+    path = home() / "recsys_uploads"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _write_atomic(path: Path, write: Callable[[Path], None]) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    write(tmp)
+    os.replace(tmp, path)
+
+
+def save_upload(data: Interactions) -> str:
+    """Store an uploaded data set (plain CSV + JSON) under MODELDECK_HOME; returns its key."""
+    folder = _uploads_dir() / data.key[len(UPLOAD_PREFIX):]
+    folder.mkdir(parents=True, exist_ok=True)
+    events = pd.DataFrame({"user": data.user_ids[data.events["user"]], "item": data.items["item_id"].to_numpy()[data.events["item"]],
+                           "rating": data.events["rating"], "timestamp": data.events["timestamp"]})
+    items = data.items.assign(categories=data.items["categories"].map("|".join))
+    _write_atomic(folder / "events.csv", lambda p: events.to_csv(p, index=False))
+    _write_atomic(folder / "items.csv", lambda p: items.to_csv(p, index=False))
+    meta = {"name": data.name, "description": data.description, "explicit": data.explicit, "scale": data.scale,
+            "like_threshold": data.like_threshold, "notes": data.notes}
+    _write_atomic(folder / "meta.json", lambda p: p.write_text(json.dumps(meta)))
+    return data.key
+
+
+def _load_upload(key: str) -> Interactions:
+    folder = _uploads_dir() / key[len(UPLOAD_PREFIX):]
+    if not (folder / "meta.json").exists():
+        raise ModelDeckError(f"The uploaded interactions '{key}' are no longer stored here; upload the file again.")
+    meta = json.loads((folder / "meta.json").read_text())
+    events = pd.read_csv(folder / "events.csv", dtype={"user": str, "item": str}, parse_dates=["timestamp"])
+    items = pd.read_csv(folder / "items.csv", dtype={"item_id": str, "title": str, "categories": str, "text": str},
+                        keep_default_na=False)
+    items["categories"] = [c.split("|") if c else [] for c in items["categories"]]
+    scale = tuple(meta["scale"]) if meta["scale"] else None
+    return build_interactions(events, items, key=key, name=meta["name"], explicit=meta["explicit"], scale=scale,
+                              like_threshold=meta["like_threshold"], description=meta["description"],
+                              notes=meta["notes"])
+
+
+def load_interactions(key: str = BUILTIN_KEY) -> Interactions:
+    if key == BUILTIN_KEY:
+        return load_builtin()
+    if key.startswith(UPLOAD_PREFIX):
+        return _load_upload(key)
+    raise ModelDeckError(f"Unknown interaction data set '{key}'. Pick the built-in one or upload a file.")
+
+
+# ============================================================================ splits
+@dataclass(frozen=True)
+class SplitSpec:
+    """Random holdout per user (test_share of each user's interactions) or time-based (each user's last_n)."""
+
+    method: str = "random"
+    test_share: float = 0.2
+    last_n: int = 5
+    seed: int = 42
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "SplitSpec":
+        return cls(**{k: d[k] for k in ("method", "test_share", "last_n", "seed") if k in d})
+
+    def describe(self) -> str:
+        if self.method == "time":
+            return f"each user's last {self.last_n} interactions held out"
+        return f"{self.test_share:.0%} of each user's interactions held out at random (seed {self.seed})"
+
+
+def split_events(events: pd.DataFrame, spec: SplitSpec, min_train: int = 2) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(train, test). Every user keeps at least ``min_train`` interactions in training; users with fewer than
+    min_train + 1 keep all of theirs. Same seed -> same split."""
+    if spec.method not in ("random", "time"):
+        raise ModelDeckError(f"Unknown split '{spec.method}'; use 'random' or 'time'.")
+    if spec.method == "time" and events["timestamp"].isna().all():
+        raise ModelDeckError("A time-based split needs timestamps, and these interactions have none. "
+                             "Use the random split, or upload a file with a timestamp column.")
+    rng = np.random.default_rng(spec.seed)
+    frame = events.assign(_key=rng.random(len(events)))
+    order = ["user", "timestamp", "_key"] if spec.method == "time" else ["user", "_key"]
+    frame = frame.sort_values(order, kind="stable")
+    from_end = frame.groupby("user").cumcount(ascending=False).to_numpy()
+    size = frame.groupby("user")["user"].transform("size").to_numpy()
+    wanted = np.full(len(frame), spec.last_n) if spec.method == "time" else np.maximum(1, np.round(spec.test_share * size))
+    n_test = np.clip(np.minimum(wanted, size - min_train), 0, None)
+    test = from_end < n_test
+    frame = frame.drop(columns="_key")
+    return frame.loc[~test].sort_index(), frame.loc[test].sort_index()
+
+
+# ============================================================================ training matrices
+@dataclass
+class TrainData:
+    """Sparse views of the training interactions (users x items)."""
+
+    seen: sp.csr_matrix      # 1 for every training interaction (liked or not): masked from recommendations
+    liked: sp.csr_matrix     # confidence weight of liked interactions only
+    events: pd.DataFrame
+    popularity: np.ndarray   # number of users who liked each item in training
+    shape: tuple[int, int]
+
+    @classmethod
+    def build(cls, events: pd.DataFrame, data: Interactions) -> "TrainData":
+        shape = (data.n_users, data.n_items)
+        users, items = events["user"].to_numpy(), events["item"].to_numpy()
+        seen = sp.csr_matrix((np.ones(len(events), np.float32), (users, items)), shape=shape)
+        good = data.liked(events["rating"].to_numpy())
+        liked = sp.csr_matrix((data.weights(events["rating"].to_numpy()[good]).astype(np.float32),
+                               (users[good], items[good])), shape=shape)
+        popularity = np.bincount(items[good], minlength=shape[1])
+        return cls(seen=seen, liked=liked, events=events, popularity=popularity, shape=shape)
+
+    @property
+    def liked_csc(self) -> sp.csc_matrix:
+        if not hasattr(self, "_liked_csc"):
+            self._liked_csc = (self.liked > 0).astype(np.float32).tocsc()
+        return self._liked_csc
+
+    def co_liked(self, a: int, b: int) -> tuple[int, int]:
+        """(people who liked a, of them how many also liked b) in training."""
+        col = self.liked_csc
+        users_a = col.indices[col.indptr[a]:col.indptr[a + 1]]
+        users_b = col.indices[col.indptr[b]:col.indptr[b + 1]]
+        return len(users_a), len(np.intersect1d(users_a, users_b, assume_unique=True))
+
+
+def top_k(scores: np.ndarray, seen: sp.csr_matrix, k: int) -> np.ndarray:
+    """Indices of the k best-scored items per row, best first, never an item in ``seen``; -1 pads short rows."""
+    scores = np.array(scores, dtype=np.float32)
+    rows, cols = seen.nonzero()
+    scores[rows, cols] = -np.inf
+    k = min(k, scores.shape[1])
+    part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+    part_scores = np.take_along_axis(scores, part, 1)
+    order = np.lexsort((part, -part_scores), axis=1)   # best score first, ties by item index (deterministic)
+    top = np.take_along_axis(part, order, 1)
+    top[np.take_along_axis(scores, top, 1) == -np.inf] = -1
+    return top
+
+
+# ============================================================================ models
+class Recommender:
+    """Scores every item for a batch of users given their liked rows (and their codes when the model knows them)."""
+
+    key = ""
+
+    def fit(self, train: TrainData, data: Interactions) -> "Recommender":
+        raise NotImplementedError
+
+    def score(self, rows: sp.csr_matrix, users: np.ndarray | None) -> np.ndarray:
+        raise NotImplementedError
+
+    def recommend(self, rows: sp.csr_matrix, users: np.ndarray | None, seen: sp.csr_matrix, k: int) -> np.ndarray:
+        return top_k(self.score(rows, users), seen, k)
+
+    def predict_ratings(self, users: np.ndarray, items: np.ndarray) -> np.ndarray | None:
+        """Predicted ratings (explicit data only) or None for ranking-only models."""
+        return None
+
+
+class _SurpriseRatings:
+    """A fitted scikit-surprise model (SVD or BaselineOnly) read back as arrays indexed by our codes."""
+
+    def __init__(self, algo, train: TrainData, data: Interactions):
+        from surprise import Dataset, Reader
+        frame = pd.DataFrame({"u": train.events["user"], "i": train.events["item"], "r": train.events["rating"]})
+        trainset = Dataset.load_from_df(frame, Reader(rating_scale=data.scale)).build_full_trainset()
+        algo.fit(trainset)
+        self.algo, self.mu, self.scale = algo, trainset.global_mean, data.scale
+        self.uix = self._inner(trainset._raw2inner_id_users, data.n_users)
+        self.iix = self._inner(trainset._raw2inner_id_items, data.n_items)
+
+    @staticmethod
+    def _inner(mapping: dict, n: int) -> np.ndarray:
+        index = np.full(n, -1)
+        index[np.fromiter(mapping.keys(), int)] = np.fromiter(mapping.values(), int)
+        return index
+
+    def _part(self, array: np.ndarray | None, index: np.ndarray) -> np.ndarray:
+        known = index >= 0
+        out = np.zeros((len(index),) + (array.shape[1:] if array is not None else ()))
+        if array is not None:
+            out[known] = array[index[known]]
+        return out
+
+    def scores(self, users: np.ndarray | None, n_rows: int) -> np.ndarray:
+        algo = self.algo
+        bi = self._part(getattr(algo, "bi", None), self.iix)
+        if users is None:
+            return np.tile(self.mu + bi, (n_rows, 1))
+        bu = self._part(getattr(algo, "bu", None), self.uix[users])
+        out = self.mu + bu[:, None] + bi[None, :]
+        if hasattr(algo, "pu"):
+            out += self._part(algo.pu, self.uix[users]) @ self._part(algo.qi, self.iix).T
+        return out
+
+    def predict(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
+        algo = self.algo
+        pred = self.mu + self._part(getattr(algo, "bu", None), self.uix[users]) + \
+            self._part(getattr(algo, "bi", None), self.iix[items])
+        if hasattr(algo, "pu"):
+            pred += np.einsum("ij,ij->i", self._part(algo.pu, self.uix[users]), self._part(algo.qi, self.iix[items]))
+        return np.clip(pred, *self.scale)
+
+
+class Popularity(Recommender):
+    """The baseline: the items most people liked in training. Its rating prediction (explicit data) is the
+    user's and item's average offset from the mean (scikit-surprise BaselineOnly)."""
+
+    key = "popular"
+
+    def fit(self, train: TrainData, data: Interactions) -> "Popularity":
+        self.counts = train.popularity.astype(np.float64)
+        self.baseline = None
+        if data.explicit:
+            from surprise import BaselineOnly
+            self.baseline = _SurpriseRatings(BaselineOnly(verbose=False), train, data)
+        return self
+
+    def score(self, rows, users):
+        return np.tile(self.counts / max(self.counts.max(), 1.0), (rows.shape[0], 1))
+
+    def predict_ratings(self, users, items):
+        return None if self.baseline is None else self.baseline.predict(users, items)
+
+
+class ContentBased(Recommender):
+    """Item profiles from one-hot categories and TF-IDF of the text; a user's profile is the weighted sum of the
+    items they liked; score = cosine(user profile, item profile). An empty profile scores 0, never NaN."""
+
+    key = "content"
+
+    def __init__(self, category_weight: float = 0.7, text_weight: float = 0.7):
+        self.category_weight, self.text_weight = category_weight, text_weight
+
+    def fit(self, train: TrainData, data: Interactions) -> "ContentBased":
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.preprocessing import MultiLabelBinarizer, normalize
+        self.binarizer = MultiLabelBinarizer(sparse_output=True)
+        cats = self.binarizer.fit_transform(data.items["categories"]).astype(np.float64)
+        parts = [self.category_weight * normalize(sp.csr_matrix(cats))]
+        self.vectorizer = TfidfVectorizer(stop_words="english", min_df=2, max_df=0.5, sublinear_tf=True,
+                                          max_features=20_000)
+        try:
+            parts.append(self.text_weight * normalize(self.vectorizer.fit_transform(data.items["text"])))
+        except ValueError:          # no usable words at all (e.g. no features file)
+            self.vectorizer = None
+        self.features = normalize(sp.hstack(parts).tocsr())
+        self.n_categories = cats.shape[1]
+        return self
+
+    def profiles(self, rows: sp.csr_matrix) -> np.ndarray:
+        profiles = np.asarray((rows @ self.features).todense())
+        norms = np.linalg.norm(profiles, axis=1, keepdims=True)
+        return np.divide(profiles, norms, out=np.zeros_like(profiles), where=norms > 0)
+
+    def score(self, rows, users):
+        return np.asarray(self.features @ self.profiles(rows).T).T
+
+    def shared_words(self, profile: np.ndarray, item: int, n: int = 2) -> list[str]:
+        if self.vectorizer is None:
+            return []
+        row = self.features[item]
+        words = [(row[0, j] * profile[j], j - self.n_categories) for j in row.indices if j >= self.n_categories]
+        vocabulary = self.vectorizer.get_feature_names_out()
+        return [vocabulary[j] for weight, j in sorted(words, reverse=True)[:n] if weight > 0]
+
+
+class ItemKNN(Recommender):
+    """Item-item cosine neighbourhood (implicit's CosineRecommender, K neighbours, on a float64 matrix)."""
+
+    key = "item_knn"
+
+    def __init__(self, neighbours: int = 100):
+        self.neighbours = neighbours
+
+    def fit(self, train: TrainData, data: Interactions) -> "ItemKNN":
+        from implicit.nearest_neighbours import CosineRecommender
+        model = CosineRecommender(K=self.neighbours)
+        with warnings.catch_warnings():      # implicit converts its own normalised matrix to CSR and says so
+            warnings.simplefilter("ignore", category=UserWarning)
+            model.fit(train.liked.astype(np.float64), show_progress=False)   # float64: the bare item-item model wants it
+        self.similarity = model.similarity.tocsr()
+        return self
+
+    def score(self, rows, users):
+        return np.asarray((rows.astype(np.float64) @ self.similarity).todense())
+
+
+def _blas_single_thread():
+    """implicit wants BLAS on one thread while it trains (its own threads do the work); set after numpy/scipy."""
+    from threadpoolctl import threadpool_limits
+    return threadpool_limits(1, "blas")
+
+
+class ALS(Recommender):
+    """Alternating least squares for implicit feedback (implicit). New users are scored without refitting
+    (recalculate_user)."""
+
+    key = "als"
+
+    def __init__(self, factors: int = 64, iterations: int = 15, regularization: float = 30.0, alpha: float = 5.0,
+                 seed: int = 42):
+        self.factors, self.iterations, self.regularization, self.alpha, self.seed = (
+            factors, iterations, regularization, alpha, seed)
+
+    def fit(self, train: TrainData, data: Interactions | None = None) -> "ALS":
+        from implicit.als import AlternatingLeastSquares
+        with _blas_single_thread():
+            self.model = AlternatingLeastSquares(factors=self.factors, iterations=self.iterations,
+                                                 regularization=self.regularization, alpha=self.alpha,
+                                                 random_state=self.seed)
+            self.model.fit(train.liked, show_progress=False)
+        return self
+
+    def user_factors(self, rows: sp.csr_matrix, users: np.ndarray | None) -> np.ndarray:
+        if users is not None:
+            return self.model.user_factors[users]
+        with _blas_single_thread():
+            return np.asarray(self.model.recalculate_user(np.arange(rows.shape[0]), rows.astype(np.float32).tocsr()))
+
+    def score(self, rows, users):
+        return self.user_factors(rows, users) @ self.model.item_factors.T
+
+    def recommend(self, rows, users, seen, k):
+        """implicit's fused multiply + top-k (threads, heap per row), masking everything seen in training."""
+        from implicit.cpu.topk import topk
+        ids, scores = topk(self.model.item_factors, self.user_factors(rows, users), min(k, seen.shape[1]),
+                           filter_query_items=seen.astype(np.float32).tocsr())
+        ids = ids.astype(np.int64)
+        ids[~np.isfinite(scores) | (scores <= -1e30)] = -1
+        return ids
+
+    def anchor(self, row: sp.csr_matrix, item: int) -> int | None:
+        """The liked item that contributes most to this score (implicit's explain)."""
+        if row.nnz == 0:
+            return None
+        with _blas_single_thread():
+            _, contributions, _ = self.model.explain(0, row.astype(np.float32).tocsr(), item, N=1)
+        return int(contributions[0][0]) if contributions else None
+
+
+class BPR(Recommender):
+    """Bayesian personalized ranking (implicit), trained on one thread: with several threads the same seed does
+    not give the same factors (measured here)."""
+
+    key = "bpr"
+
+    def __init__(self, factors: int = 64, iterations: int = 100, learning_rate: float = 0.05,
+                 regularization: float = 0.01, seed: int = 42):
+        self.factors, self.iterations, self.learning_rate, self.regularization, self.seed = (
+            factors, iterations, learning_rate, regularization, seed)
+
+    def fit(self, train: TrainData, data: Interactions | None = None) -> "BPR":
+        from implicit.bpr import BayesianPersonalizedRanking
+        with _blas_single_thread():
+            self.model = BayesianPersonalizedRanking(factors=self.factors, iterations=self.iterations,
+                                                     learning_rate=self.learning_rate,
+                                                     regularization=self.regularization, num_threads=1,
+                                                     random_state=self.seed)
+            self.model.fit((train.liked > 0).astype(np.float32), show_progress=False)
+        return self
+
+    def score(self, rows, users):
+        items = self.model.item_factors
+        if users is None:       # BPR has no fold-in: a new user gets the item bias column only
+            return np.tile(items[:, -1], (rows.shape[0], 1))
+        return self.model.user_factors[users] @ items.T
+
+
+class SVD(Recommender):
+    """Biased matrix factorization of explicit ratings (scikit-surprise SVD); ranks by predicted rating."""
+
+    key = "svd"
+
+    def __init__(self, factors: int = 50, epochs: int = 20, seed: int = 42):
+        self.factors, self.epochs, self.seed = factors, epochs, seed
+
+    def fit(self, train: TrainData, data: Interactions) -> "SVD":
+        from surprise import SVD as SurpriseSVD
+        self.ratings = _SurpriseRatings(SurpriseSVD(n_factors=self.factors, n_epochs=self.epochs,
+                                                    random_state=self.seed), train, data)
+        return self
+
+    def score(self, rows, users):
+        return self.ratings.scores(users, rows.shape[0])
+
+    def predict_ratings(self, users, items):
+        return self.ratings.predict(users, items)
+
+
+def _standardize(scores: np.ndarray) -> np.ndarray:
+    """Per row: (s - mean) / std; a constant row becomes 0 (no NaN)."""
+    mean, std = scores.mean(axis=1, keepdims=True), scores.std(axis=1, keepdims=True)
+    return np.divide(scores - mean, std, out=np.zeros_like(scores, dtype=np.float64), where=std > 0)
+
+
+class Hybrid(Recommender):
+    """weight x standardized content score + (1 - weight) x standardized ALS score, with cold-start rules:
+
+    * a user with no liked items gets the most popular items, those in their preferred categories first;
+    * the last slot of a list of at least NEW_ITEM_SLOT_MIN_K items is reserved for the best-matching new item
+      (features but no training interactions) when the user's content profile matches one: a blend alone almost
+      never lifts a new item into a top-10, because its collaborative score is zero.
+    """
+
+    key = "hybrid"
+
+    def __init__(self, content: ContentBased, collaborative: ALS, weight: float, new_item_slot: bool = True):
+        self.content, self.collaborative, self.weight, self.new_item_slot = content, collaborative, weight, new_item_slot
+
+    def fit(self, train: TrainData, data: Interactions) -> "Hybrid":
+        self.popularity = train.popularity / max(train.popularity.max(), 1)
+        has_features = np.asarray(self.content.features.sum(axis=1)).ravel() > 0
+        self.new_items = np.flatnonzero(has_features & (np.asarray(train.seen.sum(axis=0)).ravel() == 0))
+        self.item_categories = [set(c) for c in data.items["categories"]]
+        return self
+
+    def parts(self, rows, users) -> tuple[np.ndarray, np.ndarray]:
+        return self.content.score(rows, users), self.collaborative.score(rows, users)
+
+    def blend(self, content: np.ndarray, collaborative: np.ndarray) -> np.ndarray:
+        return self.weight * _standardize(content) + (1 - self.weight) * _standardize(collaborative)
+
+    def cold_scores(self, categories: set[str] | None = None) -> np.ndarray:
+        """Popularity, with items in the preferred categories ranked first."""
+        boost = np.array([bool(categories and cats & categories) for cats in self.item_categories], float)
+        return boost + self.popularity
+
+    def score(self, rows, users, categories: set[str] | None = None):
+        scores = self.blend(*self.parts(rows, users))
+        cold = np.asarray(rows.sum(axis=1)).ravel() == 0
+        if cold.any():
+            scores[cold] = self.cold_scores(categories)
+        return scores
+
+    def recommend(self, rows, users, seen, k, categories: set[str] | None = None):
+        content, collaborative = self.parts(rows, users)
+        scores = self.blend(content, collaborative)
+        cold = np.asarray(rows.sum(axis=1)).ravel() == 0
+        scores[cold] = self.cold_scores(categories)
+        lists = top_k(scores, seen, k)
+        if self.new_item_slot and k >= NEW_ITEM_SLOT_MIN_K and len(self.new_items):
+            self._reserve_slot(lists, content, seen)
+        return lists
+
+    def _reserve_slot(self, lists: np.ndarray, content: np.ndarray, seen: sp.csr_matrix) -> None:
+        candidates = content[:, self.new_items].copy()
+        rows, cols = seen[:, self.new_items].nonzero()
+        candidates[rows, cols] = 0
+        best = candidates.argmax(axis=1)
+        for row in np.flatnonzero(candidates[np.arange(len(best)), best] > 0):
+            if not np.isin(lists[row], self.new_items).any():
+                lists[row, -1] = self.new_items[best[row]]
+
+
+# ============================================================================ metrics
+def hit_matrix(lists: np.ndarray, relevant: sp.csr_matrix) -> np.ndarray:
+    """hits[u, j] = the j-th recommended item of row u is in that row's relevant (held-out, liked) set."""
+    relevant = relevant.tocsr()
+    hits = np.zeros(lists.shape, dtype=bool)
+    for row in range(lists.shape[0]):
+        truth = relevant.indices[relevant.indptr[row]:relevant.indptr[row + 1]]
+        hits[row] = np.isin(lists[row], truth) & (lists[row] >= 0)
+    return hits
+
+
+def ranking_scores(hits: np.ndarray, n_relevant: np.ndarray, k: int) -> dict[str, np.ndarray]:
+    """Per-user precision@k, recall@k, NDCG@k (binary gains, log2 discount), AP@k (normalised by min(k, |R|))
+    and hit@k; users with no relevant item must be removed beforehand."""
+    hits = hits[:, :k].astype(float)
+    n_relevant = np.asarray(n_relevant, dtype=float)
+    discount = 1.0 / np.log2(np.arange(2, k + 2))
+    ideal = np.cumsum(discount)[np.minimum(n_relevant, k).astype(int) - 1]
+    precision_at_i = np.cumsum(hits, axis=1) / np.arange(1, k + 1)
+    return {
+        "precision": hits.sum(1) / k,
+        "recall": hits.sum(1) / n_relevant,
+        "ndcg": (hits * discount).sum(1) / ideal,
+        "map": (precision_at_i * hits).sum(1) / np.minimum(n_relevant, k),
+        "hit_rate": (hits.sum(1) > 0).astype(float),
+    }
+
+
+def coverage(lists: np.ndarray, n_items: int, k: int) -> float:
+    """Share of the catalogue that appears in at least one user's top-k."""
+    shown = np.unique(lists[:, :k])
+    return float((shown >= 0).sum() / n_items)
+
+
+def novelty(lists: np.ndarray, popularity: np.ndarray, n_users: int, k: int) -> float:
+    """Mean self-information -log2((likers + 1) / (users + 1)) of recommended items, in bits: higher = less known."""
+    items = lists[:, :k][lists[:, :k] >= 0]
+    return float(np.mean(-np.log2((popularity[items] + 1.0) / (n_users + 1.0)))) if items.size else 0.0
+
+
+def rating_errors(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
+    error = np.asarray(y_pred, float) - np.asarray(y_true, float)
+    return {"rmse": float(np.sqrt(np.mean(error ** 2))), "mae": float(np.mean(np.abs(error)))}
+
+
+RANKING_METRICS = ("precision", "recall", "ndcg", "map", "hit_rate")
+METRIC_TITLES = {"precision": "Precision", "recall": "Recall", "ndcg": "NDCG", "map": "MAP", "hit_rate": "Hit rate",
+                 "coverage": "Coverage", "novelty": "Novelty (bits)", "rmse": "RMSE", "mae": "MAE",
+                 "fit_seconds": "Fit (s)"}
+
+
+@dataclass
+class Evaluation:
+    """Top-K_MAX lists of every model for every evaluated user, and what they hit among held-out liked items."""
+
+    users: np.ndarray                    # user codes with at least one held-out liked item
+    n_relevant: np.ndarray
+    lists: dict[str, np.ndarray]         # model -> (users, K_MAX) item codes
+    hits: dict[str, np.ndarray]
+    ratings: dict[str, dict[str, float]]  # model -> rmse / mae on every held-out rating (explicit data)
+    popularity: np.ndarray
+    n_items: int
+    n_train_users: int
+    n_test_ratings: int = 0
+
+    def metrics(self, key: str, k: int) -> dict[str, float]:
+        scores = {name: float(values.mean()) for name, values in ranking_scores(self.hits[key], self.n_relevant, k).items()}
+        scores["coverage"] = coverage(self.lists[key], self.n_items, k)
+        scores["novelty"] = novelty(self.lists[key], self.popularity, self.n_train_users, k)
+        scores.update(self.ratings.get(key, {}))
+        return scores
+
+    def per_user(self, key: str, metric: str, k: int) -> np.ndarray:
+        return ranking_scores(self.hits[key], self.n_relevant, k)[metric]
+
+
+def evaluate(models: dict[str, Recommender], train: TrainData, test: pd.DataFrame, data: Interactions,
+             progress: Progress = _no_progress, chunk: int = 1000) -> Evaluation:
+    """Rank for every user with a held-out liked item; training items (liked or not) are masked first."""
+    liked = test.loc[data.liked(test["rating"].to_numpy())]
+    relevant = sp.csr_matrix((np.ones(len(liked)), (liked["user"], liked["item"])), shape=train.shape)
+    relevant = (relevant - relevant.multiply(train.seen > 0)).tocsr()   # never count an item seen in training
+    relevant.eliminate_zeros()
+    n_relevant = np.asarray(relevant.sum(axis=1)).ravel()
+    users = np.flatnonzero(n_relevant > 0)
+    lists, hits, ratings = {}, {}, {}
+    for i, (key, model) in enumerate(models.items()):
+        progress(i / len(models), f"Ranking for {len(users):,} users: {MODEL_TITLES.get(key, key)}")
+        lists[key] = np.vstack([model.recommend(train.liked[batch], batch, train.seen[batch], K_MAX)
+                                for batch in np.array_split(users, max(1, -(-len(users) // chunk)))]) \
+            if len(users) else np.zeros((0, K_MAX), int)
+        hits[key] = hit_matrix(lists[key], relevant[users])
+        predicted = model.predict_ratings(test["user"].to_numpy(), test["item"].to_numpy()) if len(test) else None
+        if predicted is not None:
+            ratings[key] = rating_errors(test["rating"].to_numpy(), predicted)
+    return Evaluation(users=users, n_relevant=n_relevant[users], lists=lists, hits=hits, ratings=ratings,
+                      popularity=train.popularity, n_items=train.shape[1],
+                      n_train_users=int((np.diff(train.seen.indptr) > 0).sum()), n_test_ratings=len(test))
+
+
+# ============================================================================ tuning and the whole bench
+@dataclass
+class Tuning:
+    """Choices made on a validation split carved out of the training interactions (never the test split)."""
+
+    als: list[dict]             # {"alpha", "regularization", "ndcg"} per grid point
+    alpha: float
+    regularization: float
+    weights: list[dict]         # {"weight", "ndcg"} per hybrid weight
+    weight: float
+    n_users: int                # validation users behind each number
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def tune(data: Interactions, train_events: pd.DataFrame, spec: SplitSpec, progress: Progress = _no_progress,
+         k: int = 10) -> Tuning:
+    """Pick ALS's (alpha, regularization) and the hybrid weight by NDCG@k on a validation split of the training data."""
+    fit_events, val_events = split_events(train_events, SplitSpec(spec.method, spec.test_share, spec.last_n,
+                                                                  spec.seed + 1))
+    train = TrainData.build(fit_events, data)
+    content = ContentBased().fit(train, data)
+    grid, best = [], None
+    points = [(a, r) for a in ALS_ALPHAS for r in ALS_REGULARIZATIONS]
+    for i, (alpha, reg) in enumerate(points):
+        progress(0.8 * i / len(points), f"Tuning ALS on a validation split: alpha {alpha:g}, regularization {reg:g}")
+        als = ALS(regularization=reg, alpha=alpha, seed=spec.seed).fit(train)
+        value = evaluate({"als": als}, train, val_events, data).metrics("als", k)["ndcg"]
+        grid.append({"alpha": alpha, "regularization": reg, "ndcg": value})
+        if best is None or value > best[0]:
+            best = (value, als)
+    weights = []
+    if data.has_features:
+        progress(0.85, "Tuning the hybrid's content weight on the validation split")
+        hybrids = {str(w): Hybrid(content, best[1], w).fit(train, data) for w in HYBRID_WEIGHTS}
+        evaluation = evaluate(hybrids, train, val_events, data)
+        weights = [{"weight": float(w), "ndcg": evaluation.metrics(str(w), k)["ndcg"]} for w in HYBRID_WEIGHTS]
+    top = max(grid, key=lambda g: g["ndcg"])
+    weight = max(weights, key=lambda g: g["ndcg"])["weight"] if weights else 0.0
+    n_val = int(pd.Series(data.liked(val_events["rating"].to_numpy())).groupby(val_events["user"].to_numpy()).any().sum())
+    return Tuning(als=grid, alpha=top["alpha"], regularization=top["regularization"], weights=weights, weight=weight,
+                  n_users=n_val)
+
+
+@dataclass
+class RecSystem:
+    """Everything the Recommend page shows: the split, the fitted models, the tuning and the evaluation."""
+
+    data: Interactions
+    spec: SplitSpec
+    train: TrainData
+    test: pd.DataFrame
+    models: dict[str, Recommender]
+    tuning: Tuning
+    evaluation: Evaluation
+    fit_seconds: dict[str, float]
+
+    def table(self, k: int) -> pd.DataFrame:
+        rows = [{"model": key, "title": MODEL_TITLES[key], **self.evaluation.metrics(key, k),
+                 "fit_seconds": self.fit_seconds.get(key, 0.0)} for key in self.models]
+        return pd.DataFrame(rows)
+
+
+def model_keys(data: Interactions) -> list[str]:
+    """The models that apply to this data: content and hybrid need item features, SVD needs star ratings."""
+    keys = ["popular"] + (["content"] if data.has_features else []) + ["item_knn", "als", "bpr"]
+    return keys + (["svd"] if data.explicit else []) + (["hybrid"] if data.has_features else [])
+
+
+def build_system(data: Interactions, spec: SplitSpec = SplitSpec(), progress: Progress = _no_progress) -> RecSystem:
+    """Split, tune on validation, fit every model on the training split, evaluate on the held-out split."""
+    train_events, test_events = split_events(data.events, spec)
+    if not data.liked(test_events["rating"].to_numpy()).any():
+        raise ModelDeckError("No held-out interaction counts as liked, so nothing can be measured. Hold out more "
+                             "interactions (a larger test share or more per user), or upload more data.")
+    tuning = tune(data, train_events, spec, lambda f, m: progress(0.45 * f, m))
+    train = TrainData.build(train_events, data)
+    makers = {"popular": Popularity, "content": ContentBased, "item_knn": ItemKNN,
+              "als": lambda: ALS(regularization=tuning.regularization, alpha=tuning.alpha, seed=spec.seed),
+              "bpr": lambda: BPR(seed=spec.seed), "svd": lambda: SVD(seed=spec.seed)}
+    models, seconds = {}, {}
+    keys = model_keys(data)
+    for i, key in enumerate(keys):
+        progress(0.45 + 0.3 * i / len(keys), f"Fitting {MODEL_TITLES[key]} on {len(train_events):,} interactions")
+        start = time.perf_counter()
+        if key == "hybrid":
+            model = Hybrid(models["content"], models["als"], tuning.weight).fit(train, data)
+        else:
+            model = makers[key]().fit(train, data)
+        seconds[key] = time.perf_counter() - start + (seconds["content"] + seconds["als"] if key == "hybrid" else 0)
+        models[key] = model
+    evaluation = evaluate(models, train, test_events, data, lambda f, m: progress(0.75 + 0.25 * f, m))
+    progress(1.0, "Done")
+    return RecSystem(data=data, spec=spec, train=train, test=test_events, models=models, tuning=tuning,
+                     evaluation=evaluation, fit_seconds=seconds)

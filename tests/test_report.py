@@ -1,0 +1,67 @@
+"""The HTML report: self-contained, built from a saved run, opens offline in Chromium with its charts drawn."""
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from core.datasets import load_builtin
+from core.models import ModelSpec
+from core.runs import RunStore, save_trained
+from core.train import train_model
+
+
+@pytest.fixture()
+def saved_run(fresh_home):
+    dataset = load_builtin("churn")
+    trained = train_model(dataset, ModelSpec.create("hist_gb", max_iter=30), cv_folds=3)
+    return save_trained(RunStore(), trained, dataset.name)
+
+
+def test_report_is_self_contained_and_complete(saved_run, tmp_path):
+    from core.report import build_report
+    text = build_report(saved_run.id)
+    assert not re.search(r"""<(script|link|img)[^>]+(src|href)=["']?https?:""", text)   # nothing fetched from outside
+    for heading in ("In plain words", "The data", "How good is the model?", "Advice", "Reproduce it"):
+        assert f"<h2>{heading}</h2>" in text
+    assert "The model is right" in text and "scikit-learn" in text and "python -m core train --dataset churn" in text
+    assert text.count("Plotly.newPlot") >= 5
+
+
+def test_report_cli_writes_a_file(saved_run, tmp_path, fresh_home):
+    out = tmp_path / "r.html"
+    env = {"MODELDECK_HOME": str(fresh_home), "PATH": "/usr/bin:/bin"}
+    result = subprocess.run([sys.executable, "-m", "core", "report", "--run", saved_run.id, "--out", str(out)],
+                            capture_output=True, text=True, env=env)
+    assert result.returncode == 0, result.stderr
+    assert out.stat().st_size > 100_000
+
+
+@pytest.mark.e2e
+def test_report_opens_offline_in_chromium(saved_run, tmp_path):
+    if not shutil.which("chromium") and not shutil.which("/usr/bin/chromium"):
+        pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
+    from playwright.sync_api import sync_playwright
+
+    from core.report import write_report
+    path = write_report(saved_run.id, tmp_path / "report.html")
+    requests = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        context = browser.new_context(offline=True)
+        page = context.new_page()
+        page.on("request", lambda r: requests.append(r.url))
+        page.goto(path.as_uri())
+        page.wait_for_selector(".js-plotly-plot .main-svg", timeout=30_000)
+        drawn = page.locator(".js-plotly-plot").count()
+        text = page.inner_text("body")
+        page.screenshot(path=str(tmp_path / "report.png"))
+        browser.close()
+    assert drawn >= 5
+    assert re.search(r"right \d+ times out of 100", text)
+    assert all(url.startswith(("file:", "data:", "blob:", "about:")) for url in requests), requests

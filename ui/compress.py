@@ -1,0 +1,104 @@
+"""Streamlit helpers for the Compress page: settings widgets, the readable table, the budget form, downloads."""
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from core.compress import CompressOptions, TradeoffTable, pick_variant
+from core.errors import ModelDeckError
+
+
+def settings(family: str) -> CompressOptions:
+    """Widgets for what to try; trees only need the measurement settings."""
+    defaults = CompressOptions()
+    values = {}
+    with st.expander("Settings", icon=":material/tune:", expanded=False):
+        if family == "mlp":
+            c1, c2, c3 = st.columns(3)
+            values["sparsities"] = tuple(c1.multiselect(
+                "Unstructured pruning: share of weights removed", [0.3, 0.5, 0.7, 0.8, 0.9], list(defaults.sparsities),
+                format_func=lambda s: f"{s:.0%}", key="compress_sparsities", persist_state="session"))
+            values["keep_fraction"] = c2.slider("Structured pruning: share of neurons kept", 0.1, 0.9,
+                                                defaults.keep_fraction, 0.05, key="compress_keep", persist_state="session")
+            values["finetune_epochs"] = c3.number_input("Fine-tuning epochs", 1, 200, defaults.finetune_epochs,
+                                                        key="compress_ft", persist_state="session")
+            widths = c1.text_input("Student hidden layers", ", ".join(map(str, defaults.student_hidden)),
+                                   key="compress_student", help="e.g. 16 or 32, 16", persist_state="session")
+            try:
+                values["student_hidden"] = tuple(int(w) for w in widths.replace(" ", "").split(",") if w)
+            except ValueError:
+                raise ModelDeckError("Student hidden layers: whole numbers separated by commas, e.g. 32, 16.") from None
+            values["temperature"] = c2.slider("Temperature T", 1.0, 10.0, defaults.temperature, 0.5,
+                                              key="compress_T", persist_state="session")
+            values["alpha"] = c3.slider("Mix α (weight of the teacher)", 0.0, 1.0, defaults.alpha, 0.05,
+                                        key="compress_alpha", persist_state="session")
+            values["label_fraction"] = c1.slider(
+                "Label budget of the students", 0.05, 1.0, defaults.label_fraction, 0.05, key="compress_labels",
+                format="%.2f", persist_state="session",
+                help="Below 1, the students see only this share of the labels; the distilled one also learns "
+                     "from the teacher on every training row (an unlabelled transfer set).")
+            values["distill_epochs"] = c2.number_input("Student epochs", 5, 500, defaults.distill_epochs,
+                                                       key="compress_de", persist_state="session")
+            values["half"] = c3.checkbox("Half precision (fp16, bf16)", True, key="compress_half",
+                                         persist_state="session")
+        values["threads"] = st.number_input("Threads for every engine", 1, 16, defaults.threads, key="compress_threads",
+                                            persist_state="session")
+        values["rounds"] = st.number_input("Timing rounds", 1, 20, defaults.rounds, key="compress_rounds",
+                                           persist_state="session")
+    return CompressOptions(**values).check()
+
+
+def _kb(n: float) -> str:
+    return f"{n / 1024:,.1f} KB"
+
+
+def readable_table(table: TradeoffTable) -> pd.DataFrame:
+    """The table for people: units, ratios, flags."""
+    score = table.metric
+    rows = []
+    for r in table.rows:
+        parity = "—" if r["parity_max_abs_diff"] is None else \
+            f"{r['parity_max_abs_diff']:.1e}, labels {r['parity_labels_equal']:.0%}"
+        rows.append({
+            "variant": r["variant"], "engine": r["engine"], "params": f"{r['params']:,}",
+            "non-zero": f"{r['nonzero']:,}", "on disk": _kb(r["bytes"]), "gzip": _kb(r["gzip_bytes"]),
+            "batch 1 ms (p90)": f"{r['b1_ms']:.3f} ({r['b1_p90_ms']:.3f})",
+            "batch 256 ms (p90)": f"{r['b256_ms']:.2f} ({r['b256_p90_ms']:.2f})",
+            "rows/s": f"{r['throughput_rows_s']:,.0f}",
+            score: f"{r[score]:.1%}" if score == "accuracy" else f"{r[score]:.3f}",
+            "F1 macro" if "f1_macro" in r else "MAE": f"{r.get('f1_macro', r.get('mae')):.3f}",
+            "Δ points": f"{r['delta_points']:+.1f}", "× smaller": f"{r['size_x']:.2f}",
+            "× faster b1": f"{r['speed_b1_x']:.2f}", "× faster b256": f"{r['speed_b256_x']:.2f}",
+            "agreement": f"{r['agreement']:.1%}" if table.task == "classification" else f"R² {r['agreement']:.3f}",
+            "ONNX parity (max diff)": parity, "noisy": "yes" if r["noisy"] else "", "how": r["note"]})
+    return pd.DataFrame(rows)
+
+
+def budget_form(table: TradeoffTable) -> None:
+    """Max size, latency and accuracy loss -> the variant to ship and one sentence why."""
+    base = table.row(table.baseline)
+    with st.form("compress_budget"):
+        st.markdown("**Your budget**")
+        c1, c2, c3 = st.columns(3)
+        size_kb = c1.number_input("Max size (KB)", 0.1, 1e7, round(base["bytes"] / 1024, 1), key="budget_kb")
+        ms = c2.number_input("Max latency per request (ms)", 0.001, 1e5, round(max(base["b1_ms"], 0.001) * 2, 3),
+                             format="%.3f", key="budget_ms")
+        loss = c3.number_input("Max accuracy loss (points)", 0.0, 100.0, 1.0, 0.1, key="budget_loss")
+        submitted = st.form_submit_button("Pick the variant", icon=":material/target:")
+    if submitted or "budget_kb" in st.session_state:
+        best, why = pick_variant(table, size_kb * 1024, ms, loss)
+        (st.success if best else st.warning)(why)
+
+
+def downloads(table: TradeoffTable, folder) -> None:
+    """One download for a chosen artifact (the PyTorch/scikit-learn file or its ONNX export)."""
+    files = {}
+    for r in table.rows:
+        files[r["artifact"]] = f"{r['variant']} — {r['artifact']}"
+        if r.get("onnx_file"):
+            files[r["onnx_file"]] = f"{r['variant']} — {r['onnx_file']} (ONNX)"
+    choice = st.selectbox("Artifact", list(files), format_func=files.get, key="compress_download_pick")
+    path = folder / choice
+    if path.exists():
+        st.download_button("Download", path.read_bytes(), file_name=path.name, icon=":material/download:",
+                           key="compress_download", on_click="ignore")
