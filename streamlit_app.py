@@ -12,6 +12,7 @@ PAGES = [
     st.Page("pages/tune.py", title="Tune", icon=":material/tune:", url_path="tune"),
     st.Page("pages/compress.py", title="Compress", icon=":material/compress:", url_path="compress"),
     st.Page("pages/recommend.py", title="Recommend", icon=":material/recommend:", url_path="recommend"),
+    st.Page("pages/advice.py", title="Advice", icon=":material/lightbulb_circle:", url_path="advice"),
     st.Page("pages/runs.py", title="Runs", icon=":material/folder_open:", url_path="runs"),
 ]
 

@@ -5,6 +5,7 @@ import streamlit as st
 from core import charts
 from core.metrics import MetricReport, at_threshold, positive_scores, threshold_sweep
 from ui import cache
+from ui.advice import money_view, show_advice
 from ui.common import current_run, select, user_errors
 
 st.title("How good is the model?")
@@ -73,6 +74,11 @@ if warning:
     st.warning(warning, icon=":material/psychology:")
 st.caption(f"{report.n_test:,} test rows, {report.n_train:,} training rows. Preprocessing and model were fitted on the "
            "training rows only.")
+with st.expander("Advice on this model", expanded=False, icon=":material/lightbulb:"):
+    show_advice(cache.run_advice(run.id, run.updated_at.isoformat()))
+    st.download_button("Download the report (HTML, opens offline)", data=lambda: cache.run_report(run.id, run.updated_at.isoformat()),
+                       file_name=f"modeldeck-{run.id}.html", mime="text/html", key="metrics_report",
+                       on_click="ignore", icon=":material/download:")
 
 # ---------------------------------------------------------------- charts
 def cross_validation_tab() -> None:
@@ -87,7 +93,7 @@ def cross_validation_tab() -> None:
 
 if pct:
     tabs = st.tabs(["Confusion matrix", "ROC", "Precision–recall", "Calibration", "Threshold", "Per class",
-                    "Train vs test", "Cross-validation", "All numbers"])
+                    "Train vs test", "Cross-validation", "Business value", "All numbers"])
     with tabs[0]:
         normalize = st.toggle("Show as share of each true class", key="cm_norm")
         st.plotly_chart(charts.confusion_figure(report, normalize=normalize))
@@ -129,6 +135,12 @@ if pct:
         st.caption(warning or "Training and test scores are close: no sign of memorising.")
     with tabs[7]:
         cross_validation_tab()
+    with tabs[8]:
+        if report.positive_label is None or test.proba is None:
+            st.info("The money view applies to two-class problems with probabilities.")
+        else:
+            with user_errors():
+                money_view(run, test, report)
 else:
     tabs = st.tabs(["Predicted vs actual", "Residuals", "Train vs test", "Cross-validation", "All numbers"])
     with tabs[0]:

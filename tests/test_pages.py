@@ -8,7 +8,7 @@ from streamlit.testing.v1 import AppTest
 
 APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
 PAGES = ["pages/home.py", "pages/data.py", "pages/train.py", "pages/metrics.py", "pages/explain.py", "pages/tune.py",
-         "pages/compress.py", "pages/recommend.py", "pages/runs.py"]
+         "pages/compress.py", "pages/recommend.py", "pages/advice.py", "pages/runs.py"]
 
 
 def open_page(page: str, **query) -> AppTest:
@@ -93,6 +93,11 @@ def test_train_one_model_saves_a_run_and_metrics_opens_it(fresh_home):
     metrics.slider(key="metrics_threshold").set_value(0.8).run()
     assert_clean(metrics)
     assert any("At 0.80" in c.value for c in metrics.caption)
+    assert any("most profitable threshold" in c.value for c in metrics.caption)
+    assert any("better than picking rows at random" in c.value for c in metrics.caption)
+    advice = open_page("pages/advice.py", run=run_id)
+    assert_clean(advice)
+    assert advice.get("download_button")
 
 
 def test_leaderboard_and_optimizer_comparison(fresh_home):

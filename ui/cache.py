@@ -101,6 +101,21 @@ def run_split(run_id: str, version: str):
     return split_dataset(dataset(run.dataset_key), PrepOptions.from_dict(run.prep))
 
 
+@st.cache_data(max_entries=32, show_spinner="Reading the measurements…")
+def run_advice(run_id: str, version: str) -> list:
+    """Advisor output for a finished run (cheap evidence only: data profile, metrics, training curves)."""
+    from core.advisor import advise, evidence_for
+    from core.metrics import MetricReport
+    run = run_store().get(run_id)
+    return advise(evidence_for(dataset(run.dataset_key), MetricReport.from_dict(run.metrics), run.history))
+
+
+@st.cache_data(max_entries=8, show_spinner="Building the report…")
+def run_report(run_id: str, version: str) -> str:
+    from core.report import build_report
+    return build_report(run_id, run_store())
+
+
 def clear_all() -> None:
     st.cache_data.clear()
     st.cache_resource.clear()
