@@ -32,7 +32,7 @@ BUILTIN_KEY = "recsys:streaming"
 UPLOAD_PREFIX = "recsys-upload:"
 K_MAX = 20
 NEW_ITEM_SLOT_MIN_K = 5            # lists of at least this length reserve their last slot for a new item
-ALS_ALPHAS = (5.0, 20.0)
+ALS_ALPHAS = (20.0,)                # confidence = alpha x weight; regularization is tuned against it
 ALS_REGULARIZATIONS = (0.01, 1.0, 10.0, 30.0, 100.0)
 HYBRID_WEIGHTS = tuple(np.round(np.linspace(0, 1, 11), 1))
 MODEL_TITLES = {
@@ -744,15 +744,6 @@ class ALS(Recommender):
     def score(self, rows, users):
         return self.user_factors(rows, users) @ self.model.item_factors.T
 
-    def recommend(self, rows, users, seen, k):
-        """implicit's fused multiply + top-k (threads, heap per row), masking everything seen in training."""
-        from implicit.cpu.topk import topk
-        ids, scores = topk(self.model.item_factors, self.user_factors(rows, users), min(k, seen.shape[1]),
-                           filter_query_items=seen.astype(np.float32).tocsr())
-        ids = ids.astype(np.int64)
-        ids[~np.isfinite(scores) | (scores <= -1e30)] = -1
-        return ids
-
     def anchor(self, row: sp.csr_matrix, item: int) -> int | None:
         """The liked item that contributes most to this score (implicit's explain)."""
         if row.nnz == 0:
@@ -795,13 +786,13 @@ class SVD(Recommender):
 
     key = "svd"
 
-    def __init__(self, factors: int = 50, epochs: int = 20, seed: int = 42):
-        self.factors, self.epochs, self.seed = factors, epochs, seed
+    def __init__(self, factors: int = 20, epochs: int = 30, regularization: float = 0.05, seed: int = 42):
+        self.factors, self.epochs, self.regularization, self.seed = factors, epochs, regularization, seed
 
     def fit(self, train: TrainData, data: Interactions) -> "SVD":
         from surprise import SVD as SurpriseSVD
         self.ratings = _SurpriseRatings(SurpriseSVD(n_factors=self.factors, n_epochs=self.epochs,
-                                                    random_state=self.seed), train, data)
+                                                    reg_all=self.regularization, random_state=self.seed), train, data)
         return self
 
     def score(self, rows, users):
@@ -880,11 +871,10 @@ class Hybrid(Recommender):
 def hit_matrix(lists: np.ndarray, relevant: sp.csr_matrix) -> np.ndarray:
     """hits[u, j] = the j-th recommended item of row u is in that row's relevant (held-out, liked) set."""
     relevant = relevant.tocsr()
-    hits = np.zeros(lists.shape, dtype=bool)
-    for row in range(lists.shape[0]):
-        truth = relevant.indices[relevant.indptr[row]:relevant.indptr[row + 1]]
-        hits[row] = np.isin(lists[row], truth) & (lists[row] >= 0)
-    return hits
+    n_items = relevant.shape[1]
+    truth = np.repeat(np.arange(relevant.shape[0]), np.diff(relevant.indptr)) * n_items + relevant.indices
+    wanted = np.arange(lists.shape[0])[:, None] * n_items + lists
+    return np.isin(wanted, truth) & (lists >= 0)
 
 
 def ranking_scores(hits: np.ndarray, n_relevant: np.ndarray, k: int) -> dict[str, np.ndarray]:

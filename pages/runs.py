@@ -3,7 +3,7 @@ import pandas as pd
 import streamlit as st
 
 from ui import cache
-from ui.common import current_run_id, select, user_errors
+from ui.common import current_run_id, read_only, select, user_errors
 
 st.title("Runs")
 st.caption("Every model you train is saved here and survives restarts. Open one to see its report, or share its link.")
@@ -41,20 +41,23 @@ if run.status == "failed":
 elif run.status in ("queued", "running"):
     st.info(f"Still training: {run.progress:.0%} — {run.message}")
 
+locked = read_only()
+if locked:
+    st.caption("You opened a shared link: runs can be viewed here but not renamed or deleted.")
 col_open, col_rename, col_delete = st.columns(3)
 with col_open:
     if st.button("Open report", type="primary", disabled=run.status != "done", key="runs_open"):
         select("run", run.id)
         st.switch_page("pages/metrics.py")
 with col_rename:
-    new_name = st.text_input("New name", run.name, key=f"runs_name_{run.id}")
-    if st.button("Rename", key="runs_rename"):
+    new_name = st.text_input("New name", run.name, key=f"runs_name_{run.id}", disabled=locked)
+    if st.button("Rename", key="runs_rename", disabled=locked):
         with user_errors():
             store.rename(run.id, new_name)
         st.rerun()
 with col_delete:
-    confirm = st.checkbox("Yes, delete this run and its files", key=f"runs_confirm_{run.id}")
-    if st.button("Delete", disabled=not confirm, key="runs_delete"):
+    confirm = st.checkbox("Yes, delete this run and its files", key=f"runs_confirm_{run.id}", disabled=locked)
+    if st.button("Delete", disabled=locked or not confirm, key="runs_delete"):
         store.delete(run.id)
         if current == run.id:
             select("run", None)

@@ -157,3 +157,19 @@ def test_background_training_from_the_page(fresh_home):
     assert run.metrics["test"]["accuracy"] > 0.9 and run.pid and run.pid != __import__("os").getpid()
     at.run()
     assert any("finished" in s.value for s in at.success)
+
+
+def test_shared_link_is_read_only(fresh_home):
+    from core.datasets import load_builtin
+    from core.models import ModelSpec
+    from core.runs import RunStore, save_trained
+    from core.train import train_model
+    ds = load_builtin("iris")
+    run = save_trained(RunStore(), train_model(ds, ModelSpec.create("linear"), cv_folds=0), ds.name)
+    at = open_page("pages/runs.py", run=run.id, view="shared")
+    assert_clean(at)
+    assert button(at, "runs_delete").disabled and button(at, "runs_rename").disabled
+    assert any("read-only" in i.value for i in at.sidebar.info)
+    metrics = open_page("pages/metrics.py", run=run.id, view="shared")
+    assert_clean(metrics)
+    assert any(run.name in h.value for h in metrics.subheader)

@@ -95,15 +95,23 @@ def current_run():
 
 
 def share_link(page: str = "metrics") -> str | None:
+    """A link that opens this run for someone else, read-only."""
     run_id = current_run_id()
     if not run_id:
         return None
     base = (st.context.url or "").split("?")[0].rsplit("/", 1)[0]
-    return f"{base}/{page}?run={run_id}"
+    return f"{base}/{page}?run={run_id}&view=shared"
+
+
+def read_only() -> bool:
+    """True for a session opened from a share link: it can look at the run but not rename or delete runs."""
+    return _synced("view", None) == "shared"
 
 
 def sidebar() -> None:
     with st.container():
+        if read_only():
+            st.info("Shared view: read-only.", icon=":material/visibility:")
         st.markdown("**Working on**")
         key = current_dataset_key()
         st.caption(f"Data: {dataset_options().get(key, key)}")

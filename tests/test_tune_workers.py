@@ -1,0 +1,117 @@
+"""Several worker processes on one SQLite study: no lost or duplicated trial, dead workers, stop and resume."""
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from core import tune
+from core.tune import Dim, SearchSpace, TuneConfig
+
+ROOT = Path(__file__).resolve().parents[1]
+IRIS = "builtin:iris"
+
+
+def worker(name: str, trials: int) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "core", "tune-worker", "--study", name, "--trials", str(trials)],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env=os.environ | {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"})
+
+
+def wait_until(condition, timeout: float = 60.0, every: float = 0.1) -> None:
+    deadline = time.time() + timeout
+    while not condition():
+        assert time.time() < deadline, "timed out"
+        time.sleep(every)
+
+
+def slow_mlp_study() -> str:
+    """Trials of about a second or more (many epochs, no early stopping), so a worker can be caught mid-trial."""
+    space = SearchSpace("mlp", (Dim("lr", "float", 1e-3, 1e-1, log=True),),
+                        {"hidden": "32", "epochs": 400, "early_stopping": False, "batch_size": 128})
+    return tune.create_study(TuneConfig(IRIS, space, "accuracy", "random", budget=10, cv_folds=2))
+
+
+def running_trials(name: str) -> list:
+    return [t for t in tune.study_status(name).trials if t.state.name == "RUNNING"]
+
+
+def test_two_workers_on_one_sqlite_study_finish_exactly_40_trials(fresh_home):
+    name = tune.create_study(TuneConfig(IRIS, tune.default_space("linear"), "accuracy", "tpe", budget=40, cv_folds=2))
+    procs = [worker(name, 20), worker(name, 20)]
+    outputs = [p.communicate(timeout=120)[0] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outputs
+    status = tune.study_status(name)
+    assert [t.number for t in status.trials] == list(range(40))
+    assert status.n_complete == 40 and status.n_failed == status.n_running == 0
+    assert len({t._trial_id for t in status.trials}) == 40
+    # each worker ran its 20 trials, and together they ran each trial exactly once
+    by_worker = [sorted(int(n) for n in re.findall(r"^trial (\d+) complete", out, re.M)) for out in outputs]
+    assert [len(numbers) for numbers in by_worker] == [20, 20]
+    assert sorted(by_worker[0] + by_worker[1]) == list(range(40))
+    assert sorted(sum(t.user_attrs["worker"] == w for t in status.trials) for w in status.workers) == [20, 20]
+    assert status.done and not status.active
+
+
+def test_a_killed_worker_leaves_the_study_usable(fresh_home, monkeypatch):
+    monkeypatch.setattr(tune, "GRACE_S", 4)      # declare a silent trial lost after 4 s (12 s in the app)
+    name = slow_mlp_study()
+    proc = worker(name, 5)
+    wait_until(lambda: running_trials(name), timeout=90)
+    lost = running_trials(name)[0].number
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+    # no heartbeat any more: the next look at the study marks the trial failed
+    wait_until(lambda: tune.study_status(name).n_failed == 1, timeout=30, every=0.5)
+    status = tune.study_status(name)
+    assert status.trials[lost].state.name == "FAIL" and not status.active and status.n_running == 0
+    assert "stopped answering" in status.fail_reasons()[0]
+    # and the study goes on: a new worker adds a complete trial after it
+    assert tune.run_worker(name, n_trials=1) == 1
+    status = tune.study_status(name)
+    assert [t.state.name for t in status.trials][-1] == "COMPLETE" and status.n_failed == 1
+
+
+def test_a_terminated_worker_marks_its_trial_failed_at_once(fresh_home):
+    name = slow_mlp_study()
+    proc = worker(name, 5)
+    wait_until(lambda: running_trials(name), timeout=90)
+    proc.send_signal(signal.SIGTERM)
+    out = proc.communicate(timeout=30)[0]
+    assert proc.returncode == 130 and "stopped" in out
+    status = tune.study_status(name)
+    assert status.n_failed == 1 and status.n_running == 0 and not status.active
+
+
+def test_stop_after_the_current_trial_then_resume_to_the_budget(fresh_home):
+    name = tune.create_study(TuneConfig(IRIS, tune.default_space("linear"), "accuracy", "random", budget=60,
+                                        cv_folds=2))
+    (pid,) = tune.start_workers(name, 1)
+    wait_until(lambda: tune.study_status(name).n_finished >= 3)
+    tune.request_stop(name)
+    wait_until(lambda: not tune.study_status(name).active, timeout=60)
+    stopped = tune.study_status(name)
+    assert stopped.stop_requested and 3 <= stopped.n_finished < 60 and stopped.n_running == 0
+    assert not stopped.done and tune.remaining_trials(name) == 60 - stopped.n_finished
+    assert tune.run_worker(name) == 0           # a stopped study takes no new trials until resumed
+    pids = tune.resume(name, 2)
+    assert len(pids) == 2 and pid not in pids
+    wait_until(lambda: tune.study_status(name).done, timeout=90)
+    status = tune.study_status(name)
+    assert status.n_complete == 60 and [t.number for t in status.trials] == list(range(60))
+    assert not status.stop_requested
+    assert tune.resume(name, 2) == []           # nothing left of the budget
+
+
+@pytest.mark.parametrize("argv, message", [(["--study", "missing"], "no search named 'missing'")])
+def test_worker_command_reports_bad_input(argv, message, fresh_home, capsys):
+    from core.__main__ import main
+    assert main(["tune-worker", *argv]) == 2
+    assert message in capsys.readouterr().err
