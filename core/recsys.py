@@ -700,7 +700,7 @@ class ItemKNN(Recommender):
         from implicit.nearest_neighbours import CosineRecommender
         model = CosineRecommender(K=self.neighbours)
         with warnings.catch_warnings():      # implicit converts its own normalised matrix to CSR and says so
-            warnings.simplefilter("ignore", category=UserWarning)
+            warnings.simplefilter("ignore")
             model.fit(train.liked.astype(np.float64), show_progress=False)   # float64: the bare item-item model wants it
         self.similarity = model.similarity.tocsr()
         return self
@@ -721,17 +721,17 @@ class ALS(Recommender):
 
     key = "als"
 
-    def __init__(self, factors: int = 64, iterations: int = 15, regularization: float = 30.0, alpha: float = 5.0,
-                 seed: int = 42):
-        self.factors, self.iterations, self.regularization, self.alpha, self.seed = (
-            factors, iterations, regularization, alpha, seed)
+    def __init__(self, factors: int = 64, iterations: int = 15, regularization: float = 30.0, alpha: float = 20.0,
+                 seed: int = 42, threads: int = 0):
+        self.factors, self.iterations, self.regularization, self.alpha, self.seed, self.threads = (
+            factors, iterations, regularization, alpha, seed, threads)
 
     def fit(self, train: TrainData, data: Interactions | None = None) -> "ALS":
         from implicit.als import AlternatingLeastSquares
         with _blas_single_thread():
             self.model = AlternatingLeastSquares(factors=self.factors, iterations=self.iterations,
                                                  regularization=self.regularization, alpha=self.alpha,
-                                                 random_state=self.seed)
+                                                 random_state=self.seed, num_threads=self.threads)
             self.model.fit(train.liked, show_progress=False)
         return self
 
@@ -849,7 +849,11 @@ class Hybrid(Recommender):
 
     def recommend(self, rows, users, seen, k, categories: set[str] | None = None):
         content, collaborative = self.parts(rows, users)
-        scores = self.blend(content, collaborative)
+        return self.lists(self.blend(content, collaborative), content, rows, seen, k, categories)
+
+    def lists(self, scores: np.ndarray, content: np.ndarray, rows: sp.csr_matrix, seen: sp.csr_matrix, k: int,
+              categories: set[str] | None = None) -> np.ndarray:
+        """Top-k of blended scores, with the cold-user fallback and the reserved new-item slot applied."""
         cold = np.asarray(rows.sum(axis=1)).ravel() == 0
         scores[cold] = self.cold_scores(categories)
         lists = top_k(scores, seen, k)
@@ -862,9 +866,8 @@ class Hybrid(Recommender):
         rows, cols = seen[:, self.new_items].nonzero()
         candidates[rows, cols] = 0
         best = candidates.argmax(axis=1)
-        for row in np.flatnonzero(candidates[np.arange(len(best)), best] > 0):
-            if not np.isin(lists[row], self.new_items).any():
-                lists[row, -1] = self.new_items[best[row]]
+        wanted = (candidates[np.arange(len(best)), best] > 0) & ~np.isin(lists, self.new_items).any(axis=1)
+        lists[wanted, -1] = self.new_items[best[wanted]]
 
 
 # ============================================================================ metrics
@@ -942,21 +945,30 @@ class Evaluation:
         return ranking_scores(self.hits[key], self.n_relevant, k)[metric]
 
 
+def held_out_relevance(test: pd.DataFrame, train: TrainData, data: Interactions) -> sp.csr_matrix:
+    """users x items: 1 where a held-out interaction is liked and the item is not in that user's training data."""
+    liked = test.loc[data.liked(test["rating"].to_numpy())]
+    relevant = sp.csr_matrix((np.ones(len(liked)), (liked["user"], liked["item"])), shape=train.shape)
+    relevant = (relevant - relevant.multiply(train.seen > 0)).tocsr()
+    relevant.eliminate_zeros()
+    return relevant
+
+
+def _batches(users: np.ndarray, size: int) -> list[np.ndarray]:
+    return np.array_split(users, max(1, -(-len(users) // size)))
+
+
 def evaluate(models: dict[str, Recommender], train: TrainData, test: pd.DataFrame, data: Interactions,
              progress: Progress = _no_progress, chunk: int = 1000) -> Evaluation:
     """Rank for every user with a held-out liked item; training items (liked or not) are masked first."""
-    liked = test.loc[data.liked(test["rating"].to_numpy())]
-    relevant = sp.csr_matrix((np.ones(len(liked)), (liked["user"], liked["item"])), shape=train.shape)
-    relevant = (relevant - relevant.multiply(train.seen > 0)).tocsr()   # never count an item seen in training
-    relevant.eliminate_zeros()
+    relevant = held_out_relevance(test, train, data)
     n_relevant = np.asarray(relevant.sum(axis=1)).ravel()
     users = np.flatnonzero(n_relevant > 0)
     lists, hits, ratings = {}, {}, {}
     for i, (key, model) in enumerate(models.items()):
         progress(i / len(models), f"Ranking for {len(users):,} users: {MODEL_TITLES.get(key, key)}")
-        lists[key] = np.vstack([model.recommend(train.liked[batch], batch, train.seen[batch], K_MAX)
-                                for batch in np.array_split(users, max(1, -(-len(users) // chunk)))]) \
-            if len(users) else np.zeros((0, K_MAX), int)
+        batches = [model.recommend(train.liked[b], b, train.seen[b], K_MAX) for b in _batches(users, chunk)]
+        lists[key] = np.vstack(batches) if len(users) else np.zeros((0, K_MAX), int)
         hits[key] = hit_matrix(lists[key], relevant[users])
         predicted = model.predict_ratings(test["user"].to_numpy(), test["item"].to_numpy()) if len(test) else None
         if predicted is not None:
@@ -993,7 +1005,7 @@ def tune(data: Interactions, train_events: pd.DataFrame, spec: SplitSpec, progre
     points = [(a, r) for a in ALS_ALPHAS for r in ALS_REGULARIZATIONS]
     for i, (alpha, reg) in enumerate(points):
         progress(0.8 * i / len(points), f"Tuning ALS on a validation split: alpha {alpha:g}, regularization {reg:g}")
-        als = ALS(regularization=reg, alpha=alpha, seed=spec.seed).fit(train)
+        als = ALS(regularization=reg, alpha=alpha, seed=spec.seed, threads=1).fit(train)   # small fits: 1 thread
         value = evaluate({"als": als}, train, val_events, data).metrics("als", k)["ndcg"]
         grid.append({"alpha": alpha, "regularization": reg, "ndcg": value})
         if best is None or value > best[0]:
@@ -1001,14 +1013,29 @@ def tune(data: Interactions, train_events: pd.DataFrame, spec: SplitSpec, progre
     weights = []
     if data.has_features:
         progress(0.85, "Tuning the hybrid's content weight on the validation split")
-        hybrids = {str(w): Hybrid(content, best[1], w).fit(train, data) for w in HYBRID_WEIGHTS}
-        evaluation = evaluate(hybrids, train, val_events, data)
-        weights = [{"weight": float(w), "ndcg": evaluation.metrics(str(w), k)["ndcg"]} for w in HYBRID_WEIGHTS]
+        weights = _weight_curve(Hybrid(content, best[1], 0.0).fit(train, data), train, val_events, data, k)
     top = max(grid, key=lambda g: g["ndcg"])
     weight = max(weights, key=lambda g: g["ndcg"])["weight"] if weights else 0.0
     n_val = int(pd.Series(data.liked(val_events["rating"].to_numpy())).groupby(val_events["user"].to_numpy()).any().sum())
     return Tuning(als=grid, alpha=top["alpha"], regularization=top["regularization"], weights=weights, weight=weight,
                   n_users=n_val)
+
+
+def _weight_curve(hybrid: Hybrid, train: TrainData, val_events: pd.DataFrame, data: Interactions,
+                  k: int) -> list[dict]:
+    """Validation NDCG@k of the hybrid for each weight; both parts are scored once and re-blended."""
+    relevant = held_out_relevance(val_events, train, data)
+    n_relevant = np.asarray(relevant.sum(axis=1)).ravel()
+    users = np.flatnonzero(n_relevant > 0)
+    rows, seen = train.liked[users], train.seen[users]
+    content, collaborative = hybrid.parts(rows, users)
+    z_content, z_collaborative = _standardize(content), _standardize(collaborative)
+    curve = []
+    for weight in HYBRID_WEIGHTS:
+        lists = hybrid.lists(weight * z_content + (1 - weight) * z_collaborative, content, rows, seen, k)
+        ndcg = ranking_scores(hit_matrix(lists, relevant[users]), n_relevant[users], k)["ndcg"].mean()
+        curve.append({"weight": float(weight), "ndcg": float(ndcg)})
+    return curve
 
 
 @dataclass

@@ -162,14 +162,16 @@ def create_app(served: ServedModel):
         return {"status": "ok", "run": served.run_id, "variant": served.variant, "task": served.task,
                 "features": served.features, "classes": served.classes}
 
-    @app.post("/predict")
-    def predict(request: PredictRequest) -> dict:
+    def predict(request) -> dict:
+        """Predict a batch of rows (each row: raw feature values in the order shown above)."""
         try:
             with lock:
                 return served.predict(request.instances)
         except ModelDeckError as exc:
             raise HTTPException(status_code=422, detail=str(exc)) from None
 
+    predict.__annotations__ = {"request": PredictRequest, "return": dict}   # a local class: no forward ref
+    app.post("/predict")(predict)
     return app
 
 

@@ -399,14 +399,24 @@ def _storage(url: str):
     import optuna
     from optuna.exceptions import ExperimentalWarning
     kwargs: dict = {}
-    if url.startswith("sqlite"):
+    sqlite = url.startswith("sqlite")
+    if sqlite:
         from core.runs import RunStore
         RunStore(url)           # the shared database file, in WAL mode (readers never block the writer)
         kwargs = {"connect_args": {"timeout": 60}}   # workers wait for each other's short write locks
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ExperimentalWarning)
-        return optuna.storages.RDBStorage(url, engine_kwargs=kwargs, heartbeat_interval=HEARTBEAT_S,
-                                          grace_period=GRACE_S, heartbeat_stale_trial_callback=_note_lost_trial)
+        storage = optuna.storages.RDBStorage(url, engine_kwargs=kwargs, heartbeat_interval=HEARTBEAT_S,
+                                             grace_period=GRACE_S, heartbeat_stale_trial_callback=_note_lost_trial)
+    if sqlite:   # a trial commits ~8 times: with WAL, synchronous=NORMAL skips the fsyncs (halved trial time)
+        import sqlalchemy as sa
+        sa.event.listen(storage.engine, "connect", _sqlite_normal_sync)
+        storage.engine.dispose()     # connections opened while creating the tables reconnect with the pragma
+    return storage
+
+
+def _sqlite_normal_sync(connection, _record) -> None:
+    connection.execute("PRAGMA synchronous=NORMAL")
 
 
 def open_storage(url: str | None = None):

@@ -91,21 +91,21 @@ def test_a_terminated_worker_marks_its_trial_failed_at_once(fresh_home):
 
 
 def test_stop_after_the_current_trial_then_resume_to_the_budget(fresh_home):
-    name = tune.create_study(TuneConfig(IRIS, tune.default_space("linear"), "accuracy", "random", budget=60,
+    name = tune.create_study(TuneConfig(IRIS, tune.default_space("linear"), "accuracy", "random", budget=30,
                                         cv_folds=2))
     (pid,) = tune.start_workers(name, 1)
     wait_until(lambda: tune.study_status(name).n_finished >= 3)
     tune.request_stop(name)
     wait_until(lambda: not tune.study_status(name).active, timeout=60)
     stopped = tune.study_status(name)
-    assert stopped.stop_requested and 3 <= stopped.n_finished < 60 and stopped.n_running == 0
-    assert not stopped.done and tune.remaining_trials(name) == 60 - stopped.n_finished
+    assert stopped.stop_requested and 3 <= stopped.n_finished < 30 and stopped.n_running == 0
+    assert not stopped.done and tune.remaining_trials(name) == 30 - stopped.n_finished
     assert tune.run_worker(name) == 0           # a stopped study takes no new trials until resumed
     pids = tune.resume(name, 2)
     assert len(pids) == 2 and pid not in pids
     wait_until(lambda: tune.study_status(name).done, timeout=90)
     status = tune.study_status(name)
-    assert status.n_complete == 60 and [t.number for t in status.trials] == list(range(60))
+    assert status.n_complete == 30 and [t.number for t in status.trials] == list(range(30))
     assert not status.stop_requested
     assert tune.resume(name, 2) == []           # nothing left of the budget
 
