@@ -41,9 +41,10 @@ def tradeoff_figure(table: TradeoffTable, cost: str = "bytes") -> go.Figure:
                              text=[names[i] for i in np.flatnonzero(front)[order]], textposition="top center",
                              textfont=dict(size=10), line=dict(color="#222", dash="dot", shape="hv"),
                              hoverinfo="skip"))
-    title = "Size vs " if cost == "bytes" else "Latency vs "
-    return style(fig, f"{title}{metric_name(table.metric).lower()}: the front is the best you can get for each budget",
-                 xaxis_title=cost_title, yaxis_title=score_title, xaxis_type="log")
+    title = "Size" if cost == "bytes" else "Latency"
+    style(fig, f"{title} vs {metric_name(table.metric).lower()}", height=460, xaxis_title=cost_title,
+          yaxis_title=score_title, xaxis_type="log")
+    return fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.22, xanchor="left", x=0.0))
 
 
 def latency_figure(table: TradeoffTable) -> go.Figure:

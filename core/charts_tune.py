@@ -69,10 +69,10 @@ def landscape_figure(status: TuneStatus, shares: dict[str, float]) -> go.Figure:
         warnings.simplefilter("ignore")
         if len(params) == 2:
             fig = optuna.visualization.plot_contour(study, params=params, target_name=label)
-            title = f"Score over '{params[0]}' and '{params[1]}' (the two most important settings)"
+            title = "Score over the two most important settings"
         else:
             fig = optuna.visualization.plot_slice(study, params=params, target_name=label)
-            title = f"Score against '{params[0]}'"
+            title = "Score against the tuned setting"
     return style(fig, title, height=420)
 
 

@@ -176,9 +176,14 @@ class RunStore:
     def finish(self, run_id: str, trained) -> Run:
         """Save the artifacts first, then flip the record to done in one transaction."""
         self.save_artifacts(run_id, trained)
-        self._update(run_id, status="done", progress=1.0, message="Done", fingerprint=trained.fingerprint,
-                     metrics_json=json.dumps(trained.report.to_dict()), history_json=json.dumps(trained.history),
-                     timings_json=json.dumps(trained.timings()))
+        return self.complete(run_id, trained.report.to_dict(), trained.timings(), trained.history, trained.fingerprint)
+
+    def complete(self, run_id: str, metrics: dict, timings: dict | None = None, history: list[dict] | None = None,
+                 fingerprint: str | None = None) -> Run:
+        """Flip a run to done with its metrics, once the caller has written its artifacts into folder(run_id)."""
+        self._update(run_id, status="done", progress=1.0, message="Done", fingerprint=fingerprint,
+                     metrics_json=json.dumps(metrics), history_json=json.dumps(history or []),
+                     timings_json=json.dumps(timings or {}))
         return self.get(run_id)
 
     def mark_orphans_failed(self) -> int:

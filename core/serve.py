@@ -3,7 +3,8 @@
 The model runs through ONNX Runtime (the fp32 export of the run's model, or a variant saved by the Compress
 page); the run's fitted preprocessing turns raw feature rows into the model's inputs. Endpoints: POST /predict
 (a batch of rows), GET /health, and FastAPI's OpenAPI docs at /docs. Bad rows (wrong feature count, NaN or
-infinite numbers, text where a number is expected, an empty batch) get a 422 with a message naming the row
+infinite numbers, text where a number is expected, an empty batch) get a 422; null is a missing value, filled
+in as in training when the run's preprocessing imputes with a message naming the row
 and the feature.
 """
 from __future__ import annotations
@@ -39,6 +40,7 @@ class ServedModel:
     classes: list[str] | None
     y_mean: float = 0.0
     y_scale: float = 1.0
+    imputes_numbers: bool = False
 
     def check_rows(self, rows: list[list]) -> pd.DataFrame:
         """Validate raw rows; raise ModelDeckError naming the first bad row and feature."""
@@ -52,20 +54,28 @@ class ServedModel:
                 raise ModelDeckError(f"Row {i} has {len(row)} values but the model expects {n} features in this "
                                      f"order: {', '.join(self.features)}.")
             for name, value in zip(self.features, row):
-                if name in self.categorical:
-                    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-                        raise ModelDeckError(f"Row {i}, feature '{name}': a category is missing; send its text.")
-                elif isinstance(value, bool) or not isinstance(value, (int, float)):
-                    raise ModelDeckError(f"Row {i}, feature '{name}': expected a number, got {value!r}.")
-                elif not math.isfinite(value):
-                    raise ModelDeckError(f"Row {i}, feature '{name}': {value} is not a finite number (NaN and "
-                                         "infinity are not accepted).")
+                self._check_value(i, name, value)
         frame = pd.DataFrame(rows, columns=self.features)
         for name in self.categorical:
-            frame[name] = frame[name].map(str).astype(object)
+            frame[name] = frame[name].map(lambda v: np.nan if v is None or pd.isna(v) else str(v)).astype(object)
         for name in self.numeric:
             frame[name] = frame[name].astype(float)
         return frame
+
+    def _check_value(self, i: int, name: str, value) -> None:
+        """null means 'missing' (filled in as in training when the preprocessing imputes); NaN/inf never pass."""
+        if value is None:
+            if name in self.categorical or self.imputes_numbers:
+                return
+            raise ModelDeckError(f"Row {i}, feature '{name}': a value is missing and this model cannot fill it in.")
+        if name in self.categorical:
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ModelDeckError(f"Row {i}, feature '{name}': {value} is not a category; send text or null.")
+        elif isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ModelDeckError(f"Row {i}, feature '{name}': expected a number, got {value!r}.")
+        elif not math.isfinite(value):
+            raise ModelDeckError(f"Row {i}, feature '{name}': {value} is not a finite number (NaN and infinity are "
+                                 "not accepted; send null for a missing value).")
 
     def predict(self, rows: list[list]) -> dict:
         frame = self.check_rows(rows)
@@ -84,6 +94,11 @@ def _softmax(z: np.ndarray) -> np.ndarray:
     z = z - z.max(axis=1, keepdims=True)
     e = np.exp(z)
     return e / e.sum(axis=1, keepdims=True)
+
+
+def _imputes_numbers(prep) -> bool:
+    numeric = dict((name, trans) for name, trans, _cols in prep.transformers_).get("num")
+    return numeric is not None and "impute" in getattr(numeric, "named_steps", {})
 
 
 def _columns(prep) -> tuple[list[str], list[str]]:
@@ -139,7 +154,7 @@ def load_served(run_id: str, variant: str | None = None, threads: int = 1, store
     return ServedModel(run_id, variant, prep, numeric, categorical, list(prep.feature_names_in_),
                        export.OnnxModel(path, threads), output, run.task or "classification", classes,
                        float(np.ravel(getattr(model, "y_mean_", [0.0]))[0]),
-                       float(np.ravel(getattr(model, "y_scale_", [1.0]))[0]))
+                       float(np.ravel(getattr(model, "y_scale_", [1.0]))[0]), _imputes_numbers(prep))
 
 
 def create_app(served: ServedModel):

@@ -601,8 +601,8 @@ def _stop_when_requested(study, _trial) -> None:
         study.stop()
 
 
-def _worker_record(state: str) -> dict:
-    return {"host": socket.gethostname(), "pid": os.getpid(), "state": state, "seen": _now().isoformat()}
+def _worker_record(state: str, pid: int | None = None) -> dict:
+    return {"host": socket.gethostname(), "pid": pid or os.getpid(), "state": state, "seen": _now().isoformat()}
 
 
 def run_worker(name: str, n_trials: int | None = None, timeout: float | None = None, worker: int = 0,
@@ -650,6 +650,7 @@ def start_workers(name: str, n_workers: int = 1, n_trials: int | None = None) ->
     logs = home() / "tune"
     logs.mkdir(exist_ok=True)
     offset = _worker_offset(name)
+    study, _ = load_study(name, worker=None)
     pids = []
     for i, share in enumerate(s for s in shares if s > 0):
         log = open(logs / f"{name}.log", "ab")
@@ -659,6 +660,8 @@ def start_workers(name: str, n_workers: int = 1, n_trials: int | None = None) ->
         log.close()
         _CHILDREN[proc.pid] = proc
         pids.append(proc.pid)
+        # registered now, so the page counts it as running while it starts up (imports take seconds)
+        study.set_user_attr(f"worker:{socket.gethostname()}:{proc.pid}", _worker_record("starting", proc.pid))
     return pids
 
 
@@ -702,7 +705,7 @@ def _pid_alive(pid: int) -> bool:
 
 
 def _worker_alive(record: dict, stale_after_s: float = 900.0) -> bool:
-    if record.get("state") != "running":
+    if record.get("state") not in ("starting", "running"):
         return False
     if record.get("host") == socket.gethostname():
         return _pid_alive(int(record["pid"]))
@@ -933,8 +936,12 @@ def importance_sentence(status: TuneStatus, shares: dict[str, float]) -> str:
     names = list(shares)
     if len(names) == 1:
         return f"Only '{names[0]}' is tuned, so it carries all the importance."
-    text = (f"'{names[0]}' matters most for reaching the best {status.metric.label.lower()} "
-            f"({shares[names[0]]:.0%} of the importance)")
+    if shares[names[0]] - shares[names[1]] < 0.05:
+        text = (f"'{names[0]}' and '{names[1]}' matter most for reaching the best {status.metric.label.lower()} "
+                f"({shares[names[0]]:.0%} and {shares[names[1]]:.0%} of the importance)")
+    else:
+        text = (f"'{names[0]}' matters most for reaching the best {status.metric.label.lower()} "
+                f"({shares[names[0]]:.0%} of the importance)")
     if len(names) > 1 and shares[names[-1]] < 0.05:
         text += f"; '{names[-1]}' barely matters ({shares[names[-1]]:.0%})"
     return text + f". Measured on {len(status.complete_trials())} finished trials, so treat it as a hint."

@@ -1,6 +1,22 @@
-"""Explain: placeholder until its issue lands."""
+"""Explain: why the model decides what it decides (SHAP, LIME, what-if, counterfactuals) for the selected run."""
 import streamlit as st
 
-st.title("Explain")
-st.caption("Why does the model decide what it decides?")
-st.info("This page is being built.")
+from ui import explain as view_ui
+
+st.title("Why does the model decide that?")
+st.caption("See which columns drive the model overall and why it made one prediction: SHAP values show how far "
+           "each column pushed the answer up or down; LIME, permutation importance and counterfactuals check it.")
+
+run = view_ui.finished_run()
+pipeline = view_ui.model_of(run)
+method, rows = view_ui.choose(run, pipeline)
+explanation = view_ui.explanation(run, run.updated_at.isoformat(), method, rows)
+view = view_ui.build_view(run, pipeline, method, rows, explanation)
+
+overall, one_row, checks = st.tabs(["Overall", "One row", "Cross-checks"])
+with overall:
+    view_ui.global_view(view)
+with one_row:
+    view_ui.local_view(view)
+with checks:
+    view_ui.cross_checks(view)

@@ -43,4 +43,4 @@ if recent:
                      else f"{run.name} · {primary} {value:.3f}")
         if right.button("Open", key=f"home_open_{run.id}"):
             select("run", run.id)
-            st.switch_page("pages/metrics.py")
+            st.switch_page("pages/recommend.py" if run.kind == "recommender" else "pages/metrics.py")

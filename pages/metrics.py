@@ -12,7 +12,7 @@ st.title("How good is the model?")
 st.caption("Scores on rows the model never saw while training, next to its scores on the rows it learned from.")
 
 store = cache.run_store()
-runs = [r for r in store.list() if r.status == "done"]
+runs = [r for r in store.list() if r.status == "done" and r.kind != "recommender"]  # those open on Recommend
 run = current_run()
 if not runs:
     st.info("No finished runs yet. Train a model first.")

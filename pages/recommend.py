@@ -1,6 +1,131 @@
-"""Recommend: placeholder until its issue lands."""
+"""Recommend: build recommenders from interaction data, measure them on held-out interactions, explain each pick."""
+import json
+
+import numpy as np
 import streamlit as st
 
+from core import charts_recsys as charts
+from core.recsys import (K_MAX, SplitSpec, headline, ranking_vs_rating, save_recommendations, tuning_sentence,
+                         user_history)
+from ui import cache
+from ui.common import LiveProgress, current_run, user_errors
+from ui.recommend import choose_data, data_summary, list_tabs, metric_table, show_saved
+
 st.title("Recommend")
-st.caption("Recommend items to users.")
-st.info("This page is being built.")
+st.caption("Build a recommender from who-liked-what data, measure it on interactions it never saw, and see why each "
+           "user gets each item. Pick the data and the split, then build.")
+
+run = current_run()
+if run is not None and run.kind == "recommender" and run.status == "done":
+    show_saved(run)
+
+# ---------------------------------------------------------------- data
+key = choose_data()
+if key is None:
+    st.stop()
+with user_errors():
+    data = cache.interactions(key)
+data_summary(data)
+summary = data.summary()
+st.plotly_chart(charts.long_tail_figure(data), key="rec_tail")
+st.caption(f"The 10% most popular {data.item_noun}s get {summary['top10_share']:.0%} of all interactions; half of the "
+           f"users have {summary['median_per_user']:.0f} or fewer. "
+           + (f"{summary['items_without_interactions']:,} {data.item_noun}s have no interaction at all: only their "
+              "features can place them (cold start)." if summary["items_without_interactions"] else ""))
+
+# ---------------------------------------------------------------- split and build
+st.subheader("Split and build")
+c1, c2, c3, c4 = st.columns(4)
+methods = {"random": "Random per user", "time": "Latest per user (time)"} if data.has_time else {"random": "Random per user"}
+method = c1.selectbox("Hold out", list(methods), format_func=methods.get, key="rec_split", persist_state="session")
+if method == "time":
+    last_n = c2.number_input("Interactions held out per user", 1, 50, 5, key="rec_last_n", persist_state="session")
+    spec = SplitSpec("time", last_n=int(last_n))
+else:
+    share = c2.slider("Share held out per user", 0.1, 0.5, 0.2, 0.05, key="rec_share", persist_state="session")
+    seed = c3.number_input("Seed", 0, 10_000, 42, key="rec_seed", persist_state="session")
+    spec = SplitSpec("random", test_share=float(share), seed=int(seed))
+k = c4.select_slider("List length k", [5, 10, 20], value=10, key="rec_k", persist_state="session")
+split_json = json.dumps(spec.to_dict(), sort_keys=True)
+st.caption(f"Split: {spec.describe()}. Every user keeps at least 2 interactions for training. ALS's regularization "
+           "and the hybrid's weight are tuned on a validation split cut from the training part only.")
+
+system = cache.recsys_system(key, split_json, build=False)
+if system is None:
+    if not st.button("Build and compare the recommenders", type="primary", key="rec_build",
+                     icon=":material/play_arrow:"):
+        st.stop()
+    progress = LiveProgress("Building…")
+    with user_errors():
+        system = cache.recsys_system(key, split_json, progress=progress)
+    progress.done()
+
+# ---------------------------------------------------------------- results
+evaluation = system.evaluation
+table = system.table(k)
+st.subheader(f"Which model recommends best? (top {k})")
+st.markdown(f"**{headline(table, k, len(evaluation.users))}**")
+metric_table(table, k, data.explicit)
+st.caption(f"Measured on {len(evaluation.users):,} users with at least one held-out {data.item_noun} they liked "
+           f"({len(system.test):,} held-out interactions). {data.item_noun.capitalize()}s a user already had in "
+           "training are never recommended or counted.")
+st.plotly_chart(charts.metrics_figure(table, k), key="rec_metrics_chart")
+st.caption(ranking_vs_rating(table, k))
+
+tab_k, tab_variety, tab_ratings, tab_tuning = st.tabs(["Quality vs list length", "Variety", "Star ratings", "Tuning"])
+with tab_k:
+    st.plotly_chart(charts.at_k_figure(evaluation, "ndcg"), key="rec_at_k")
+    st.caption(f"NDCG rewards hits near the top of the list. Lists up to {K_MAX} were computed once; k only cuts them.")
+with tab_variety:
+    st.plotly_chart(charts.variety_figure(table, k), key="rec_variety")
+    wide = table.sort_values("coverage", ascending=False).iloc[0]
+    st.caption(f"{wide['title']} shows {wide['coverage']:.0%} of the catalogue across all users' top {k}; the popularity "
+               f"baseline shows {table.set_index('model').loc['popular', 'coverage']:.1%}. Novelty is the average "
+               "surprise of a recommended item: 1 bit more means items half as many people know.")
+with tab_ratings:
+    if data.explicit:
+        st.plotly_chart(charts.rating_figure(table), key="rec_ratings")
+        st.caption("Only models that predict a star rating have RMSE and MAE. The popularity row is its rating "
+                   "baseline: each user's and item's average offset from the mean.")
+    else:
+        st.info("These data are implicit feedback (no star ratings), so RMSE and MAE do not apply.")
+with tab_tuning:
+    st.plotly_chart(charts.tuning_figure(system.tuning), key="rec_tuning")
+    st.caption(tuning_sentence(system.tuning))
+
+# ---------------------------------------------------------------- one user
+st.subheader("One user: history, lists and reasons")
+counts = np.bincount(data.events["user"], minlength=data.n_users)
+users = [int(u) for u in evaluation.users] or list(range(data.n_users))
+user = st.selectbox("User", users, key="rec_user",
+                    format_func=lambda u: f"user {data.user_ids[u]} · {counts[u]:,} {data.item_noun}s")
+history = user_history(system, user)
+liked_train = history[(history["part"] == "training") & history["liked"]]
+st.caption(f"{len(history):,} {data.item_noun}s: {len(liked_train):,} liked in training, "
+           f"{int((history['part'] == 'held out').sum()):,} held out (hidden from the models).")
+st.dataframe(history.drop(columns="item"), hide_index=True, height=240, key="rec_history",
+             column_config={"liked": st.column_config.CheckboxColumn("Liked"),
+                            "when": st.column_config.DatetimeColumn("When", format="YYYY-MM-DD")})
+lists = cache.recsys_user(key, split_json, user, k)
+if lists:
+    list_tabs(lists, data.item_noun, "rec_user")
+    if st.button("Save these recommendations as a run", key="rec_save", icon=":material/save:"):
+        with user_errors():
+            saved = save_recommendations(cache.run_store(), system, user, k)
+        st.success(f"Saved as run '{saved.name}' ({saved.id}). Reopen it any time: Runs page, or "
+                   f"?run={saved.id} on this page.", icon=":material/check_circle:")
+
+# ---------------------------------------------------------------- cold start
+if data.has_features:
+    st.subheader(f"A new visitor (cold start)")
+    st.caption(f"Someone with no history: pick {data.category_noun}s they like and, if you want, a few "
+               f"{data.item_noun}s. ALS scores them without retraining (recalculate_user); with nothing picked they "
+               f"get the most popular {data.item_noun}s, picked {data.category_noun}s first.")
+    popular = np.argsort(-system.train.popularity, kind="stable")[:300]
+    left, right = st.columns(2)
+    picked_categories = left.multiselect(f"{data.category_noun.capitalize()}s", data.categories, key="rec_new_cats")
+    picked_items = right.multiselect(f"{data.item_noun.capitalize()}s they liked", [int(i) for i in popular],
+                                     format_func=lambda i: data.items["title"].iat[i], key="rec_new_items")
+    visitor = cache.recsys_user(key, split_json, None, k, tuple(picked_items), tuple(picked_categories))
+    if visitor:
+        list_tabs(visitor, data.item_noun, "rec_new")

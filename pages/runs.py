@@ -48,7 +48,7 @@ col_open, col_rename, col_delete = st.columns(3)
 with col_open:
     if st.button("Open report", type="primary", disabled=run.status != "done", key="runs_open"):
         select("run", run.id)
-        st.switch_page("pages/metrics.py")
+        st.switch_page("pages/recommend.py" if run.kind == "recommender" else "pages/metrics.py")
 with col_rename:
     new_name = st.text_input("New name", run.name, key=f"runs_name_{run.id}", disabled=locked)
     if st.button("Rename", key="runs_rename", disabled=locked):

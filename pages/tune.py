@@ -1,6 +1,7 @@
 """Tune: grid, random and Bayesian search on Optuna, run by background workers that share the database."""
 import streamlit as st
 
+from core import tune
 from ui.common import current_dataset, current_prep
 from ui.tune import best_panel, choose_study, live_panel, search_form
 
@@ -11,7 +12,7 @@ st.caption(f"Find the settings that score best on **{dataset.name}** within a tr
            f"got there. Scores are cross-validated on the training rows; the test rows stay unseen. "
            f"Cleaning: {prep.describe()}.")
 
-with st.expander("New search", expanded=True, icon=":material/tune:"):
+with st.expander("New search", expanded=not tune.list_studies(dataset.key), icon=":material/tune:"):
     search_form(dataset, prep)
 
 name = choose_study(dataset)

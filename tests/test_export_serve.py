@@ -151,6 +151,7 @@ def test_batch_predictions_match_the_pipeline(served_run, monkeypatch):
     rows = [[v.item() if hasattr(v, "item") else v for v in row] for row in rows]
     answer = httpx.post(f"{base}/predict", json={"instances": rows})
     assert answer.status_code == 200, answer.text
+    assert any(v is None for row in rows for v in row), "the sample should include missing values (sent as null)"
     body = answer.json()
     assert body["predictions"] == [str(p) for p in pipeline.predict(X)]
     np.testing.assert_allclose(body["probabilities"], pipeline.predict_proba(X), atol=1e-4)

@@ -145,3 +145,186 @@ def compress_stamp(run_id: str) -> float:
     from core.compress import RESULT_FILE, compress_folder
     path = compress_folder(run_id, run_store()) / RESULT_FILE
     return path.stat().st_mtime if path.exists() else 0.0
+
+
+# ---------------------------------------------------------------- recommend
+@st.cache_data(max_entries=8, show_spinner="Loading the interactions…")
+def interactions(key: str):
+    from core.recsys import load_interactions
+    return load_interactions(key)
+
+
+@st.cache_data(max_entries=8, show_spinner="Reading the uploaded files…")
+def interactions_upload(ratings: bytes, ratings_name: str, items: bytes | None, items_name: str | None) -> str:
+    """Parse and store an uploaded interactions file (+ optional item features); returns its data key."""
+    from core.recsys import interactions_from_upload, save_upload
+    return save_upload(interactions_from_upload(ratings, ratings_name, items, items_name))
+
+
+@st.cache_resource(max_entries=1)
+def _recsys_shelf() -> _ModelShelf:
+    return _ModelShelf(max_entries=4)
+
+
+def recsys_system(key: str, split_json: str, progress=None, build: bool = True):
+    """Fitted and evaluated recommenders for a data set + split (shared, read-only); None when not built and
+    build=False. A shelf, not a cache decorator: building draws live progress into the page."""
+    from core.recsys import SplitSpec, build_system
+    cache_key = (key, split_json)
+    shelf = _recsys_shelf()
+    system = shelf.get(cache_key)
+    if system is None and build:
+        system = build_system(interactions(key), SplitSpec.from_dict(json.loads(split_json)),
+                              progress or (lambda fraction, message: None))
+        shelf.put(cache_key, system)
+    return system
+
+
+@st.cache_data(max_entries=64, show_spinner="Ranking for this user…")
+def recsys_user(key: str, split_json: str, user: int | None, k: int, liked: tuple[int, ...] = (),
+                categories: tuple[str, ...] = ()) -> dict | None:
+    """Each model's top-k with reasons for a known user (code) or a new visitor (liked items / categories)."""
+    from core.recsys import recommend_user
+    system = recsys_system(key, split_json, build=False)
+    if system is None:
+        return None
+    keys = None if user is not None else [k_ for k_ in ("hybrid", "als", "content", "popular") if k_ in system.models]
+    return recommend_user(system, user, k, list(liked), set(categories) or None, keys)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def saved_recommendations(run_id: str, version: str) -> dict:
+    from core.recsys import load_saved
+    return load_saved(run_store(), run_id)
+
+
+# ---------------------------------------------------------------- explain
+@st.cache_resource(max_entries=8, show_spinner="Preparing the explainer…")
+def explain_engine(run_id: str, version: str, method: str):
+    """The SHAP engine of a run's model (shared: it only reads the model and hooks a private copy of a network)."""
+    from core.explain import ShapEngine
+    run = run_store().get(run_id)
+    return ShapEngine(run_model(run_id, version), run_split(run_id, version).X_train, run.task,
+                      dataset(run.dataset_key).target, method, seed=0)
+
+
+@st.cache_resource(max_entries=1)
+def _explain_shelf() -> _ModelShelf:
+    return _ModelShelf(max_entries=24)
+
+
+def _shelved(key: tuple, load, compute, progress, allowed: bool):
+    """Memory (shared shelf) -> the run folder -> compute and save (only when allowed); None otherwise.
+    A shelf, not a cache decorator: computing draws live progress into the page."""
+    shelf = _explain_shelf()
+    value = shelf.get(key)
+    if value is None:
+        value = load()
+        if value is None and allowed:
+            value = compute(progress)
+        if value is not None:
+            shelf.put(key, value)
+    return value
+
+
+def explanation(run_id: str, version: str, method: str, max_rows: int, seed: int = 0, progress=None,
+                compute: bool = True):
+    """SHAP values of a run's seeded sample, computed once and stored with the run (None if not stored and
+    compute=False)."""
+    from core import explain as ex
+    stem = ex.explanation_stem(run_store().folder(run_id), method, max_rows, seed)
+
+    def work(progress):
+        value = ex.explain_split(explain_engine(run_id, version, method), run_split(run_id, version), max_rows,
+                                 seed, progress)
+        ex.save_explanation(value, stem)
+        return value
+    return _shelved(("shap", run_id, version, method, max_rows, seed),
+                    lambda: ex.load_explanation(stem, run_split(run_id, version)), work, progress, compute)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def explain_rows_available(run_id: str, version: str) -> int:
+    split = run_split(run_id, version)
+    return len(split.X_train) + len(split.X_test)
+
+
+@st.cache_resource(max_entries=16, show_spinner="Timing the explainer on 2 rows…")
+def explain_seconds_per_row(run_id: str, version: str, method: str) -> float:
+    return explain_engine(run_id, version, method).seconds_per_row(run_split(run_id, version).X_test)
+
+
+def _run_row(run_id: str, version: str, position: int):
+    from core.explain import all_rows
+    X, _, _ = all_rows(run_split(run_id, version))
+    return X.iloc[[position]]
+
+
+@st.cache_resource(max_entries=64, show_spinner="Explaining your edited row…")
+def what_if(run_id: str, version: str, method: str, position: int, edits: tuple):
+    """SHAP explanation of a row after the user's edits ((column, value) pairs, validated)."""
+    from core.explain import explain_frame
+    from core.whatif import edit_row
+    engine = explain_engine(run_id, version, method)
+    edited = edit_row(_run_row(run_id, version, position)[engine.features.columns], dict(edits),
+                      engine.features.categorical, run_split(run_id, version).X_train)
+    return explain_frame(engine, edited)
+
+
+@st.cache_resource(max_entries=32, show_spinner="LIME: perturbing the row 5,000 times…")
+def lime_row(run_id: str, version: str, position: int, output_name: str, num_samples: int = 5000, seed: int = 0):
+    from core.explain import feature_map
+    from core.lime_adapter import explain_row_lime
+    run, pipeline = run_store().get(run_id), run_model(run_id, version)
+    features = feature_map(pipeline.named_steps["prep"])
+    row = _run_row(run_id, version, position)[features.columns]
+    return explain_row_lime(pipeline, run_split(run_id, version).X_train, row, features.categorical, run.task,
+                            output_name, num_samples, seed)
+
+
+@st.cache_resource(max_entries=32, show_spinner="Searching for the smallest change…")
+def counterfactual(run_id: str, version: str, position: int, allowed: tuple, seed: int = 0):
+    from core.explain import feature_map
+    from core.whatif import counterfactual as search
+    pipeline = run_model(run_id, version)
+    features = feature_map(pipeline.named_steps["prep"])
+    return search(pipeline, _run_row(run_id, version, position)[features.columns], list(allowed),
+                  run_split(run_id, version).X_train, features.categorical, seed=seed)
+
+
+def permutation(run_id: str, version: str, seed: int = 0, progress=None, compute: bool = True):
+    """Permutation importance on the run's test rows, computed on request and stored with the run."""
+    from core import explain as ex
+    path = run_store().folder(run_id) / "explain" / f"permutation_{seed}.json"
+
+    def load():
+        data = ex.load_json(path)
+        return ex.PermutationResult.from_dict(data) if data else None
+
+    def work(progress):
+        run, split = run_store().get(run_id), run_split(run_id, version)
+        value = ex.permutation_importance_test(run_model(run_id, version), split.X_test, split.y_test, run.task,
+                                               seed=seed, progress=progress)
+        ex.save_json(path, value.to_dict())
+        return value
+    return _shelved(("perm", run_id, version, seed), load, work, progress, compute)
+
+
+def interactions(run_id: str, version: str, rows: int = 50, seed: int = 0, progress=None, compute: bool = True):
+    """Tree SHAP interaction values on a seeded sample of rows, computed on request and stored with the run."""
+    from core import explain as ex
+    stem = run_store().folder(run_id) / "explain" / f"interactions_{seed}"
+
+    def work(progress):
+        X, _, _ = ex.all_rows(run_split(run_id, version))
+        picked = X.iloc[ex.sample_positions(len(X), rows, seed)]
+        value = ex.interaction_values(explain_engine(run_id, version, "tree"), picked, progress)
+        ex.save_interactions(value, stem)
+        return value
+    return _shelved(("inter", run_id, version, seed), lambda: ex.load_interactions(stem), work, progress, compute)
+
+
+@st.cache_resource(max_entries=16, show_spinner="Timing interaction values on 1 row…")
+def interaction_seconds_per_row(run_id: str, version: str) -> float:
+    from core.explain import interaction_values
+    return interaction_values(explain_engine(run_id, version, "tree"), run_split(run_id, version).X_test.iloc[:1]).seconds

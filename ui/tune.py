@@ -107,13 +107,24 @@ def choose_study(dataset) -> str | None:
 
 
 # ---------------------------------------------------------------- live panel
+def _panel_state(status: TuneStatus, group: dict[str, TuneStatus]) -> tuple[bool, bool]:
+    """(running, finished) of a search, counting every study of its comparison group."""
+    running = status.active or any(s.active for s in group.values())
+    return running, status.done and not running
+
+
+def _group(status: TuneStatus) -> dict[str, TuneStatus]:
+    return tune.group_statuses(status.group, status.config.dataset_key) if status.group else {}
+
+
 def live_panel(name: str) -> TuneStatus | None:
     """Progress, controls and charts of a search; polls the database while it can still change."""
     status = attempt(tune.study_status, name)
     if status is None:
         return None
-    every = None if status.done else (POLL_S if status.active else IDLE_POLL_S)
-    st.fragment(run_every=every)(_live_view)(name, (status.active, status.done))
+    running, finished = _panel_state(status, _group(status))
+    every = None if finished else (POLL_S if running else IDLE_POLL_S)
+    st.fragment(run_every=every)(_live_view)(name, (running, finished))
     return status
 
 
@@ -121,12 +132,14 @@ def _live_view(name: str, state_at_start: tuple[bool, bool]) -> None:
     status = attempt(tune.study_status, name)
     if status is None:
         return
-    if (status.active, status.done) != state_at_start:
+    group = _group(status)
+    if _panel_state(status, group) != state_at_start:
         st.rerun(scope="app")     # started, paused or finished: redraw the page and change the polling rate
     _progress(status)
     _controls(status)
-    if status.group:
-        _comparison(status)
+    if group:
+        st.plotly_chart(charts_tune.compare_figure(group), key="tune_compare_chart")
+        st.caption(tune.compare_sentence(group))
     _charts(status)
 
 
@@ -162,12 +175,6 @@ def _controls(status: TuneStatus) -> None:
         st.code(f"python -m core tune-worker --study {status.name} --trials 10", language="bash")
 
 
-def _comparison(status: TuneStatus) -> None:
-    statuses = tune.group_statuses(status.group, status.config.dataset_key)
-    st.plotly_chart(charts_tune.compare_figure(statuses), key="tune_compare_chart")
-    st.caption(tune.compare_sentence(statuses))
-
-
 def _charts(status: TuneStatus) -> None:
     st.plotly_chart(charts_tune.history_figure(status), key="tune_history")
     if len(status.complete_trials()) < 3:
@@ -186,6 +193,12 @@ def _charts(status: TuneStatus) -> None:
 
 
 # ---------------------------------------------------------------- the best configuration
+def _value_text(value) -> str:
+    if isinstance(value, (list, tuple)):
+        return ", ".join(map(str, value))
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
 def best_panel(status: TuneStatus, dataset) -> None:
     """The best configuration so far and a one-click 'train it as a normal run'."""
     best = status.best
@@ -195,8 +208,8 @@ def best_panel(status: TuneStatus, dataset) -> None:
     spec = status.best_spec()
     labels = {p.name: p.label for p in FAMILIES[spec.family].params}
     tuned = {d.name for d in status.config.space.dims}
-    st.dataframe([{"setting": labels[k], "value": ", ".join(map(str, v)) if isinstance(v, (list, tuple)) else str(v),
-                   "tuned": k in tuned} for k, v in spec.params.items()], hide_index=True)
+    st.dataframe([{"setting": labels[k], "value": _value_text(v), "tuned": k in tuned} for k, v in spec.params.items()],
+                 hide_index=True)
     config, metric = status.config, status.metric
     st.caption(f"Trial {best.number} scored {metric.format(best.value)} cross-validated {metric.label.lower()} on the "
                f"training rows ({config.cv_folds} folds). Train it as a normal run to measure it on the "

@@ -1,0 +1,365 @@
+"""Streamlit views of the Explain page: run guard, explainer choice, global view, one row, cross-checks.
+
+Everything expensive is computed only on request (LIME, counterfactuals, permutation importance,
+interaction values) or once per run and sample (SHAP values, stored with the run).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from core import charts_explain as charts
+from core import explain as ex
+from core.errors import ModelDeckError
+from ui import cache
+from ui.common import LiveProgress, attempt, current_run, user_errors
+
+
+@dataclass
+class View:
+    """What every section needs: the run, its data and model, and the chosen explanation."""
+
+    run: object
+    version: str
+    dataset: object
+    split: object
+    pipeline: object
+    method: str
+    max_rows: int
+    expl: ex.Explanation
+    k: int
+    words: tuple[str, str]
+
+    @property
+    def reference(self) -> pd.DataFrame:
+        return self.split.X_train
+
+
+# ---------------------------------------------------------------- which run
+def finished_run():
+    """The selected run when it is finished; otherwise a clear message, a link to Train, and stop."""
+    run = current_run()
+    if run is None:
+        st.info("No run is selected yet. Train a model (or open one on the Runs page), then come back here.",
+                icon=":material/info:")
+    elif run.status in ("queued", "running"):
+        st.info(f"Run '{run.name}' is still training ({run.progress:.0%}). Explanations need the finished model; "
+                "this page works as soon as it is done.", icon=":material/hourglass_top:")
+    elif run.status == "failed":
+        st.error(f"Run '{run.name}' failed, so there is no model to explain: {run.error or 'no details'}",
+                 icon=":material/error:")
+    else:
+        return run
+    st.page_link("pages/train.py", label="Go to Train", icon=":material/model_training:")
+    st.page_link("pages/runs.py", label="Open a run on the Runs page", icon=":material/folder_open:")
+    st.stop()
+
+
+# ---------------------------------------------------------------- explainer, sample, class
+def _method_label(method: str, recommended: str) -> str:
+    return ex.METHOD_TITLES[method] + (" — recommended" if method == recommended else "")
+
+
+def choose(run, pipeline) -> tuple[str, int]:
+    """Explainer (recommended first; the user may override it) and how many rows to explain."""
+    methods = ex.available_methods(pipeline)
+    left, right = st.columns([2, 1])
+    method = left.selectbox("Explainer", methods, format_func=lambda m: _method_label(m, methods[0]),
+                            key=f"explain_method_{run.id}", persist_state="session",
+                            help="Chosen automatically for this model; change it to compare methods.")
+    rows = right.number_input("Rows to explain (seeded sample)", min_value=10, max_value=20_000,
+                              value=ex.default_rows(method), step=50, key=f"explain_rows_{run.id}_{method}",
+                              persist_state="session",
+                              help="A seeded sample of the training and test rows; the same number gives the same rows.")
+    st.caption(f"{ex.METHOD_TITLES[method]}: {ex.METHOD_NOTES[method]}.")
+    return method, int(rows)
+
+
+def _progress_run(label: str, work):
+    """Run work(progress) inside a status box with a progress bar."""
+    with st.status(label, expanded=True) as status:
+        progress = LiveProgress(label)
+        result = work(progress)
+        progress.done()
+        status.update(label=f"{label}: done", state="complete", expanded=False)
+    return result
+
+
+def explanation(run, version: str, method: str, rows: int) -> ex.Explanation:
+    """Stored or computed SHAP values; model-agnostic methods wait for a click after a time estimate."""
+    with user_errors():
+        stored = cache.explanation(run.id, version, method, rows, compute=False)
+        if stored is not None:
+            return stored
+        if ex.is_agnostic(method):
+            per_row = cache.explain_seconds_per_row(run.id, version, method)
+            n = min(rows, cache.explain_rows_available(run.id, version))
+            st.info(f"{ex.METHOD_TITLES[method]} on {n:,} rows will take about {per_row * n:,.0f} s "
+                    f"(measured on 2 rows). It is saved with the run, so this happens once.",
+                    icon=":material/timer:")
+            if not st.button(f"Compute SHAP values ({ex.METHOD_TITLES[method]})", type="primary",
+                             key=f"explain_go_{run.id}_{method}"):
+                st.stop()
+        return _progress_run(f"Computing SHAP values ({ex.METHOD_TITLES[method]})",
+                             lambda p: cache.explanation(run.id, version, method, rows, progress=p))
+
+
+def header(view: View) -> None:
+    """Fidelity line, the note of a fallback, unused columns and the class selector."""
+    e = view.expl
+    st.markdown(f"**{view.run.model_title} on {view.run.dataset_name}** · run {view.run.id}")
+    exactness = "exact" if e.exact else "approximate"
+    st.caption(f"{e.fidelity()} · {exactness}: the base value plus the pushes equals the model's "
+               f"{' / '.join(sorted(set(e.output_labels)))[:200]} within {e.additivity_error:.1e}. "
+               + ("Category columns: the pushes of their one-hot columns are added up into one value. "
+                  if len(e.transformed_names) != len(e.features) else "")
+               + f"Computed in {e.seconds:.1f} s with shap {e.versions.get('shap', '?')}, stored with the run.")
+    if e.note:
+        st.warning(e.note, icon=":material/warning:")
+    note = ex.unused_columns_note(view.dataset)
+    if note:
+        st.caption(note)
+
+
+def choose_class(run, expl: ex.Explanation) -> int:
+    if len(expl.output_names) == 1:
+        return 0
+    name = st.selectbox("Class to explain", expl.output_names, key=f"explain_class_{run.id}",
+                        persist_state="session", help="SHAP explains each class's output separately.")
+    return expl.output_names.index(name)
+
+
+# ---------------------------------------------------------------- global view
+def global_view(view: View) -> None:
+    e, k = view.expl, view.k
+    st.markdown(ex.global_summary(e, k, view.words))
+    left, right = st.columns(2)
+    with left:
+        st.plotly_chart(charts.importance_figure(e, k), key="explain_importance")
+        st.caption("Bars: how far each column moves the prediction on average, in either direction.")
+    with right:
+        st.plotly_chart(charts.beeswarm_figure(e, k), key="explain_beeswarm")
+        st.caption(ex.beeswarm_summary(e, k, view.words))
+    ranked = list(e.importance(k).index)
+    feature = st.selectbox("Dependence plot for", ranked, key=f"explain_dep_{view.run.id}")
+    interactions = cache.interactions(view.run.id, view.version, compute=False) if view.method == "tree" else None
+    colour = ex.strongest_interaction(e, feature, k, interactions)
+    st.plotly_chart(charts.dependence_figure(e, feature, colour, k), key="explain_dependence")
+    st.caption(ex.dependence_summary(e, feature, colour, k)
+               + ("" if interactions else " (Interacting column found by shap's heuristic; compute interaction "
+                                          "values under Cross-checks for the exact one.)" if view.method == "tree" else ""))
+
+
+# ---------------------------------------------------------------- one row
+def _row_label(e: ex.Explanation, i: int) -> str:
+    truth = f", really {e.y_true[i] if e.classes else ex.fmt_value(float(e.y_true[i]))}" if str(e.y_true[i]) else ""
+    return f"Row {e.row_ids[i]} ({e.part[i]}): predicted {ex.prediction_phrase(e, i)}{truth}"
+
+
+def pick_row(view: View) -> int | None:
+    """By row number, by a filter on a column, or a surprising one (a confident wrong prediction)."""
+    e = view.expl
+    mode = st.radio("Pick a row", ["By row number", "By filter", "A surprising one"], horizontal=True,
+                    key="explain_pick_mode", persist_state="session")
+    if mode == "By row number":
+        number = st.number_input("Row number (as in the data set)", value=int(float(e.row_ids[0])), step=1,
+                                 key=f"explain_row_{view.run.id}")
+        return attempt(ex.locate_row, e, int(number), len(view.dataset.frame))
+    if mode == "By filter":
+        return _pick_by_filter(view)
+    choices = ex.surprising_rows(e)
+    if not choices:
+        st.info("No wrong predictions among the explained rows: nothing surprising to show.")
+        return None
+    return st.selectbox("Confident mistakes first (test rows first)", choices, format_func=lambda i: _row_label(e, i),
+                        key=f"explain_surprise_{view.run.id}")
+
+
+def _pick_by_filter(view: View) -> int | None:
+    e = view.expl
+    a, b = st.columns([1, 2])
+    feature = a.selectbox("Column", list(e.importance(view.k).index), key=f"explain_filter_col_{view.run.id}")
+    if feature in e.categorical:
+        options = sorted(e.data[feature].dropna().astype(str).unique())
+        picked = b.multiselect("Values", options, default=options[:1], key=f"explain_filter_cats_{view.run.id}_{feature}")
+        matches = ex.filter_rows(e, feature, categories=picked)
+    else:
+        x = pd.to_numeric(e.data[feature], errors="coerce").dropna()
+        lo, hi = float(x.min()), float(x.max())
+        if lo == hi:
+            hi = lo + 1.0
+        low, high = b.slider("Range", lo, hi, (lo, hi), key=f"explain_filter_range_{view.run.id}_{feature}")
+        matches = ex.filter_rows(e, feature, low, high)
+    if not matches:
+        st.info("No explained row matches this filter; widen it.")
+        return None
+    st.caption(f"{len(matches):,} of {e.n_rows:,} explained rows match.")
+    return st.selectbox("Row", matches[:500], format_func=lambda i: _row_label(e, i),
+                        key=f"explain_filter_row_{view.run.id}")
+
+
+def local_view(view: View) -> None:
+    i = pick_row(view)
+    if i is None:
+        return
+    e, k = view.expl, view.k
+    st.markdown(ex.row_summary(e, i, k, view.reference, view.words))
+    left, right = st.columns([3, 2])
+    with left:
+        st.plotly_chart(charts.waterfall_figure(e, i, k), key="explain_waterfall")
+        st.caption(ex.waterfall_summary(e, i, k))
+    with right:
+        st.dataframe(ex.row_table(e, i, k, view.reference, view.words), hide_index=True, height=420)
+    what_if(view, i)
+    lime_section(view, i)
+    counterfactual_section(view, i)
+
+
+# ---------------------------------------------------------------- what-if
+def _edit_widget(view: View, row: pd.Series, feature: str, key: str):
+    if feature in view.expl.categorical:
+        options = sorted(view.reference[feature].dropna().astype(str).unique())
+        current = str(row[feature])
+        options = options if current in options else [current] + options
+        return st.selectbox(feature, options, index=options.index(current), key=key)
+    value = row[feature]
+    start = None if pd.isna(value) else float(value)
+    return st.number_input(feature, value=start, key=key, format="%.6g",
+                           help="Clear the box to see what happens with a missing value.")
+
+
+def what_if(view: View, i: int) -> None:
+    e, k = view.expl, view.k
+    st.subheader("What if?", anchor=False)
+    st.caption("Change this row's strongest columns and see the prediction and its explanation update.")
+    order = np.argsort(-np.abs(e.values[i, :, k]))[:6]
+    row = e.data.iloc[i]
+    edits, columns = {}, st.columns(3)
+    for n, j in enumerate(order):
+        feature = e.features[j]
+        with columns[n % 3]:
+            edits[feature] = _edit_widget(view, row, feature, f"whatif_{view.run.id}_{e.row_ids[i]}_{feature}")
+    changed = {f: v for f, v in edits.items() if not _same(v, row[f])}
+    if not changed:
+        return
+    edited = attempt(cache.what_if, view.run.id, view.version, view.method, int(e.positions[i]),
+                     tuple(sorted((f, None if v is None else v) for f, v in changed.items())))
+    if edited is None:
+        return
+    a, b = st.columns(2)
+    a.metric("Prediction now", ex.prediction_phrase(e, i))
+    b.metric("Prediction after your edits", ex.prediction_phrase(edited, 0),
+             delta=f"{(edited.outputs[0, k] - e.outputs[i, k]) * (100 if e.output_kind == 'probability' else 1):+.3g}"
+                   f"{' points' if e.output_kind == 'probability' else ''} on the {e.output_labels[k]}",
+             delta_color="off")
+    st.plotly_chart(charts.waterfall_figure(edited, 0, k, title=f"Row {e.row_ids[i]} with your edits (SHAP waterfall)"),
+                    key="explain_whatif_waterfall")
+    st.caption(ex.row_summary(edited, 0, k, view.reference, view.words))
+
+
+def _same(new, old) -> bool:
+    if new is None or isinstance(new, str) or isinstance(old, str):
+        return str(new) == str(old) if new is not None else pd.isna(old)
+    return bool(np.isclose(float(new), float(old)) or (pd.isna(old) and pd.isna(new)))
+
+
+# ---------------------------------------------------------------- LIME and counterfactuals
+def lime_section(view: View, i: int) -> None:
+    e, k = view.expl, view.k
+    st.subheader("LIME for the same row", anchor=False)
+    if not st.toggle("Compare with LIME (5,000 samples, about a second)", key="explain_lime"):
+        return
+    with user_errors():
+        result = cache.lime_row(view.run.id, view.version, int(e.positions[i]), e.output_names[k])
+    shap_row = pd.Series(e.values[i, :, k], index=e.features)
+    overlap, rho = ex.rank_agreement(shap_row.abs(), result.by_feature())
+    left, right = st.columns(2)
+    left.plotly_chart(charts.lime_figure(result), key="explain_lime_chart")
+    right.plotly_chart(charts.shap_lime_figure(shap_row, result.by_feature()), key="explain_shap_lime")
+    from core.lime_adapter import lime_summary
+    st.caption(lime_summary(result, overlap, rho)
+               + ("" if e.output_kind == "probability" or e.classes is None else
+                  f" LIME explains the probability, SHAP here the {e.output_kind}: compare rankings, not sizes."))
+
+
+def counterfactual_section(view: View, i: int) -> None:
+    e, k = view.expl, view.k
+    st.subheader("What would change the prediction?", anchor=False)
+    if e.classes is None:
+        st.caption("Counterfactuals flip a class; this model predicts a number. Use the what-if boxes above instead.")
+        return
+    if not st.toggle("Find the smallest change that flips the prediction", key="explain_cf"):
+        return
+    strongest = [e.features[j] for j in np.argsort(-np.abs(e.values[i, :, k]))[:5]]
+    allowed = st.multiselect("Columns the search may change", e.features, default=strongest,
+                             key=f"explain_cf_cols_{view.run.id}")
+    with user_errors():
+        result = cache.counterfactual(view.run.id, view.version, int(e.positions[i]), tuple(allowed))
+    st.markdown(result.sentence(view.words))
+    st.dataframe(result.table(), hide_index=True)
+    st.caption(f"Seeded search over realistic values from the training data: {result.evaluated:,} candidates "
+               f"tried in {result.seconds:.1f} s, fewest changed columns first, then the smallest change.")
+
+
+# ---------------------------------------------------------------- cross-checks
+def cross_checks(view: View) -> None:
+    permutation_section(view)
+    if view.method == "tree":
+        interaction_section(view)
+
+
+def permutation_section(view: View) -> None:
+    st.subheader("Permutation importance (model-agnostic)", anchor=False)
+    st.caption("Shuffle one column at a time on the test rows and measure how much the score drops: a check of "
+               "SHAP's global ranking that does not look inside the model.")
+    result = cache.permutation(view.run.id, view.version, compute=False)
+    if result is None:
+        if not st.button("Compute permutation importance", key="explain_perm_go"):
+            return
+        with user_errors():
+            result = _progress_run("Permutation importance on the test rows",
+                                   lambda p: cache.permutation(view.run.id, view.version, progress=p))
+    st.plotly_chart(charts.permutation_figure(result), key="explain_perm_chart")
+    st.caption(ex.permutation_summary(result, view.expl, view.k, view.words))
+
+
+def interaction_section(view: View) -> None:
+    st.subheader("Interaction values (tree models)", anchor=False)
+    result = cache.interactions(view.run.id, view.version, compute=False)
+    if result is None:
+        if not st.toggle("Show interaction values (computed on request, on a small sample)",
+                         key="explain_inter_on"):
+            return
+        per_row = cache.interaction_seconds_per_row(view.run.id, view.version)
+        rows = st.number_input("Rows", 5, 500, 50, step=5, key=f"explain_inter_rows_{view.run.id}")
+        st.info(f"About {per_row * rows:,.0f} s for {rows:,} rows (measured on 1 row).", icon=":material/timer:")
+        if not st.button("Compute interaction values", key="explain_inter_go"):
+            return
+        with user_errors():
+            result = _progress_run("Tree SHAP interaction values",
+                                   lambda p: cache.interactions(view.run.id, view.version, rows=int(rows), progress=p))
+    st.plotly_chart(charts.interaction_figure(result, view.k), key="explain_inter_chart")
+    st.caption(ex.interaction_summary(result, view.k, result.output_kind))
+
+
+def build_view(run, pipeline, method: str, rows: int, expl: ex.Explanation) -> View:
+    """Everything the sections need; the class selector sits under the header."""
+    version = run.updated_at.isoformat()
+    with user_errors():
+        dataset = cache.dataset(run.dataset_key)
+        split = cache.run_split(run.id, version)
+    view = View(run, version, dataset, split, pipeline, method, rows, expl, 0, ex.entity_words(run.dataset_key))
+    header(view)
+    view.k = choose_class(run, expl)
+    return view
+
+
+def model_of(run):
+    with user_errors():
+        try:
+            return cache.run_model(run.id, run.updated_at.isoformat())
+        except (OSError, ValueError) as exc:
+            raise ModelDeckError(f"The saved model of run '{run.id}' could not be opened: {exc}") from exc

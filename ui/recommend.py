@@ -1,0 +1,99 @@
+"""Streamlit helpers for the Recommend page: data choice, tables of metrics and of recommendations, saved runs."""
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from core.recsys import BUILTIN_KEY, METRIC_TITLES, MODEL_TITLES, Interactions
+from ui import cache
+from ui.common import user_errors
+
+SOURCES = {"builtin": "Built-in: film streaming (synthetic)", "upload": "Upload my own interactions"}
+
+
+def choose_data() -> str | None:
+    """The data key: the built-in set, or an uploaded interactions file (+ optional item features)."""
+    source = st.segmented_control("Data", list(SOURCES), format_func=SOURCES.get, default="builtin",
+                                  key="rec_source", persist_state="session")
+    if source != "upload":
+        return BUILTIN_KEY
+    st.caption("Interactions: one row per event with a user, an item, optionally a rating or weight and a timestamp "
+               "(comma- or tab-separated, with a header, or headerless in MovieLens u.data order). Item features "
+               "(optional): the item id, categories such as 'Action|Comedy' or yes/no columns, a title and text.")
+    left, right = st.columns(2)
+    events = left.file_uploader("Interactions file", type=["csv", "tsv", "txt", "data"], key="rec_upload_events")
+    items = right.file_uploader("Item features file (optional)", type=["csv", "tsv", "txt", "item"],
+                                key="rec_upload_items")
+    if events is not None:
+        with user_errors():
+            st.session_state["rec_upload_key"] = cache.interactions_upload(
+                events.getvalue(), events.name, items.getvalue() if items else None, items.name if items else None)
+    key = st.session_state.get("rec_upload_key")
+    if key is None:
+        st.info("Upload an interactions file to start, or switch back to the built-in data.",
+                icon=":material/upload_file:")
+    return key
+
+
+def data_summary(data: Interactions) -> None:
+    summary = data.summary()
+    cols = st.columns(5)
+    cols[0].metric("Users", f"{summary['users']:,}")
+    cols[1].metric(f"{data.item_noun.capitalize()}s", f"{summary['items']:,}")
+    cols[2].metric("Interactions", f"{summary['interactions']:,}")
+    cols[3].metric("Density", f"{summary['density']:.1%}", help="Share of all user x item pairs with an interaction.")
+    cols[4].metric("Liked" if data.explicit else "Positive", f"{summary['liked_share']:.0%}",
+                   help=(f"Ratings of {data.like_threshold:g} or more count as liked; lower ones are still masked "
+                         "from recommendations.") if data.explicit else "Every event counts as a positive signal.")
+    st.caption(data.description)
+    for note in data.notes:
+        st.caption(f"Note: {note}")
+
+
+def metric_table(table: pd.DataFrame, k: int, explicit: bool, key: str = "rec_table") -> None:
+    columns = ["title", "precision", "recall", "ndcg", "map", "hit_rate", "coverage", "novelty"]
+    columns += ["rmse", "mae"] if explicit else []
+    view = table[columns + ["fit_seconds"]].copy()
+    config = {"title": st.column_config.TextColumn("Model")}
+    for name in columns[1:]:
+        label = f"{METRIC_TITLES[name]}@{k}" if name in ("precision", "recall", "ndcg", "map", "hit_rate") \
+            else METRIC_TITLES[name]
+        if name in ("rmse", "mae"):       # only rating models have them: a dash, not "None", for the others
+            view[name] = [f"{v:.3f}" if pd.notna(v) else "—" for v in view[name]]
+            config[name] = st.column_config.TextColumn(label, help="Rating error in stars (lower is better).")
+            continue
+        fmt = "percent" if name == "coverage" else "%.3f"
+        config[name] = st.column_config.NumberColumn(label, format=fmt)
+    config["fit_seconds"] = st.column_config.NumberColumn("Fit (s)", format="%.2f")
+    st.dataframe(view, hide_index=True, column_config=config, key=key)
+
+
+def list_tabs(lists: dict[str, pd.DataFrame], item_noun: str, prefix: str) -> None:
+    """One tab per model: its top-k with a reason for each item, and whether the user liked it later."""
+    tabs = st.tabs([MODEL_TITLES.get(key, key) for key in lists])
+    for tab, (key, frame) in zip(tabs, lists.items()):
+        with tab:
+            view = frame.drop(columns=[c for c in ("item",) if c in frame])
+            config = {"rank": st.column_config.NumberColumn("#", width="small"),
+                      "why": st.column_config.TextColumn("Why", width="large"),
+                      "liked later": st.column_config.CheckboxColumn(
+                          "Liked later", help="In this user's held-out interactions and liked: a hit the metrics count.")}
+            st.dataframe(view, hide_index=True, column_config=config, key=f"{prefix}_{key}")
+            hits = int(frame["liked later"].sum()) if "liked later" in frame else 0
+            if hits:
+                verb = "is one" if hits == 1 else "are ones"
+                st.caption(f"{hits} of these {len(frame)} {item_noun}s {verb} this user liked in the held-out data.")
+
+
+def show_saved(run) -> None:
+    """A saved recommender run, read from its files (nothing is recomputed)."""
+    with user_errors():
+        saved = cache.saved_recommendations(run.id, run.updated_at.isoformat())
+    st.subheader(f"Saved run: {run.name}")
+    st.caption(f"Saved {run.created_at:%Y-%m-%d %H:%M} · data {run.dataset_name} · top {saved['k']} for user "
+               f"{saved['user']} · split: {saved['split']['method']} · run id {run.id}. Read from the run's files.")
+    list_tabs({key: pd.DataFrame(rows) for key, rows in saved["lists"].items()}, "item", "rec_saved")
+    with st.expander("Metrics saved with this run"):
+        table = saved["table"]
+        metric_table(table, saved["k"], "rmse" in table and bool(table["rmse"].notna().any()), key="rec_saved_table")
+    st.divider()
