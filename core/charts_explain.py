@@ -89,8 +89,9 @@ def beeswarm_figure(expl: Explanation, k: int = 0, top: int = 12) -> go.Figure:
                                    text=part["t"], hovertemplate="%{text}<br>SHAP %{x:.3g}<extra></extra>",
                                    marker=dict(size=5, opacity=0.75, **marker)))
     fig.add_vline(x=0, line_color="#999999", line_width=1)
-    style(fig, _titled("How each column pushes, row by row (beeswarm)",
-                       f"{expl.fidelity()} · grey: category columns"), height=max(360, 34 * len(imp) + 120))
+    note = " · grey: category columns" if grey["x"] else ""
+    style(fig, _titled("How each column pushes, row by row (beeswarm)", expl.fidelity() + note),
+          height=max(360, 34 * len(imp) + 120))
     fig.update_layout(xaxis_title=_axis_label(expl, k), showlegend=False,
                       yaxis=dict(tickvals=list(range(len(imp))), ticktext=list(imp.index[::-1]),
                                  range=[-0.6, len(imp) - 0.4]))
@@ -146,10 +147,15 @@ def waterfall_figure(expl: Explanation, i: int = 0, k: int = 0, top: int = 10, t
     x = [base] + [p * scale for p in pushes[::-1]] + [out]
     pct = "%" if scale == 100.0 else ""
     text = [f"{base:.3g}{pct}"] + [f"{p * scale:+.3g}" for p in pushes[::-1]] + [f"{out:.3g}{pct}"]
+    steps = np.cumsum(x[:-1])
+    lo, hi = min(0.0, float(steps.min()), out), max(0.0, float(steps.max()), out)
+    pad = 0.18 * (hi - lo or 1.0)
     fig = go.Figure(go.Waterfall(
         orientation="h", y=y, x=x, measure=["absolute"] + ["relative"] * len(pushes) + ["total"], text=text,
-        textposition="auto", increasing=dict(marker_color=UP), decreasing=dict(marker_color=DOWN),
+        textposition=["outside"] + ["auto"] * len(pushes) + ["outside"], cliponaxis=False,
+        increasing=dict(marker_color=UP), decreasing=dict(marker_color=DOWN),
         totals=dict(marker_color="#555555"), connector=dict(line=dict(color="#bbbbbb", width=1))))
+    fig.update_xaxes(range=[lo - pad, hi + pad])
     row_id = expl.row_ids[i]
     main = title or f"Why this prediction for row {row_id} (SHAP waterfall)"
     sub = f"{expl.title} · additivity error {abs(base + sum(x[1:-1]) - out) / scale:.1e}"
@@ -170,9 +176,8 @@ def lime_figure(result, top: int = 10) -> go.Figure:
                            hovertemplate="%{y}: %{x:+.3g}<extra></extra>"))
     style(fig, _titled(f"LIME for row {result.row_id}: strongest conditions", result.title()),
           height=max(320, 28 * n + 120))
-    fig.update_layout(xaxis_title=f"Weight in the local model (push on the {result.output_kind}"
-                                  f"{' of ' + repr(result.output_name) if result.output_kind == 'probability' else ''}"
-                                  f"{', points' if scale == 100 else ''})", showlegend=False,
+    fig.update_layout(xaxis_title=(f"Weight (points of probability of '{result.output_name}')" if scale == 100
+                                   else "Weight (push on the predicted value)"), showlegend=False,
                       margin=dict(l=220, r=30, t=70, b=50))
     return fig
 
@@ -188,7 +193,8 @@ def shap_lime_figure(shap_row: pd.Series, lime_row: pd.Series, top: int = 10) ->
                marker_color=NEUTRAL)])
     style(fig, _titled("SHAP and LIME for this row, side by side", "share of each method's total |weight|; "
                        "the same ranking means the two methods agree"), height=max(340, 34 * len(cols) + 120))
-    fig.update_layout(barmode="group", xaxis=dict(title="Share of the total push", tickformat=".0%"))
+    fig.update_layout(barmode="group", xaxis=dict(title="Share of the total push", tickformat=".0%"),
+                      legend=dict(orientation="h", yanchor="top", y=-0.18, xanchor="left", x=0.0))
     return fig
 
 

@@ -16,10 +16,12 @@ from core.tune import STRATEGIES, TuneStatus, memory_study
 BEST_COLOR = "#d62728"
 
 
-def _score_axis(fig: go.Figure, status: TuneStatus, axis: str = "y") -> None:
+def _score_axis(fig: go.Figure, status: TuneStatus, values: list[float]) -> None:
+    """Title with units; percentages with enough decimals that close ticks do not read the same."""
     metric = status.metric
     title = f"Cross-validated {metric.label.lower()}" + (" (%)" if metric.percent else "")
-    fig.update_layout({f"{axis}axis": dict(title=title, tickformat=".1%" if metric.percent else None)})
+    narrow = values and max(values) - min(values) < 0.02
+    fig.update_yaxes(title=title, tickformat=(".2%" if narrow else ".1%") if metric.percent else None)
 
 
 def history_figure(status: TuneStatus) -> go.Figure:
@@ -42,7 +44,7 @@ def history_figure(status: TuneStatus) -> go.Figure:
     fig.add_trace(go.Scatter(x=numbers, y=best, mode="lines", line=dict(color=BEST_COLOR, width=2, shape="hv"),
                              name="best so far"))
     fig.update_xaxes(title="Trial number")
-    _score_axis(fig, status)
+    _score_axis(fig, status, [t.value for t in done])
     return style(fig, title)
 
 
@@ -100,5 +102,5 @@ def compare_figure(statuses: dict[str, TuneStatus]) -> go.Figure:
                                  name=STRATEGIES.get(strategy, strategy), line=dict(color=color, shape="hv"),
                                  marker=dict(size=5)))
     fig.update_xaxes(title="Finished trials")
-    _score_axis(fig, next(iter(statuses.values())))
+    _score_axis(fig, next(iter(statuses.values())), [v for curve in curves.values() for v in curve])
     return style(fig, title)

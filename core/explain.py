@@ -109,7 +109,8 @@ def _model_kind(model) -> str:
         return "tree"
     if isinstance(model, (LogisticRegression, Ridge, LinearRegression)):
         return "linear"
-    if hasattr(model, "net_"):
+    from core.models.torch_mlp import TorchMLPClassifier, TorchMLPRegressor
+    if isinstance(model, (TorchMLPClassifier, TorchMLPRegressor)):
         return "torch"
     return "other"
 
@@ -307,7 +308,8 @@ def _tree_backend(model, background: np.ndarray, seed: int) -> NativeFn:
 
 def _linear_backend(model, background: np.ndarray, seed: int) -> NativeFn:
     import shap
-    explainer = shap.LinearExplainer(model, background)
+    # all background rows (a bare array would be subsampled to 100 by shap's default masker)
+    explainer = shap.LinearExplainer(model, shap.maskers.Independent(background, max_samples=len(background)))
     model_out = model.decision_function if hasattr(model, "classes_") else model.predict
 
     def run(X):
@@ -507,9 +509,12 @@ class ShapEngine:
                          None if batches[0].proba is None else np.concatenate([b.proba for b in batches]),
                          max(b.additivity_error for b in batches))
 
-    def seconds_per_row(self, X: pd.DataFrame, rows: int = 2) -> float:
-        """Measured on a couple of rows: the basis of the time estimate shown before a slow method starts."""
-        sample = X.iloc[:rows]
+    def seconds_per_row(self, X: pd.DataFrame, rows: int | None = None) -> float:
+        """Measured on a few rows (2 for the slow model-agnostic methods, else 10) after two warm-up rows
+        (shap compiles helpers with numba on first use, ~10 s once per process): the time estimate."""
+        rows = rows or (2 if is_agnostic(self.method) else 10)
+        self.explain(X.iloc[:2])
+        sample = X.iloc[2:rows + 2] if len(X) >= rows + 2 else X.iloc[:rows]
         start = time.perf_counter()
         self.explain(sample)
         return (time.perf_counter() - start) / max(len(sample), 1)
@@ -719,6 +724,16 @@ def load_explanation(stem: Path, split) -> Explanation | None:
     return Explanation(data=rows, **kwargs)
 
 
+def latest_explanation(folder: Path, split) -> Explanation | None:
+    """The most recently stored SHAP explanation of a run (for reports: never recomputes)."""
+    stems = sorted((Path(folder) / "explain").glob("shap_*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
+    for meta in stems:
+        expl = load_explanation(meta.with_suffix(""), split)
+        if expl is not None:
+            return expl
+    return None
+
+
 # ---------------------------------------------------------------- reading the numbers
 def feature_direction(expl: Explanation, feature: str, k: int = 0) -> float:
     """Spearman-like sign of how the feature's value relates to its SHAP value (+1: higher pushes up)."""
@@ -764,19 +779,21 @@ def strongest_interaction(expl: Explanation, feature: str, k: int = 0,
     return expl.features[int(others[0])] if others else None
 
 
-def percentile_phrase(value, reference: pd.Series, plural: str) -> str:
-    """'higher than 95% of patients' (numbers) or 'like 23% of customers' (categories)."""
+def percentile_phrase(value, reference: pd.Series, plural: str | None) -> str:
+    """'higher than 95% of patients' (numbers) or 'shared by 23% of customers' (categories); without the
+    noun when plural is None."""
+    of = f" of {plural}" if plural else ""
     if isinstance(value, str) or reference.dtype == object:
         share = float((reference.astype(str) == str(value)).mean())
-        return f"shared by {share:.0%} of {plural}"
+        return f"shared by {share:.0%}{of}"
     ref = pd.to_numeric(reference, errors="coerce").dropna().to_numpy()
     if not len(ref) or value is None or not np.isfinite(float(value)):
         return ""
     below = float((ref < float(value)).mean())
     if below >= 0.5:
-        return f"higher than {below:.0%} of {plural}"
+        return f"higher than {below:.0%}{of}"
     above = float((ref > float(value)).mean())
-    return f"lower than {above:.0%} of {plural}"
+    return f"lower than {above:.0%}{of}"
 
 
 def fmt_push(value: float, kind: str) -> str:
@@ -824,8 +841,8 @@ def row_table(expl: Explanation, i: int, k: int, reference: pd.DataFrame, words:
         "column": [expl.features[j] for j in order],
         "value": [fmt_value(expl.data.iloc[i][expl.features[j]]) for j in order],
         "push": [fmt_push(values[j], expl.output_kind) for j in order],
-        "compared with the others": [percentile_phrase(expl.data.iloc[i][expl.features[j]],
-                                                       reference[expl.features[j]], words[1]) for j in order]})
+        f"vs. other {words[1]}": [percentile_phrase(expl.data.iloc[i][expl.features[j]], reference[expl.features[j]],
+                                                    None) for j in order]})
 
 
 def global_summary(expl: Explanation, k: int, words: tuple[str, str]) -> str:

@@ -31,7 +31,7 @@ DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 BUILTIN_KEY = "recsys:streaming"
 UPLOAD_PREFIX = "recsys-upload:"
 K_MAX = 20
-NEW_ITEM_RANK = 5                  # the hybrid keeps this place of every list for a new item (cold start)
+NEW_ITEM_RANK = 10                 # the hybrid keeps this place of lists this long for a new item (cold start)
 ALS_ALPHAS = (20.0,)                # confidence = alpha x weight; regularization is tuned against it
 ALS_REGULARIZATIONS = (0.01, 1.0, 10.0, 30.0, 100.0)
 HYBRID_WEIGHTS = tuple(np.round(np.linspace(0, 1, 11), 1))
@@ -684,7 +684,7 @@ class ContentBased(Recommender):
         except ValueError:          # no usable words at all (e.g. no features file)
             self.vectorizer = None
         self.features = normalize(sp.hstack(parts).tocsr())
-        self.n_categories = cats.shape[1]
+        self.n_categories = parts[0].shape[1]      # text columns start after the category block
         return self
 
     def profiles(self, rows: sp.csr_matrix) -> np.ndarray:
@@ -725,13 +725,28 @@ class ItemKNN(Recommender):
         return np.asarray((rows.astype(np.float64) @ self.similarity).todense())
 
 
+class _FactorTopK:
+    """Ranking for factor models through implicit's fused multiply + top-k (C++): one thread for a handful of users
+    (no thread start-up), all cores for a batch; everything seen in training is masked."""
+
+    def recommend(self, rows, users, seen, k):
+        from implicit.cpu.topk import topk
+        query = np.ascontiguousarray(self.user_factors(rows, users), dtype=np.float32)
+        ids, scores = topk(np.ascontiguousarray(self.model.item_factors, dtype=np.float32), query,
+                           min(k, seen.shape[1]), filter_query_items=seen.astype(np.float32).tocsr(),
+                           num_threads=1 if query.shape[0] < 64 else 0)
+        ids = ids.astype(np.int64)
+        ids[scores < -1e30] = -1          # fewer than k unseen items
+        return ids
+
+
 def _blas_single_thread():
     """implicit wants BLAS on one thread while it trains (its own threads do the work); set after numpy/scipy."""
     from threadpoolctl import threadpool_limits
     return threadpool_limits(1, "blas")
 
 
-class ALS(Recommender):
+class ALS(_FactorTopK, Recommender):
     """Alternating least squares for implicit feedback (implicit). New users are scored without refitting
     (recalculate_user)."""
 
@@ -769,7 +784,7 @@ class ALS(Recommender):
         return int(contributions[0][0]) if contributions else None
 
 
-class BPR(Recommender):
+class BPR(_FactorTopK, Recommender):
     """Bayesian personalized ranking (implicit), trained on one thread: with several threads the same seed does
     not give the same factors (measured here)."""
 
@@ -790,11 +805,15 @@ class BPR(Recommender):
             self.model.fit((train.liked > 0).astype(np.float32), show_progress=False)
         return self
 
+    def user_factors(self, rows: sp.csr_matrix, users: np.ndarray | None) -> np.ndarray:
+        if users is not None:
+            return self.model.user_factors[users]
+        factors = np.zeros((rows.shape[0], self.model.user_factors.shape[1]), np.float32)
+        factors[:, -1] = 1.0    # BPR has no fold-in: a new user gets the item bias column only
+        return factors
+
     def score(self, rows, users):
-        items = self.model.item_factors
-        if users is None:       # BPR has no fold-in: a new user gets the item bias column only
-            return np.tile(items[:, -1], (rows.shape[0], 1))
-        return self.model.user_factors[users] @ items.T
+        return self.user_factors(rows, users) @ self.model.item_factors.T
 
 
 class SVD(Recommender):
@@ -828,10 +847,10 @@ class Hybrid(Recommender):
     """weight x standardized content score + (1 - weight) x standardized ALS score, with cold-start rules:
 
     * a user with no liked items gets the most popular items, those in their preferred categories first;
-    * place NEW_ITEM_RANK of every list is kept for the best-matching new item (features but no training
-      interactions) when the user's content profile matches one and no new item ranks higher already: a blend alone
-      almost never lifts a new item into a top-10, because its collaborative score is zero. A fixed place (not
-      "the last one") keeps a list of 10 the first 10 of the list of 20.
+    * place NEW_ITEM_RANK (10) of a list is kept for the best-matching new item (features but no training
+      interactions) when its content match is at least as strong as that of every item the blend ranked above it:
+      a blend alone almost never lifts a new item into a top-10, because its collaborative score is zero. A fixed
+      place (not "the last one") keeps a list of 10 the first 10 of the list of 20; lists shorter than 10 have none.
     """
 
     key = "hybrid"
@@ -883,8 +902,10 @@ class Hybrid(Recommender):
         rows, cols = seen[:, self.new_items].nonzero()
         candidates[rows, cols] = 0
         best = candidates.argmax(axis=1)
+        match = candidates[np.arange(len(best)), best]
+        above = np.take_along_axis(content, np.maximum(lists[:, :NEW_ITEM_RANK - 1], 0), axis=1).max(axis=1)
         placed = np.isin(lists[:, :NEW_ITEM_RANK], self.new_items).any(axis=1)
-        for row in np.flatnonzero((candidates[np.arange(len(best)), best] > 0) & ~placed):
+        for row in np.flatnonzero((match > 0) & (match >= above) & ~placed):
             item = self.new_items[best[row]]
             rest = lists[row][lists[row] != item]
             lists[row] = np.concatenate([rest[:NEW_ITEM_RANK - 1], [item], rest[NEW_ITEM_RANK - 1:]])[:lists.shape[1]]
@@ -974,12 +995,14 @@ def held_out_relevance(test: pd.DataFrame, train: TrainData, data: Interactions)
     return relevant
 
 
-def _batches(users: np.ndarray, size: int) -> list[np.ndarray]:
+def _batches(users: np.ndarray, n_items: int, cells: int = 4_000_000) -> list[np.ndarray]:
+    """Users in chunks whose dense score matrices stay around 4 million cells (32 MB in float64)."""
+    size = max(50, cells // max(n_items, 1))
     return np.array_split(users, max(1, -(-len(users) // size)))
 
 
 def evaluate(models: dict[str, Recommender], train: TrainData, test: pd.DataFrame, data: Interactions,
-             progress: Progress = _no_progress, chunk: int = 1000) -> Evaluation:
+             progress: Progress = _no_progress) -> Evaluation:
     """Rank for every user with a held-out liked item; training items (liked or not) are masked first."""
     relevant = held_out_relevance(test, train, data)
     n_relevant = np.asarray(relevant.sum(axis=1)).ravel()
@@ -987,7 +1010,7 @@ def evaluate(models: dict[str, Recommender], train: TrainData, test: pd.DataFram
     lists, hits, ratings = {}, {}, {}
     for i, (key, model) in enumerate(models.items()):
         progress(i / len(models), f"Ranking for {len(users):,} users: {MODEL_TITLES.get(key, key)}")
-        batches = [model.recommend(train.liked[b], b, train.seen[b], K_MAX) for b in _batches(users, chunk)]
+        batches = [model.recommend(train.liked[b], b, train.seen[b], K_MAX) for b in _batches(users, train.shape[1])]
         lists[key] = np.vstack(batches) if len(users) else np.zeros((0, K_MAX), int)
         hits[key] = hit_matrix(lists[key], relevant[users])
         predicted = model.predict_ratings(test["user"].to_numpy(), test["item"].to_numpy()) if len(test) else None
@@ -1047,15 +1070,15 @@ def _weight_curve(hybrid: Hybrid, train: TrainData, val_events: pd.DataFrame, da
     relevant = held_out_relevance(val_events, train, data)
     n_relevant = np.asarray(relevant.sum(axis=1)).ravel()
     users = np.flatnonzero(n_relevant > 0)
-    rows, seen = train.liked[users], train.seen[users]
-    content, collaborative = hybrid.parts(rows, users)
-    z_content, z_collaborative = _standardize(content), _standardize(collaborative)
-    curve = []
-    for weight in HYBRID_WEIGHTS:
-        lists = hybrid.lists(weight * z_content + (1 - weight) * z_collaborative, content, rows, seen, k)
-        ndcg = ranking_scores(hit_matrix(lists, relevant[users]), n_relevant[users], k)["ndcg"].mean()
-        curve.append({"weight": float(weight), "ndcg": float(ndcg)})
-    return curve
+    ndcg = {weight: [] for weight in HYBRID_WEIGHTS}
+    for batch in _batches(users, train.shape[1]):
+        rows, seen = train.liked[batch], train.seen[batch]
+        content, collaborative = hybrid.parts(rows, batch)
+        z_content, z_collaborative = _standardize(content), _standardize(collaborative)
+        for weight in HYBRID_WEIGHTS:
+            lists = hybrid.lists(weight * z_content + (1 - weight) * z_collaborative, content, rows, seen, k)
+            ndcg[weight].append(ranking_scores(hit_matrix(lists, relevant[batch]), n_relevant[batch], k)["ndcg"])
+    return [{"weight": float(w), "ndcg": float(np.concatenate(v).mean())} for w, v in ndcg.items()]
 
 
 @dataclass

@@ -20,7 +20,6 @@ import os
 import socket
 import subprocess
 import sys
-import time
 import uuid
 import warnings
 from dataclasses import dataclass, field, replace
@@ -45,7 +44,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 ATTR = "modeldeck"              # study user attribute holding the TuneConfig
 STOP_ATTR = "stop_requested"
 HEARTBEAT_S = 2                 # a running trial writes a heartbeat this often …
-GRACE_S = 12                    # … and is declared lost (FAIL) after this long without one
+GRACE_S = 20                    # … and is declared lost (FAIL) after this long without one
 CATCH = (ModelDeckError, ValueError, ArithmeticError, RuntimeError)   # a trial fails, the search goes on
 WORKER = f"{socket.gethostname()}:{os.getpid()}"
 #: BLAS/OpenMP threads per worker. A search is many small fits: parallelism comes from workers, and on a busy
@@ -609,13 +608,14 @@ def run_worker(name: str, n_trials: int | None = None, timeout: float | None = N
                log: Callable[[str], None] | None = None) -> int:
     """Join the study `name` in this process and run up to n_trials trials (default: what is left of the
     budget), stopping early on a stop request, the time budget or an exhausted grid. Returns trials run."""
+    from threadpoolctl import threadpool_limits
+
     from core.datasets import load_dataset
     _quiet_optuna()
     study, config = load_study(name, worker)
     n_trials = remaining_trials(name) if n_trials is None else int(n_trials)
     if n_trials <= 0 or study.user_attrs.get(STOP_ATTR):
         return 0
-    from threadpoolctl import threadpool_limits
     objective = Objective(config, load_dataset(config.dataset_key))
     ran: list[int] = []
     study.set_user_attr(f"worker:{WORKER}", _worker_record("running"))
@@ -884,7 +884,7 @@ class StudyInfo:
     def label(self, task: str) -> str:
         title = FAMILIES[self.family].title[task] if self.family in FAMILIES else self.family
         group = " · comparison" if self.group else ""
-        return (f"{title}, {STRATEGIES.get(self.strategy, self.strategy).lower()}, {self.n_trials}/{self.budget} "
+        return (f"{title}, {STRATEGIES.get(self.strategy, self.strategy)}, {self.n_trials}/{self.budget} "
                 f"trials{group} — {self.name}")
 
 
@@ -1004,8 +1004,8 @@ def compare_sentence(statuses: dict[str, TuneStatus]) -> str:
     parts = ", ".join(f"{STRATEGIES[k]} {metric.format(v)}" for k, v in finals.items())
     text = f"Best cross-validated {metric.label.lower()} — {parts}."
     reach = {k: trials_to_reach(c, target, direction) for k, c in curves.items()}
-    reach_text = "; ".join(f"{STRATEGIES[k].lower()} after {r} trials" if r else
-                           f"{STRATEGIES[k].lower()} not within {len(curves[k])} trials" for k, r in reach.items())
+    reach_text = "; ".join(f"{STRATEGIES[k]} after {r} trials" if r else
+                           f"{STRATEGIES[k]} not within {len(curves[k])} trials" for k, r in reach.items())
     text += f" Within {metric.close_text} of the best: {reach_text}."
     spread = max(finals.values()) - min(finals.values())
     if spread <= CLOSE + 1e-12:
@@ -1036,8 +1036,9 @@ def cmd_tune_worker(args) -> int:
         return 130
     status = study_status(args.study)
     best = "" if status.best is None else f", best {status.metric.label} {status.metric.format(status.best.value)}"
+    stopped = " The search is stopped: resume it on the Tune page first." if status.stop_requested and not ran else ""
     print(f"worker {WORKER}: ran {ran} trials; '{args.study}' has {status.n_finished}/{status.config.budget} "
-          f"trials finished{best}", flush=True)
+          f"trials finished{best}.{stopped}", flush=True)
     return 0
 
 

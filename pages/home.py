@@ -1,14 +1,33 @@
-"""Home: what ModelDeck does, a one-click start, and the latest runs."""
+"""Home: the one-minute story on a built-in data set, a presentation mode, and the latest runs."""
 import streamlit as st
 
 from ui import cache
 from ui.common import current_dataset, select
+from ui.story import run_demo, show_cards, show_presentation
+
+story = st.session_state.get("story")
+if story is not None and st.session_state.get("present"):
+    show_presentation(story)
+    st.stop()
 
 st.title("ModelDeck")
 st.markdown("#### From a raw table to a model you can trust — in your browser.")
-st.caption("Pick data, clean it, train and compare models, and read an honest report. Every run is saved.")
+st.caption("Pick data, clean it, train and compare models, see why they decide, make them smaller, and share the "
+           "result. One click below runs the whole story on the current data set.")
 
 dataset = current_dataset()
+left, right = st.columns([3, 1])
+if left.button(f"Run the one-minute story on {dataset.name}", type="primary", key="home_story",
+               icon=":material/play_arrow:"):
+    story = run_demo(dataset.key)
+if story is not None and right.button("Presentation mode", key="home_present", icon=":material/slideshow:"):
+    st.session_state["present"] = True
+    st.session_state["story_page"] = 0
+    st.rerun()
+if story is not None:
+    show_cards(story)
+
+st.divider()
 c1, c2, c3 = st.columns(3)
 with c1:
     st.markdown("**1 · Data**")
@@ -19,26 +38,17 @@ with c2:
     st.caption("Six model families, a leaderboard, live training curves for the neural network.")
     st.page_link("pages/train.py", label="Train models", icon=":material/model_training:")
 with c3:
-    st.markdown("**3 · Metrics**")
-    st.caption("Accuracy, precision, recall, ROC, calibration, cross-validation — in plain words.")
+    st.markdown("**3 · Understand and ship**")
+    st.caption("Metrics in plain words, explanations, a smaller model, a report to share.")
     st.page_link("pages/metrics.py", label="Read the report", icon=":material/insights:")
-
-st.divider()
-if st.button(f"Quick start: train gradient boosting on {dataset.name}", type="primary", key="home_quick"):
-    from core.models import ModelSpec
-    from ui.common import current_prep
-    from ui.training import train_and_save
-    trained, run = train_and_save(dataset, ModelSpec.create("hist_gb"), current_prep(), cv_folds=5)
-    st.success(trained.report.headline())
-    st.page_link("pages/metrics.py", label="Open its full report →", icon=":material/insights:")
 
 recent = [r for r in cache.run_store().list(limit=5) if r.status == "done"]
 if recent:
     st.markdown("**Latest runs**")
     for run in recent:
         left, right = st.columns([4, 1])
-        primary = run.metrics.get("primary", "accuracy")
-        value = run.metrics["test"].get(primary, float("nan"))
+        primary = (run.metrics or {}).get("primary", "accuracy")
+        value = (run.metrics or {}).get("test", {}).get(primary, float("nan"))
         left.caption(f"{run.name} · {primary.replace('_', ' ')} {value:.1%}" if run.task == "classification"
                      else f"{run.name} · {primary} {value:.3f}")
         if right.button("Open", key=f"home_open_{run.id}"):

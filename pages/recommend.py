@@ -24,7 +24,7 @@ key = choose_data()
 if key is None:
     st.stop()
 with user_errors():
-    data = cache.interactions(key)
+    data = cache.recsys_data(key)
 data_summary(data)
 summary = data.summary()
 st.plotly_chart(charts.long_tail_figure(data), key="rec_tail")

@@ -237,34 +237,3 @@ def test_trials_to_reach_and_best_so_far():
     assert tune.trials_to_reach([0.5, 0.7, 0.7, 0.9], 0.9005, "maximize") == 4
     assert tune.trials_to_reach([0.5, 0.7, 0.7, 0.899], 0.9005, "maximize") is None
     assert tune.trials_to_reach([3.0, 1.0005, 1.0], 1.0, "minimize") == 2
-
-
-# ---------------------------------------------------------------- the page
-def test_tune_page_runs_a_search_in_the_background_and_trains_the_best(fresh_home):
-    from core.runs import RunStore
-    from tests.test_pages import assert_clean, button, open_page, selectbox
-    at = open_page("pages/tune.py", data=IRIS)
-    assert_clean(at)
-    selectbox(at, "tune_family").select("linear").run()
-    next(n for n in at.number_input if n.key == "tune_budget").set_value(0).run()
-    assert any("budget is 0" in e.value for e in at.error) and button(at, "tune_start").disabled
-    next(n for n in at.number_input if n.key == "tune_budget").set_value(8).run()
-    next(n for n in at.number_input if n.key == "tune_folds").set_value(2).run()
-    assert_clean(at)
-    button(at, "tune_start").click().run()
-    assert_clean(at)
-    name = at.session_state["study"]
-    deadline = time.time() + 60
-    while time.time() < deadline and not tune.study_status(name).done:
-        time.sleep(0.3)
-    status = tune.study_status(name)
-    assert status.n_complete == 8 and len(status.workers) == 2     # two background worker processes
-    at.run()
-    assert_clean(at)
-    assert next(m for m in at.metric if m.label == "Trials done").value == "8 / 8"
-    assert len(at.get("plotly_chart")) >= 4
-    assert any(c.value.startswith("8 of 8 trials done") for c in at.caption)
-    button(at, "tune_train_best").click().run()
-    assert_clean(at)
-    run = RunStore().list()[0]
-    assert run.spec["params"]["C"] == pytest.approx(status.best.params["C"]) and run.status == "done"

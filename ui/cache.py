@@ -149,13 +149,13 @@ def compress_stamp(run_id: str) -> float:
 
 # ---------------------------------------------------------------- recommend
 @st.cache_data(max_entries=8, show_spinner="Loading the interactions…")
-def interactions(key: str):
+def recsys_data(key: str):
     from core.recsys import load_interactions
     return load_interactions(key)
 
 
 @st.cache_data(max_entries=8, show_spinner="Reading the uploaded files…")
-def interactions_upload(ratings: bytes, ratings_name: str, items: bytes | None, items_name: str | None) -> str:
+def recsys_upload(ratings: bytes, ratings_name: str, items: bytes | None, items_name: str | None) -> str:
     """Parse and store an uploaded interactions file (+ optional item features); returns its data key."""
     from core.recsys import interactions_from_upload, save_upload
     return save_upload(interactions_from_upload(ratings, ratings_name, items, items_name))
@@ -174,7 +174,7 @@ def recsys_system(key: str, split_json: str, progress=None, build: bool = True):
     shelf = _recsys_shelf()
     system = shelf.get(cache_key)
     if system is None and build:
-        system = build_system(interactions(key), SplitSpec.from_dict(json.loads(split_json)),
+        system = build_system(recsys_data(key), SplitSpec.from_dict(json.loads(split_json)),
                               progress or (lambda fraction, message: None))
         shelf.put(cache_key, system)
     return system
@@ -249,7 +249,7 @@ def explain_rows_available(run_id: str, version: str) -> int:
     return len(split.X_train) + len(split.X_test)
 
 
-@st.cache_resource(max_entries=16, show_spinner="Timing the explainer on 2 rows…")
+@st.cache_resource(max_entries=16, show_spinner="Timing the explainer on a few rows…")
 def explain_seconds_per_row(run_id: str, version: str, method: str) -> float:
     return explain_engine(run_id, version, method).seconds_per_row(run_split(run_id, version).X_test)
 

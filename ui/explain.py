@@ -18,6 +18,14 @@ from ui import cache
 from ui.common import LiveProgress, attempt, current_run, user_errors
 
 
+AUTO_START_SECONDS = 20.0     # fast explainers start by themselves below this estimate
+
+
+def _seconds(value: float) -> str:
+    """'under a second', 'about 8 s', 'about 3 min'."""
+    return "under a second" if value < 1 else f"about {value:,.0f} s" if value < 120 else f"about {value / 60:,.0f} min"
+
+
 @dataclass
 class View:
     """What every section needs: the run, its data and model, and the chosen explanation."""
@@ -94,12 +102,12 @@ def explanation(run, version: str, method: str, rows: int) -> ex.Explanation:
         stored = cache.explanation(run.id, version, method, rows, compute=False)
         if stored is not None:
             return stored
-        if ex.is_agnostic(method):
-            per_row = cache.explain_seconds_per_row(run.id, version, method)
-            n = min(rows, cache.explain_rows_available(run.id, version))
-            st.info(f"{ex.METHOD_TITLES[method]} on {n:,} rows will take about {per_row * n:,.0f} s "
-                    f"(measured on 2 rows). It is saved with the run, so this happens once.",
-                    icon=":material/timer:")
+        per_row = cache.explain_seconds_per_row(run.id, version, method)
+        n = min(rows, cache.explain_rows_available(run.id, version))
+        if ex.is_agnostic(method) or per_row * n > AUTO_START_SECONDS:
+            st.info(f"{ex.METHOD_TITLES[method]} on {n:,} rows will take {_seconds(per_row * n)} (measured on "
+                    f"{2 if ex.is_agnostic(method) else 10} rows). It is saved with the run, so this happens once; "
+                    "fewer rows are quicker.", icon=":material/timer:")
             if not st.button(f"Compute SHAP values ({ex.METHOD_TITLES[method]})", type="primary",
                              key=f"explain_go_{run.id}_{method}"):
                 st.stop()
@@ -207,7 +215,7 @@ def local_view(view: View) -> None:
         return
     e, k = view.expl, view.k
     st.markdown(ex.row_summary(e, i, k, view.reference, view.words))
-    left, right = st.columns([3, 2])
+    left, right = st.columns(2)
     with left:
         st.plotly_chart(charts.waterfall_figure(e, i, k), key="explain_waterfall")
         st.caption(ex.waterfall_summary(e, i, k))
@@ -335,7 +343,8 @@ def interaction_section(view: View) -> None:
             return
         per_row = cache.interaction_seconds_per_row(view.run.id, view.version)
         rows = st.number_input("Rows", 5, 500, 50, step=5, key=f"explain_inter_rows_{view.run.id}")
-        st.info(f"About {per_row * rows:,.0f} s for {rows:,} rows (measured on 1 row).", icon=":material/timer:")
+        st.info(f"Estimated time: {_seconds(per_row * rows)} for {rows:,} rows (measured on 1 row).",
+                icon=":material/timer:")
         if not st.button("Compute interaction values", key="explain_inter_go"):
             return
         with user_errors():

@@ -26,7 +26,7 @@ def choose_data() -> str | None:
                                 key="rec_upload_items")
     if events is not None:
         with user_errors():
-            st.session_state["rec_upload_key"] = cache.interactions_upload(
+            st.session_state["rec_upload_key"] = cache.recsys_upload(
                 events.getvalue(), events.name, items.getvalue() if items else None, items.name if items else None)
     key = st.session_state.get("rec_upload_key")
     if key is None:

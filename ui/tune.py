@@ -43,7 +43,8 @@ def search_form(dataset, prep) -> None:
     c4, c5, c6, c7 = st.columns(4)
     budget = c4.number_input("Trial budget", 0, 2000, 30, key="tune_budget", persist_state="session")
     minutes = c5.number_input("Time budget (minutes, 0 = none)", 0.0, 600.0, 0.0, step=1.0, key="tune_minutes",
-                              persist_state="session")
+                              persist_state="session", help="Each worker stops starting trials after this long; "
+                                                            "Resume gives it the same time again.")
     folds = c6.number_input("Cross-validation folds", 2, 10, 3, key="tune_folds", persist_state="session")
     workers = c7.number_input("Workers (processes)", 1, 8, 2, key="tune_workers", persist_state="session",
                               help="Parallel processes sharing the search through the database. "
@@ -169,10 +170,18 @@ def _controls(status: TuneStatus) -> None:
         if left.button("Resume", key="tune_resume", type="primary", icon=":material/play_arrow:"):
             attempt(tune.resume, status.name, int(st.session_state.get("tune_workers", 1)))
             st.rerun(scope="app")
-    with right.popover("Add a worker from another terminal or machine", icon=":material/terminal:"):
+    middle, end = right.columns([3, 1])
+    with middle.popover("Add a worker from another terminal or machine", icon=":material/terminal:"):
         st.caption("Any process that reaches the same database (MODELDECK_DB_URL, or this MODELDECK_HOME) can join; "
                    "its trials appear here as they finish.")
         st.code(f"python -m core tune-worker --study {status.name} --trials 10", language="bash")
+    if not status.active:
+        with end.popover("Delete", icon=":material/delete:"):
+            st.caption(f"Delete the search '{status.name}' and its {len(status.trials)} trials? Runs trained from it "
+                       "stay.")
+            if st.button("Delete the search", key="tune_delete", type="primary"):
+                tune.delete_study(status.name)
+                st.rerun(scope="app")
 
 
 def _charts(status: TuneStatus) -> None:

@@ -1,0 +1,92 @@
+"""The Tune page through AppTest: a background search, training its best configuration, comparing strategies,
+deleting a search, and bad input shown as messages."""
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from core import tune
+from core.tune import TuneConfig
+from tests.test_pages import assert_clean, button, open_page, selectbox
+
+IRIS = "builtin:iris"
+
+
+def linear_config(strategy: str = "tpe", budget: int = 12) -> TuneConfig:
+    return TuneConfig(IRIS, tune.default_space("linear"), "accuracy", strategy, budget, cv_folds=2)
+
+
+def wait_done(names: list[str], timeout: float = 90) -> None:
+    deadline = time.time() + timeout
+    while not all(tune.study_status(n).done for n in names):
+        assert time.time() < deadline, "the search did not finish"
+        time.sleep(0.3)
+
+
+def set_number(at, key: str, value) -> None:
+    next(n for n in at.number_input if n.key == key).set_value(value).run()
+
+
+def test_tune_page_runs_a_search_in_the_background_and_trains_the_best(fresh_home):
+    from core.runs import RunStore
+    at = open_page("pages/tune.py", data=IRIS)
+    assert_clean(at)
+    selectbox(at, "tune_family").select("linear").run()
+    set_number(at, "tune_budget", 0)
+    assert any("budget is 0" in e.value for e in at.error) and button(at, "tune_start").disabled
+    set_number(at, "tune_budget", 8)
+    set_number(at, "tune_folds", 2)
+    assert_clean(at)
+    button(at, "tune_start").click().run()
+    assert_clean(at)
+    name = at.session_state["study"]
+    wait_done([name])
+    status = tune.study_status(name)
+    assert status.n_complete == 8 and len(status.workers) == 2     # two background worker processes
+    at.run()
+    assert_clean(at)
+    assert next(m for m in at.metric if m.label == "Trials done").value == "8 / 8"
+    assert len(at.get("plotly_chart")) >= 4
+    assert any(c.value.startswith("8 of 8 trials done") for c in at.caption)
+    button(at, "tune_train_best").click().run()
+    assert_clean(at)
+    run = RunStore().list()[0]
+    assert run.spec["params"]["C"] == pytest.approx(status.best.params["C"]) and run.status == "done"
+
+
+def test_deleting_a_search_from_the_page(fresh_home):
+    first = tune.create_study(linear_config("random", budget=2))
+    tune.run_worker(first)
+    second = tune.create_study(linear_config("random", budget=2))
+    at = open_page("pages/tune.py", data=IRIS, study=first)
+    assert_clean(at)
+    assert at.session_state["study"] == first
+    assert any("2 of 2 trials done" in c.value for c in at.caption)
+    button(at, "tune_delete").click().run()
+    assert_clean(at)
+    assert [s.name for s in tune.list_studies(IRIS)] == [second]
+    assert at.session_state["study"] == second
+
+
+def test_compare_strategies_from_the_page(fresh_home):
+    at = open_page("pages/tune.py", data=IRIS)
+    selectbox(at, "tune_family").select("linear").run()
+    set_number(at, "tune_budget", 5)
+    set_number(at, "tune_folds", 2)
+    button(at, "tune_compare").click().run()
+    assert_clean(at)
+    studies = tune.list_studies(IRIS)
+    assert sorted(s.strategy for s in studies) == ["grid", "random", "tpe"] and len({s.group for s in studies}) == 1
+    wait_done([s.name for s in studies])
+    at.run()
+    assert_clean(at)
+    assert any(c.value.startswith("Best cross-validated accuracy — Grid") for c in at.caption)
+    assert "Grid" in str(at.get("plotly_chart")[0].proto.spec)
+
+
+def test_a_metric_the_task_cannot_use_is_not_offered(fresh_home):
+    at = open_page("pages/tune.py", data="builtin:diabetes")
+    assert_clean(at)
+    metric = next(s for s in at.selectbox if s.key == "tune_metric_regression")
+    assert metric.options == ["R² (higher is better)", "MAE (lower is better)", "RMSE (lower is better)"]
