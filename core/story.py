@@ -112,7 +112,8 @@ def smaller_step(run_id: str, family: str, progress: Progress) -> StoryStep:
     close = [r for r in table.rows if r["method"] not in ("baseline", "student") and r["delta_points"] >= -1.0]
     if not close:
         return StoryStep("smaller", "Smaller and faster", "Compression costs too much here.", headline(table))
-    best = max(close, key=lambda r: r["size_x"] * r["speed_b1_x"])
+    not_slower = [r for r in close if r["speed_b1_x"] >= 0.95]
+    best = max(not_slower or close, key=lambda r: r["size_x"] * r["speed_b1_x"])
     big = (f"{times(best['size_x'], 'smaller', 'larger').capitalize()}, {times(best['speed_b1_x'], 'faster', 'slower')}, "
            f"same answer on {best['agreement']:.0%} of test rows.")
     return StoryStep("smaller", "Smaller and faster", big, headline(table))

@@ -99,7 +99,9 @@ def share_link(page: str = "metrics") -> str | None:
     run_id = current_run_id()
     if not run_id:
         return None
-    base = (st.context.url or "").split("?")[0].rsplit("/", 1)[0]
+    from urllib.parse import urlsplit
+    url = urlsplit(st.context.url or "")
+    base = f"{url.scheme}://{url.netloc}" if url.netloc else ""
     return f"{base}/{page}?run={run_id}&view=shared"
 
 
