@@ -1389,7 +1389,7 @@ def save_recommendations(store, system: RecSystem, user: int, k: int = 10, name:
     try:
         folder = store.folder(run.id)
         _atomic_json(folder / "recommendations.json", {
-            "user": str(data.user_ids[user]), "k": k, "split": system.spec.to_dict(),
+            "user": str(data.user_ids[user]), "k": k, "split": system.spec.to_dict(), "item_noun": data.item_noun,
             "lists": {key: frame.drop(columns="item").to_dict(orient="records") for key, frame in lists.items()},
             "history": user_history(system, user).drop(columns="item").to_dict(orient="records"),
             "tuning": system.tuning.to_dict(), "titles": {key: MODEL_TITLES[key] for key in lists}})

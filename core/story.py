@@ -116,7 +116,10 @@ def smaller_step(run_id: str, family: str, progress: Progress) -> StoryStep:
     best = max(not_slower or close, key=lambda r: r["size_x"] * r["speed_b1_x"])
     big = (f"{times(best['size_x'], 'smaller', 'larger').capitalize()}, {times(best['speed_b1_x'], 'faster', 'slower')}, "
            f"same answer on {best['agreement']:.0%} of test rows.")
-    return StoryStep("smaller", "Smaller and faster", big, headline(table))
+    sentence = (f"'{best['variant']}' against '{table.baseline}': a {best['bytes'] / 1024:,.1f} KB file, "
+                f"{best['b1_ms']:.3f} ms per request, the same answer on {best['agreement']:.1%} of the {table.test_rows} "
+                f"test rows ({table.threads} thread, measured in this run).")
+    return StoryStep("smaller", "Smaller and faster", big, sentence)
 
 
 def advice_step(dataset, trained) -> StoryStep:

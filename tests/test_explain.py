@@ -135,14 +135,15 @@ def test_model_agnostic_shap_is_exact_on_an_additive_model():
 @pytest.mark.parametrize("family", ["knn", "svm"])
 def test_model_agnostic_methods_explain_the_probability_and_add_up(family):
     dataset, model, split = trained("builtin:breast_cancer", family)
+    rows = split.X_test.iloc[:2]
+    proba = model.pipeline.predict_proba(rows)[:, list(model.pipeline.classes_).index("malignant")]
     for method in ("permutation", "kernel"):
         engine = ex.ShapEngine(model.pipeline, split.X_train, dataset.task, dataset.target, method)
-        expl = ex.explain_frame(engine, split.X_test.iloc[:3])
-        proba = model.pipeline.predict_proba(split.X_test.iloc[:3])[:, list(model.pipeline.classes_).index("malignant")]
+        expl = ex.explain_frame(engine, rows)
         np.testing.assert_allclose(expl.outputs[:, 0], proba, atol=1e-9)
         assert expl.output_kind == "probability" and expl.additivity_error < 1e-6
-        again = ex.explain_frame(engine, split.X_test.iloc[:3])
-        np.testing.assert_array_equal(expl.values, again.values)          # seeded: same numbers twice
+    again = ex.explain_frame(engine, rows)
+    np.testing.assert_array_equal(expl.values, again.values)              # seeded: same numbers twice
 
 
 def test_deep_falls_back_to_gradient_when_a_layer_breaks_the_sums():

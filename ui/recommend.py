@@ -70,11 +70,15 @@ def metric_table(table: pd.DataFrame, k: int, explicit: bool, key: str = "rec_ta
 
 def list_tabs(lists: dict[str, pd.DataFrame], item_noun: str, prefix: str) -> None:
     """One tab per model: its top-k with a reason for each item, and whether the user liked it later."""
-    tabs = st.tabs([MODEL_TITLES.get(key, key) for key in lists])
-    for tab, (key, frame) in zip(tabs, lists.items()):
+    keys = sorted(lists, key=lambda key: key != "hybrid")          # the hybrid first: it is the one to ship
+    tabs = st.tabs([MODEL_TITLES.get(key, key) for key in keys])
+    for tab, key in zip(tabs, keys):
+        frame = lists[key]
         with tab:
-            view = frame.drop(columns=[c for c in ("item",) if c in frame])
-            config = {"rank": st.column_config.NumberColumn("#", width="small"),
+            front = ["rank", item_noun, "why"]
+            view = frame[front + [c for c in frame.columns if c not in front + ["item"]]]
+            config = {"rank": st.column_config.NumberColumn("#", width=40),
+                      item_noun: st.column_config.TextColumn(item_noun.capitalize(), width="medium"),
                       "why": st.column_config.TextColumn("Why", width="large"),
                       "liked later": st.column_config.CheckboxColumn(
                           "Liked later", help="In this user's held-out interactions and liked: a hit the metrics count.")}
@@ -92,7 +96,7 @@ def show_saved(run) -> None:
     st.subheader(f"Saved run: {run.name}")
     st.caption(f"Saved {run.created_at:%Y-%m-%d %H:%M} · data {run.dataset_name} · top {saved['k']} for user "
                f"{saved['user']} · split: {saved['split']['method']} · run id {run.id}. Read from the run's files.")
-    list_tabs({key: pd.DataFrame(rows) for key, rows in saved["lists"].items()}, "item", "rec_saved")
+    list_tabs({key: pd.DataFrame(rows) for key, rows in saved["lists"].items()}, saved["item_noun"], "rec_saved")
     with st.expander("Metrics saved with this run"):
         table = saved["table"]
         metric_table(table, saved["k"], "rmse" in table and bool(table["rmse"].notna().any()), key="rec_saved_table")
