@@ -69,6 +69,8 @@ def bench_tree(repeats: int = 3) -> list[tuple]:
 
 
 def bench_mlp(n_rows: int = 200, background: int = 50) -> list[tuple]:
+    import copy
+
     import numpy as np
     import pandas as pd
     import shap
@@ -81,7 +83,7 @@ def bench_mlp(n_rows: int = 200, background: int = 50) -> list[tuple]:
     X = split.X_train.iloc[:n_rows]
     deep_s, deep = _timed(lambda: engine.explain(X))
     net = model.pipeline.named_steps["model"].net_
-    net64 = type(net)(*[m for m in net]).double().eval() if False else __import__("copy").deepcopy(net).double().eval()
+    net64 = copy.deepcopy(net).double().eval()
     reduce = engine.output.reduce[:, 0]                       # logit_pos - logit_neg: the same log-odds as Deep
 
     def log_odds(Z):

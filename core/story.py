@@ -70,9 +70,14 @@ def train_step(dataset, progress: Progress):
     table = leaderboard_table(models, metric)
     step = StoryStep("best_model", "The best model", f"{best.title} wins.",
                      f"We trained {len(models)} kinds of model on the same rows and tested them on rows they never saw; "
-                     f"{best.title} scored best ({best.report.test[metric]:.1%} {metric.replace('_', ' ')}).",
+                     f"{best.title} scored best ({_score_text(best.report, metric)}).",
                      leaderboard_figure(table, metric, percent=dataset.task == "classification"))
     return step, best, models
+
+
+def _score_text(report, metric: str) -> str:
+    value = report.test[metric]
+    return f"{value:.1%} {metric.replace('_', ' ')}" if report.task == "classification" else f"R² {value:.3f}"
 
 
 def how_good_step(trained) -> StoryStep:
@@ -114,11 +119,12 @@ def smaller_step(run_id: str, family: str, progress: Progress) -> StoryStep:
         return StoryStep("smaller", "Smaller and faster", "Compression costs too much here.", headline(table))
     not_slower = [r for r in close if r["speed_b1_x"] >= 0.95]
     best = max(not_slower or close, key=lambda r: r["size_x"] * r["speed_b1_x"])
-    big = (f"{times(best['size_x'], 'smaller', 'larger').capitalize()}, {times(best['speed_b1_x'], 'faster', 'slower')}, "
-           f"same answer on {best['agreement']:.0%} of test rows.")
+    same = (f"same answer on {best['agreement']:.0%} of test rows" if table.task == "classification"
+            else f"predictions track the original (R² {best['agreement']:.3f})")
+    big = f"{times(best['size_x'], 'smaller', 'larger').capitalize()}, {times(best['speed_b1_x'], 'faster', 'slower')}, {same}."
     sentence = (f"'{best['variant']}' against '{table.baseline}': a {best['bytes'] / 1024:,.1f} KB file, "
-                f"{best['b1_ms']:.3f} ms per request, the same answer on {best['agreement']:.1%} of the {table.test_rows} "
-                f"test rows ({table.threads} thread, measured in this run).")
+                f"{best['b1_ms']:.3f} ms per request; {same} ({table.test_rows} test rows, {table.threads} thread, "
+                "measured in this run).")
     return StoryStep("smaller", "Smaller and faster", big, sentence)
 
 
