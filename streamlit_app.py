@@ -20,9 +20,11 @@ page = st.navigation(PAGES)
 
 from ui.common import sidebar  # noqa: E402  (after navigation so the menu draws first)
 
-sidebar_slot = st.sidebar.container()
+sidebar_slot = st.sidebar.empty()
+with sidebar_slot.container():
+    sidebar()
 try:
     page.run()
-finally:  # drawn after the page, so it shows the run the page just selected (also when the page stops early)
-    with sidebar_slot:
+finally:  # redrawn after the page so it shows the run the page just selected (kept as is if the page stopped early)
+    with sidebar_slot.container():
         sidebar()

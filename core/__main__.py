@@ -58,7 +58,7 @@ def cmd_list(args) -> int:
 
 
 # Capability modules that add their own sub-commands through `register_cli(subparsers)`.
-CLI_MODULES: list[str] = ["core.tune", "core.report", "core.serve"]
+CLI_MODULES: list[str] = ["core.tune", "core.report", "core.serve", "core.explain"]
 
 
 def build_parser() -> argparse.ArgumentParser:

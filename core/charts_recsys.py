@@ -14,6 +14,11 @@ MODEL_COLORS = {"popular": "#9aa5b1", "content": "#2ca02c", "item_knn": "#8c564b
                 "bpr": "#9467bd", "svd": "#ff7f0e", "hybrid": "#d62728"}
 
 
+def _legend_below(fig: go.Figure, y: float = -0.12) -> go.Figure:
+    """Seven models do not fit beside the title: their legend goes under the plot."""
+    return fig.update_layout(legend=dict(orientation="h", yanchor="top", y=y, xanchor="left", x=0))
+
+
 def long_tail_figure(data: Interactions) -> go.Figure:
     """Interactions per item, items sorted from most to least popular: the long tail."""
     counts = np.sort(np.bincount(data.events["item"], minlength=data.n_items))[::-1]
@@ -36,8 +41,7 @@ def metrics_figure(table: pd.DataFrame, k: int) -> go.Figure:
                              hovertemplate="%{x}: %{y:.3f}<extra>" + row["title"] + "</extra>"))
     fig.update_layout(barmode="group")
     fig.update_yaxes(title="Score on held-out interactions (0-1, higher is better)", rangemode="tozero")
-    style(fig, f"Ranking quality of each model's top {k}", height=420)
-    return fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.12, xanchor="left", x=0))
+    return _legend_below(style(fig, f"Ranking quality of each model's top {k}", height=420))
 
 
 def at_k_figure(evaluation: Evaluation, metric: str = "ndcg") -> go.Figure:
@@ -50,7 +54,7 @@ def at_k_figure(evaluation: Evaluation, metric: str = "ndcg") -> go.Figure:
                                  line=dict(color=MODEL_COLORS.get(key)), marker=dict(size=4)))
     fig.update_xaxes(title="k (length of the recommended list)", dtick=2)
     fig.update_yaxes(title=f"{METRIC_TITLES[metric]}@k (0-1)", rangemode="tozero")
-    return style(fig, f"{METRIC_TITLES[metric]} as the list gets longer", height=360)
+    return _legend_below(style(fig, f"{METRIC_TITLES[metric]} as the list gets longer", height=420), y=-0.2)
 
 
 def variety_figure(table: pd.DataFrame, k: int) -> go.Figure:

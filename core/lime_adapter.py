@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from core.errors import ModelDeckError
-from core.explain import fmt_value
+from core.explain import fmt_value, single_threaded
 
 TRAINING_ROWS = 2000          # training rows LIME takes its statistics from (seeded sample)
 _NUMBER = re.compile(r"(?<![\w.])-?\d+\.\d+(?![\w.])")
@@ -119,10 +119,11 @@ def explain_row_lime(pipeline, X_train: pd.DataFrame, row: pd.DataFrame, categor
         categorical_features=cat_idx, categorical_names={i: codec.levels[columns[i]] for i in cat_idx},
         class_names=classes if classification else None, discretize_continuous=True, random_state=seed)
     encoded_row = codec.encode(row)[0]
-    exp = explainer.explain_instance(encoded_row, predict, labels=(label,), num_features=len(columns),
-                                     num_samples=num_samples)
+    with single_threaded():
+        exp = explainer.explain_instance(encoded_row, predict, labels=(label,), num_features=len(columns),
+                                         num_samples=num_samples)
+        model_out = predict(encoded_row[None, :])
     pairs = exp.as_map()[label]
-    model_out = predict(encoded_row[None, :])
     return LimeResult(
         row_id=str(row.index[0]), output_name=output_name, output_kind="probability" if classification else "value",
         conditions=[_pretty(text) for text, _ in exp.as_list(label)], features=[columns[i] for i, _ in pairs],

@@ -1179,11 +1179,10 @@ def _context(system: RecSystem, user: int | None, liked_items: list[int], catego
         ratings = dict(zip(events["item"], events["rating"]))
     else:
         data = system.data
-        top = data.scale[1] if data.explicit else 1.0
-        weight = float(data.weights(np.array([top]))[0])
+        weight = float(data.weights(np.array([data.scale[1] if data.explicit else 1.0]))[0])
         row = sp.csr_matrix((np.full(len(liked_items), weight, np.float32), (np.zeros(len(liked_items), int),
                             np.asarray(liked_items, int))), shape=(1, data.n_items))
-        ratings = {i: top for i in liked_items} if data.explicit else {}
+        ratings = {}            # a visitor said "I liked it", not how many stars
     return _Context(liked=row.indices.copy(), weights=row.data.copy(), ratings=ratings, categories=categories, row=row)
 
 
@@ -1214,8 +1213,8 @@ def _anchor(system: RecSystem, key: str, ctx: _Context, item: int) -> int | None
 def _because(system: RecSystem, ctx: _Context, anchor: int, item: int) -> str:
     data = system.data
     title = data.items["title"].iat[anchor]
-    start = (f"Because you rated *{title}* {data.rating_text(ctx.ratings[anchor])}"
-             if data.explicit and anchor in ctx.ratings else f"Because you liked *{title}*")
+    start = (f"Because you rated “{title}” {data.rating_text(ctx.ratings[anchor])}"
+             if data.explicit and anchor in ctx.ratings else f"Because you liked “{title}”")
     fans, both = system.train.co_liked(anchor, item)
     if fans >= 3 and both:
         return start + f", and {both / fans:.0%} of the {fans:,} people who liked it liked this too"
@@ -1390,6 +1389,7 @@ def save_recommendations(store, system: RecSystem, user: int, k: int = 10, name:
         folder = store.folder(run.id)
         _atomic_json(folder / "recommendations.json", {
             "user": str(data.user_ids[user]), "k": k, "split": system.spec.to_dict(), "item_noun": data.item_noun,
+            "category_noun": data.category_noun,
             "lists": {key: frame.drop(columns="item").to_dict(orient="records") for key, frame in lists.items()},
             "history": user_history(system, user).drop(columns="item").to_dict(orient="records"),
             "tuning": system.tuning.to_dict(), "titles": {key: MODEL_TITLES[key] for key in lists}})

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from core.errors import ModelDeckError
-from core.explain import fmt_value
+from core.explain import fmt_value, single_threaded
 
 
 # ---------------------------------------------------------------- what-if
@@ -110,9 +110,16 @@ def _scale(column: pd.Series) -> float:
 
 def counterfactual(pipeline, row: pd.DataFrame, allowed: list[str], X_train: pd.DataFrame, categorical: list[str],
                    seed: int = 0, max_changes: int = 3, budget: int = 20_000) -> Counterfactual:
+    """See _search; the model runs on one OpenMP thread (many batches)."""
+    with single_threaded():
+        return _search(pipeline, row, allowed, X_train, categorical, seed, max_changes, budget)
+
+
+def _search(pipeline, row: pd.DataFrame, allowed: list[str], X_train: pd.DataFrame, categorical: list[str],
+            seed: int, max_changes: int, budget: int) -> Counterfactual:
     """Seeded search over realistic values: fewest changed columns first, then the smallest change
     (distance in interquartile ranges; a category change counts 1), then each changed number is moved
-    back toward its original value as far as the prediction stays flipped (bisection)."""
+    back toward its original value as far as the prediction stays flipped (a 64-step line search)."""
     start = time.perf_counter()
     if not hasattr(pipeline, "predict_proba"):
         raise ModelDeckError("Counterfactuals need a classifier with probabilities.")

@@ -104,11 +104,14 @@ liked_train = history[(history["part"] == "training") & history["liked"]]
 st.caption(f"{len(history):,} {data.item_noun}s: {len(liked_train):,} liked in training, "
            f"{int((history['part'] == 'held out').sum()):,} held out (hidden from the models).")
 st.dataframe(history.drop(columns="item"), hide_index=True, height=240, key="rec_history",
-             column_config={"liked": st.column_config.CheckboxColumn("Liked"),
+             column_config={data.item_noun: data.item_noun.capitalize(),
+                            data.category_noun + "s": f"{data.category_noun.capitalize()}s",
+                            "rating": "Rating" if data.explicit else "Weight", "part": "Part",
+                            "liked": st.column_config.CheckboxColumn("Liked"),
                             "when": st.column_config.DatetimeColumn("When", format="YYYY-MM-DD")})
 lists = cache.recsys_user(key, split_json, user, k)
 if lists:
-    list_tabs(lists, data.item_noun, "rec_user")
+    list_tabs(lists, data.item_noun, data.category_noun)
     if st.button("Save these recommendations as a run", key="rec_save", icon=":material/save:"):
         with user_errors():
             saved = save_recommendations(cache.run_store(), system, user, k)
@@ -128,4 +131,4 @@ if data.has_features:
                                      format_func=lambda i: data.items["title"].iat[i], key="rec_new_items")
     visitor = cache.recsys_user(key, split_json, None, k, tuple(picked_items), tuple(picked_categories))
     if visitor:
-        list_tabs(visitor, data.item_noun, "rec_new")
+        list_tabs(visitor, data.item_noun, data.category_noun)

@@ -390,3 +390,39 @@ def test_user_flow_and_share_link(browser, app):
         finally:
             other.close()
     log(f"e2e flow done (run {run_id}); screenshots in {SCREENSHOTS}")
+
+
+@contextmanager
+def browsing_as_new_user(browser, app: Server, step: str):
+    """A fresh browser context (no cookies, no session) whose failure leaves a screenshot and the server log."""
+    context, page = _new_page(browser)
+    try:
+        with on_failure_show(page, app, step):
+            yield page
+    finally:
+        context.close()
+
+
+@pytest.mark.timeout(300)
+def test_explain_page_draws_the_beeswarm(browser, app):
+    """Train a model, open Explain from the sidebar: SHAP is computed for the run and the beeswarm is drawn."""
+    from playwright.sync_api import expect
+    _restart_clock()
+    with browsing_as_new_user(browser, app, "explain") as page:
+        page.goto(f"{app.url}/")
+        wait_for_app(page)
+        run_id = train_gradient_boosting(page)
+        click_sidebar_link(page, "Explain", "explain")
+        wait_for_app(page, timeout_ms=TRAIN_TIMEOUT_MS)              # first open computes and stores SHAP
+        assert f"run={run_id}" in page.url, f"the Explain page lost the run: {page.url}"
+        expect(page.get_by_role("heading", name="Why does the model decide that?")).to_be_visible()
+        panel = open_tab(page, "Overall")
+        drawn_plotly_charts(page, 1, "explain", scope=panel)          # the importance bars (SVG)
+        beeswarm = panel.locator(".js-plotly-plot").filter(has_text="beeswarm")
+        expect(beeswarm).to_have_count(1)
+        box = beeswarm.bounding_box()
+        assert box and box["width"] > 200 and box["height"] > 200, f"explain: beeswarm not drawn ({box})"
+        assert beeswarm.locator("canvas").count() >= 1, "explain: the beeswarm (WebGL) has no canvas"
+        assert_no_errors(page, "explain")
+        shoot(page, "7_explain")
+        log(f"explain: beeswarm drawn for run {run_id}")

@@ -216,7 +216,7 @@ def test_reasons_quote_the_numbers_they_claim(system):
     knn = lists["item_knn"]
     assert knn["why"].str.startswith("Because you rated").all()
     first = knn.iloc[0]
-    anchor_title = first["why"].split("*")[1]
+    anchor_title = first["why"].split("“")[1].split("”")[0]
     anchor = int(np.flatnonzero(system.data.items["title"] == anchor_title)[0])
     fans, both = system.train.co_liked(anchor, int(first["item"]))
     likers = set(system.train.events.loc[system.train.events["item"] == anchor].query("rating >= 4")["user"])

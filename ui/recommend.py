@@ -1,6 +1,8 @@
 """Streamlit helpers for the Recommend page: data choice, tables of metrics and of recommendations, saved runs."""
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import streamlit as st
 
@@ -68,25 +70,33 @@ def metric_table(table: pd.DataFrame, k: int, explicit: bool, key: str = "rec_ta
     st.dataframe(view, hide_index=True, column_config=config, key=key)
 
 
-def list_tabs(lists: dict[str, pd.DataFrame], item_noun: str, prefix: str) -> None:
-    """One tab per model: its top-k with a reason for each item, and whether the user liked it later."""
+_MARKDOWN = re.compile(r"([\\`*_\[\]<>#|~$:])")
+
+
+def _plain(text: object) -> str:
+    """Text shown as is inside markdown (titles from an upload may hold * or _)."""
+    return _MARKDOWN.sub(r"\\\1", str(text))
+
+
+def list_tabs(lists: dict[str, pd.DataFrame], item_noun: str, category_noun: str) -> None:
+    """One tab per model, the hybrid first: its top-k, each item with its reason and whether the user liked it
+    later (in the held-out data)."""
     keys = sorted(lists, key=lambda key: key != "hybrid")          # the hybrid first: it is the one to ship
     tabs = st.tabs([MODEL_TITLES.get(key, key) for key in keys])
     for tab, key in zip(tabs, keys):
-        frame = lists[key]
+        rows = lists[key].to_dict("records")
         with tab:
-            front = ["rank", item_noun, "why"]
-            view = frame[front + [c for c in frame.columns if c not in front + ["item"]]]
-            config = {"rank": st.column_config.NumberColumn("#", width=40),
-                      item_noun: st.column_config.TextColumn(item_noun.capitalize(), width="medium"),
-                      "why": st.column_config.TextColumn("Why", width="large"),
-                      "liked later": st.column_config.CheckboxColumn(
-                          "Liked later", help="In this user's held-out interactions and liked: a hit the metrics count.")}
-            st.dataframe(view, hide_index=True, column_config=config, key=f"{prefix}_{key}")
-            hits = int(frame["liked later"].sum()) if "liked later" in frame else 0
+            lines = []
+            for row in rows:
+                badge = " :green-badge[liked later]" if row.get("liked later") else ""
+                categories = row.get(category_noun + "s")
+                where = f" · {_plain(categories)}" if categories else ""
+                lines.append(f"{row['rank']}. **{_plain(row[item_noun])}**{where}{badge}  \n   {_plain(row['why'])}")
+            st.markdown("\n".join(lines))
+            hits = sum(bool(row.get("liked later")) for row in rows)
             if hits:
                 verb = "is one" if hits == 1 else "are ones"
-                st.caption(f"{hits} of these {len(frame)} {item_noun}s {verb} this user liked in the held-out data.")
+                st.caption(f"{hits} of these {len(rows)} {item_noun}s {verb} this user liked in the held-out data.")
 
 
 def show_saved(run) -> None:
@@ -96,7 +106,8 @@ def show_saved(run) -> None:
     st.subheader(f"Saved run: {run.name}")
     st.caption(f"Saved {run.created_at:%Y-%m-%d %H:%M} · data {run.dataset_name} · top {saved['k']} for user "
                f"{saved['user']} · split: {saved['split']['method']} · run id {run.id}. Read from the run's files.")
-    list_tabs({key: pd.DataFrame(rows) for key, rows in saved["lists"].items()}, saved["item_noun"], "rec_saved")
+    list_tabs({key: pd.DataFrame(rows) for key, rows in saved["lists"].items()}, saved["item_noun"],
+              saved["category_noun"])
     with st.expander("Metrics saved with this run"):
         table = saved["table"]
         metric_table(table, saved["k"], "rmse" in table and bool(table["rmse"].notna().any()), key="rec_saved_table")
