@@ -122,7 +122,37 @@ def reproduce_section(run) -> Section:
                    table_html=table)
 
 
-SECTION_BUILDERS: list[Callable] = []   # capability sections: f(run, store) -> Section | None
+def compression_section(run, store) -> Section | None:
+    from core.compress import headline, load_result, slow_notes
+    table = load_result(run.id, store)
+    if table is None:
+        return None
+    from core.charts_compress import latency_figure, tradeoff_figure
+    frame = table.frame()
+    columns = [c for c in ("variant", "method", "params", "bytes", "b1_ms", "b256_ms", "size_x", "speed_b1_x",
+                           table.metric, "agreement") if c in frame.columns]
+    return Section("Smaller and faster", [headline(table), *slow_notes(table),
+                                          f"Measured with {table.threads} thread(s) on {table.cpu.get('model', 'this CPU')}."],
+                   [tradeoff_figure(table, "bytes"), tradeoff_figure(table, "b1_ms"), latency_figure(table)],
+                   frame[columns].to_html(index=False, float_format=lambda v: f"{v:,.4g}"))
+
+
+def tuning_section(run, store) -> Section | None:
+    """Searches on this run's data set and model family (Optuna studies in the same database)."""
+    from core.charts_tune import history_figure
+    from core.tune import list_studies, study_status
+    studies = [s for s in list_studies(run.dataset_key) if s.family == run.spec.get("family")]
+    if not studies:
+        return None
+    figures, lines = [], []
+    for info in studies[:3]:
+        status = study_status(info.name)
+        lines.append(f"{info.label(run.task or 'classification')}: {status.n_complete} complete trials.")
+        figures.append(history_figure(status))
+    return Section("Tuning", lines, figures)
+
+
+SECTION_BUILDERS: list[Callable] = [tuning_section, compression_section]   # f(run, store) -> Section | None
 
 
 # ---------------------------------------------------------------- assembly

@@ -65,3 +65,11 @@ def test_report_opens_offline_in_chromium(saved_run, tmp_path):
     assert drawn >= 5
     assert re.search(r"right \d+ times out of 100", text)
     assert all(url.startswith(("file:", "data:", "blob:", "about:")) for url in requests), requests
+
+
+def test_report_includes_the_compression_table(saved_run):
+    from core.compress import CompressOptions, compress_run
+    from core.report import build_report
+    compress_run(saved_run.id, CompressOptions(onnx=False, rounds=1, repeats=3))
+    text = build_report(saved_run.id)
+    assert "<h2>Smaller and faster</h2>" in text and "Measured with 1 thread" in text
