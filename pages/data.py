@@ -2,6 +2,7 @@
 import streamlit as st
 
 from core import charts_data
+from ui.advice import show_advice
 from core.prep import IMPUTERS, SCALERS
 from ui import cache
 from ui.common import attempt, current_dataset, current_dataset_key, current_prep, dataset_options, select, to_json, user_errors
@@ -83,6 +84,8 @@ c2.metric("Input columns", f"{len(dataset.features):,}")
 c3.metric("Missing cells", f"{int(prof.missing.sum()):,}")
 c4.metric("Duplicate rows", f"{prof.n_duplicates:,}")
 st.caption(prof.headline(dataset))
+with st.expander("What the advisor sees in this data", icon=":material/lightbulb:"):
+    show_advice(cache.dataset_advice(dataset.key))
 
 tab_cols, tab_target, tab_dist, tab_corr = st.tabs(["Columns", "Target", "Distributions", "Correlations"])
 with tab_cols:

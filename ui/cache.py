@@ -101,6 +101,13 @@ def run_split(run_id: str, version: str):
     return split_dataset(dataset(run.dataset_key), PrepOptions.from_dict(run.prep))
 
 
+@st.cache_data(max_entries=16, show_spinner="Checking the data…")
+def dataset_advice(key: str) -> list:
+    """Advisor output that needs only the data (imbalance, missing values, leakage suspects)."""
+    from core.advisor import advise, evidence_for
+    return advise(evidence_for(dataset(key)))
+
+
 @st.cache_data(max_entries=32, show_spinner="Reading the measurements…")
 def run_advice(run_id: str, version: str) -> list:
     """Advisor output for a finished run (cheap evidence only: data profile, metrics, training curves)."""
