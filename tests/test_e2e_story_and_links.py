@@ -1,0 +1,51 @@
+"""A share link opened as the very first request of a fresh server must show the app's own navigation.
+
+Streamlit treats an app with a `pages/` folder as a legacy multipage app until `st.navigation` has run once
+(streamlit/streamlit#9624); `ui/__init__.py` reroutes that first run. This module gets its own fresh server, so
+the deep-link test must stay first; the demo story runs after it.
+"""
+import pytest
+
+from tests.test_e2e_browser import _new_page, app, assert_no_errors, browser, wait_for_app  # noqa: F401 (fixtures)
+
+
+@pytest.mark.e2e
+@pytest.mark.timeout(180)
+def test_first_request_deep_link_has_navigation(browser, app):  # noqa: F811
+    context, page = _new_page(browser)
+    try:
+        page.goto(f"{app.url}/runs")
+        wait_for_app(page)
+        nav = page.locator("[data-testid=stSidebarNav]")
+        assert nav.get_by_text("Home", exact=True).is_visible()
+        assert nav.get_by_text("Metrics", exact=True).is_visible()
+        assert nav.get_by_text("streamlit app").count() == 0
+        assert page.get_by_text("Working on").is_visible()
+        assert page.get_by_role("heading", name="Runs").is_visible()
+        assert_no_errors(page, "deeplink")
+    finally:
+        context.close()
+
+
+@pytest.mark.e2e
+@pytest.mark.timeout(300)
+def test_demo_story_end_to_end(browser, app):  # noqa: F811
+    context, page = _new_page(browser)
+    try:
+        page.goto(f"{app.url}/")
+        wait_for_app(page)
+        page.get_by_role("button", name="Run the one-minute story").click()
+        wait_for_app(page, timeout_ms=150_000)
+        summary = page.locator("[data-testid=stAlertContentSuccess]").first.inner_text()
+        assert "times out of 100" in summary and "Top drivers:" in summary, summary
+        assert page.get_by_text("Story ready in").first.is_visible()
+        assert_no_errors(page, "story")
+        page.get_by_role("button", name="Presentation mode").click()
+        wait_for_app(page)
+        assert page.get_by_text("1 / 6 · The data").is_visible()
+        page.get_by_role("button", name="Next").click()
+        wait_for_app(page)
+        assert page.get_by_text("2 / 6 · The best model").is_visible()
+        assert_no_errors(page, "presentation")
+    finally:
+        context.close()
