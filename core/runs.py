@@ -190,7 +190,7 @@ class RunStore:
         """Runs left 'running' by a process that no longer exists are marked failed (never half-done)."""
         count = 0
         for run in self.list(kind=None):
-            if run.status == "running" and run.pid and not _pid_alive(run.pid):
+            if run.status == "running" and run.pid and not pid_alive(run.pid):
                 self.fail(run.id, "The training process stopped unexpectedly.")
                 count += 1
         return count
@@ -249,14 +249,18 @@ def _prediction_arrays(trained) -> dict[str, np.ndarray]:
     return arrays
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether a process (on this machine) still runs; a zombie (exited, not yet reaped) does not."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] != "Z"
+    except (OSError, IndexError):
+        return True
 
 
 def save_trained(store: RunStore, trained, dataset_name: str, name: str | None = None,

@@ -54,7 +54,7 @@ def build_pipeline(dataset: Dataset, spec: ModelSpec, prep: PrepOptions) -> Pipe
     return Pipeline([("prep", build_preprocessor(dataset, prep)), ("model", make_estimator(spec, dataset.task))])
 
 
-def _check_missing(split: Split, spec: ModelSpec, prep: PrepOptions) -> None:
+def check_missing(split: Split, spec: ModelSpec, prep: PrepOptions) -> None:
     if family(spec.family).handles_missing:
         return
     missing = split.X_train.isna().sum()
@@ -127,7 +127,7 @@ def _train_model(dataset: Dataset, spec: ModelSpec, prep: PrepOptions | None, cv
     progress = progress or _quiet
     progress(0.0, f"Preparing {dataset.name}")
     split = split_dataset(dataset, prep)
-    _check_missing(split, spec, prep)
+    check_missing(split, spec, prep)
     pipeline = build_pipeline(dataset, spec, prep)
     progress(0.05, f"Training {spec.title(dataset.task)}")
     fit_seconds = _fit(pipeline, split, spec, progress)

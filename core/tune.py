@@ -501,9 +501,9 @@ def create_study(config: TuneConfig, name: str | None = None, group: str | None 
 def _check_usable(dataset: "Dataset", config: TuneConfig) -> None:
     """Fail before any trial runs when the data cannot train this family at all."""
     from core.prep import split_dataset
-    from core.train import _check_missing   # the Train page's check: missing values the model cannot use
+    from core.train import check_missing
     spec = config.space.spec({d.name: d.grid(2)[0] for d in config.space.dims}, config.seed)
-    _check_missing(split_dataset(dataset, config.prep), spec, config.prep)
+    check_missing(split_dataset(dataset, config.prep), spec, config.prep)
 
 
 def delete_study(name: str) -> None:
@@ -692,16 +692,8 @@ def _pid_alive(pid: int) -> bool:
     child = _CHILDREN.get(pid)
     if child is not None:
         return child.poll() is None
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:   # a zombie (exited, not yet reaped) is not alive
-        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] != "Z"
-    except (OSError, IndexError):
-        return True
+    from core.runs import pid_alive
+    return pid_alive(pid)
 
 
 def _worker_alive(record: dict, stale_after_s: float = 900.0) -> bool:
