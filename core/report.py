@@ -152,7 +152,12 @@ def tuning_section(run, store) -> Section | None:
     return Section("Tuning", lines, figures)
 
 
-SECTION_BUILDERS: list[Callable] = [tuning_section, compression_section]   # f(run, store) -> Section | None
+def explanation_section(run, store) -> Section | None:
+    from core.explain import report_section
+    return report_section(run, store)
+
+
+SECTION_BUILDERS: list[Callable] = [explanation_section, tuning_section, compression_section]   # f(run, store) -> Section | None
 
 
 # ---------------------------------------------------------------- assembly

@@ -89,12 +89,15 @@ def how_good_step(trained) -> StoryStep:
     return StoryStep("how_good", "How good is it?", big, report.headline())
 
 
-def why_step(trained, dataset, max_rows: int = 300) -> StoryStep:
-    from core.explain import ShapEngine, entity_words, explain_split, global_summary
+def why_step(trained, dataset, max_rows: int = 300, folder=None) -> StoryStep:
+    """Top drivers by mean |SHAP|; the values are stored in the run's `folder` (if given) for the report."""
+    from core.explain import ShapEngine, entity_words, explain_split, explanation_stem, global_summary, save_explanation
     from core.prep import split_dataset
     split = split_dataset(dataset, trained.prep)
     engine = ShapEngine(trained.pipeline, split.X_train, dataset.task, dataset.target)
     expl = explain_split(engine, split, max_rows=max_rows, seed=0)
+    if folder is not None:
+        save_explanation(expl, explanation_stem(folder, expl.method, max_rows, 0))
     k = len(expl.output_names) - 1
     importance = expl.importance(k)
     top = list(importance.index[:3])
@@ -151,7 +154,7 @@ def run_story(dataset_key: str = "builtin:breast_cancer", progress: Progress | N
     story.run_id = run.id
     story.steps += [step, how_good_step(best)]
     progress(0.6, "Explaining the best model")
-    story.steps.append(why_step(best, dataset))
+    story.steps.append(why_step(best, dataset, folder=store.folder(run.id)))
     progress(0.7, "Making it smaller and faster")
     story.steps.append(smaller_step(run.id, best.spec.family, _slice(progress, 0.7, 0.97)))
     story.steps.append(advice_step(dataset, best))
