@@ -19,9 +19,14 @@ def _titled(main: str, sub: str) -> str:
     return f"{main}<br><sup>{sub}</sup>"
 
 
+def _short(expl: Explanation, k: int) -> str:
+    """The output's name without its explanation in brackets (for axis titles)."""
+    return expl.output_labels[k].split(" (")[0]
+
+
 def _axis_label(expl: Explanation, k: int) -> str:
     unit = " (percentage points)" if expl.output_kind == "probability" else ""
-    return f"SHAP value: push on the {expl.output_labels[k]}{unit}"
+    return f"SHAP value: push on the {_short(expl, k)}{unit}"
 
 
 def _scaled(expl: Explanation, values: np.ndarray) -> np.ndarray:
@@ -36,7 +41,7 @@ def importance_figure(expl: Explanation, k: int = 0, top: int = 15) -> go.Figure
                            marker_color=UP, hovertemplate="%{y}: %{x:.3g}<extra></extra>"))
     style(fig, _titled("What drives the model overall (mean |SHAP|)", expl.fidelity()),
           height=max(320, 26 * len(imp) + 120))
-    fig.update_layout(xaxis_title=f"Average size of the push on the {expl.output_labels[k]}"
+    fig.update_layout(xaxis_title=f"Average size of the push on the {_short(expl, k)}"
                                   f"{' (points)' if expl.output_kind == 'probability' else ''}", showlegend=False)
     return fig
 
@@ -124,7 +129,7 @@ def dependence_figure(expl: Explanation, feature: str, colour: str | None, k: in
     fig = go.Figure(go.Scattergl(x=x, y=v, mode="markers", marker=marker, text=hover,
                                  hovertemplate="%{text}<br>SHAP %{y:.3g}<extra></extra>"))
     fig.add_hline(y=0, line_color="#999999", line_width=1)
-    style(fig, _titled(f"Dependence: how {feature} pushes the {expl.output_labels[k]}", expl.fidelity()))
+    style(fig, _titled(f"Dependence: how {feature} pushes the {_short(expl, k)}", expl.fidelity()))
     fig.update_layout(xaxis=dict(title=feature, **xaxis), showlegend=False,
                       yaxis_title=f"SHAP value of {feature}{' (points)' if expl.output_kind == 'probability' else ''}")
     return fig
@@ -148,7 +153,8 @@ def waterfall_figure(expl: Explanation, i: int = 0, k: int = 0, top: int = 10, t
     pct = "%" if scale == 100.0 else ""
     text = [f"{base:.3g}{pct}"] + [f"{p * scale:+.3g}" for p in pushes[::-1]] + [f"{out:.3g}{pct}"]
     steps = np.cumsum(x[:-1])
-    lo, hi = min(0.0, float(steps.min()), out), max(0.0, float(steps.max()), out)
+    anchor = [] if expl.output_kind == "value" else [0.0]        # 0 means something for probabilities and log-odds
+    lo, hi = min(anchor + [float(steps.min()), out]), max(anchor + [float(steps.max()), out])
     pad = 0.18 * (hi - lo or 1.0)
     fig = go.Figure(go.Waterfall(
         orientation="h", y=y, x=x, measure=["absolute"] + ["relative"] * len(pushes) + ["total"], text=text,
@@ -160,7 +166,7 @@ def waterfall_figure(expl: Explanation, i: int = 0, k: int = 0, top: int = 10, t
     main = title or f"Why this prediction for row {row_id} (SHAP waterfall)"
     sub = f"{expl.title} · additivity error {abs(base + sum(x[1:-1]) - out) / scale:.1e}"
     style(fig, _titled(main, sub), height=max(360, 30 * len(y) + 120))
-    unit = f"{expl.output_labels[k]}{' (%)' if expl.output_kind == 'probability' else ''}"
+    unit = f"{_short(expl, k)}{' (%)' if expl.output_kind == 'probability' else ''}"
     fig.update_layout(xaxis_title=unit, showlegend=False, margin=dict(l=220, r=40, t=70, b=50))
     return fig
 
@@ -182,8 +188,9 @@ def lime_figure(result, top: int = 10) -> go.Figure:
     return fig
 
 
-def shap_lime_figure(shap_row: pd.Series, lime_row: pd.Series, top: int = 10) -> go.Figure:
+def shap_lime_figure(shap_row: pd.Series, lime, shap_title: str, top: int = 10) -> go.Figure:
     """Side by side: each column's share of the total |push| under SHAP and under LIME for this row."""
+    lime_row = lime.by_feature()
     shap_share = shap_row.abs() / max(float(shap_row.abs().sum()), 1e-12)
     lime_share = lime_row.abs() / max(float(lime_row.abs().sum()), 1e-12)
     cols = list(shap_share.sort_values(ascending=False).index[:top])[::-1]
@@ -191,8 +198,9 @@ def shap_lime_figure(shap_row: pd.Series, lime_row: pd.Series, top: int = 10) ->
         go.Bar(x=shap_share.reindex(cols).fillna(0), y=cols, orientation="h", name="SHAP", marker_color=UP),
         go.Bar(x=lime_share.reindex(cols).fillna(0), y=cols, orientation="h", name="LIME (surrogate)",
                marker_color=NEUTRAL)])
-    style(fig, _titled("SHAP and LIME for this row, side by side", "share of each method's total |weight|; "
-                       "the same ranking means the two methods agree"), height=max(340, 34 * len(cols) + 120))
+    style(fig, _titled("SHAP and LIME for this row, side by side",
+                       f"{shap_title} vs LIME (R² {lime.score:.2f}) · share of each method's total |weight|"),
+          height=max(340, 34 * len(cols) + 120))
     fig.update_layout(barmode="group", xaxis=dict(title="Share of the total push", tickformat=".0%"),
                       legend=dict(orientation="h", yanchor="top", y=-0.18, xanchor="left", x=0.0))
     return fig

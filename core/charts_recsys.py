@@ -7,7 +7,8 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from core.charts import style
-from core.recsys import K_MAX, METRIC_TITLES, MODEL_TITLES, RANKING_METRICS, Evaluation, Interactions, Tuning
+from core.recsys import (K_MAX, METRIC_TITLES, MODEL_TITLES, RANKING_METRICS, RATING_BASELINE, Evaluation,
+                         Interactions, Tuning)
 
 #: One colour per model, the same on every chart.
 MODEL_COLORS = {"popular": "#9aa5b1", "content": "#2ca02c", "item_knn": "#8c564b", "als": "#1f77b4",
@@ -74,9 +75,10 @@ def variety_figure(table: pd.DataFrame, k: int) -> go.Figure:
 def rating_figure(table: pd.DataFrame) -> go.Figure:
     """RMSE and MAE of the models that predict star ratings (lower is better)."""
     rated = table.dropna(subset=["rmse"])
+    names = [RATING_BASELINE if m == "popular" else t for m, t in zip(rated["model"], rated["title"])]
     fig = go.Figure()
     for metric, opacity in (("rmse", 1.0), ("mae", 0.6)):
-        fig.add_trace(go.Bar(name=METRIC_TITLES[metric], x=rated["title"], y=rated[metric], opacity=opacity,
+        fig.add_trace(go.Bar(name=METRIC_TITLES[metric], x=names, y=rated[metric], opacity=opacity,
                              marker_color=[MODEL_COLORS.get(m) for m in rated["model"]],
                              text=[f"{v:.3f}" for v in rated[metric]], textposition="outside"))
     fig.update_layout(barmode="group")
@@ -87,7 +89,7 @@ def rating_figure(table: pd.DataFrame) -> go.Figure:
 def tuning_figure(tuning: Tuning) -> go.Figure:
     """Validation NDCG@10 against ALS regularization (left) and against the hybrid's content weight (right)."""
     fig = make_subplots(rows=1, cols=2, subplot_titles=("ALS regularization", "Hybrid: weight of content"))
-    grid = pd.DataFrame(tuning.als)
+    grid = pd.DataFrame(tuning.als, columns=["alpha", "regularization", "ndcg"])
     for alpha, part in grid.groupby("alpha"):
         fig.add_trace(go.Scatter(x=part["regularization"], y=part["ndcg"], mode="lines+markers",
                                  name=f"ALS, alpha {alpha:g}", line=dict(color=MODEL_COLORS["als"])), row=1, col=1)
@@ -98,5 +100,6 @@ def tuning_figure(tuning: Tuning) -> go.Figure:
     fig.update_xaxes(title="regularization (log scale)", type="log", row=1, col=1)
     fig.update_xaxes(title="content weight (0 = ALS only, 1 = content only)", row=1, col=2)
     fig.update_yaxes(title="Validation NDCG@10", rangemode="tozero", row=1, col=1)
-    chosen = f"chosen: regularization {tuning.regularization:g}" + (f", weight {tuning.weight:g}" if tuning.weights else "")
+    chosen = f"chosen: regularization {tuning.regularization:g}"
+    chosen += f", weight {tuning.weight:g}" if tuning.weights else ""
     return style(fig, f"Tuned on a validation split, never the test split ({chosen})", height=360, showlegend=False)

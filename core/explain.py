@@ -77,14 +77,21 @@ def _quiet(*_args, **_kwargs) -> None:
     return None
 
 
-def single_threaded():
+def single_threaded(model=None):
     """OpenMP on one thread for this thread's work (omp_set_num_threads is per calling thread).
 
     The explainers call the model on many small batches; scikit-learn's OpenMP loops (gradient
     boosting, k-NN) then spend more time waking threads than working, 6-20x slower on a busy 2-core
     machine (measured: predict_proba of 5,000 rows 0.2-0.7 s on 2 threads, 0.03 s on one).
+    PyTorch models are left alone: they pick their own thread count, and limiting their OpenMP
+    runtime from outside made the first Deep SHAP pass 1-20 s slower instead of faster.
     """
+    import contextlib
+
     from threadpoolctl import threadpool_limits
+    inner = model.named_steps["model"] if hasattr(model, "named_steps") else model
+    if inner is not None and _model_kind(inner) == "torch":
+        return contextlib.nullcontext()
     return threadpool_limits(limits=1, user_api="openmp")
 
 
@@ -446,7 +453,6 @@ class ShapEngine:
             raise ModelDeckError("Explaining needs at least 2 training rows to compare against; this data set has "
                                  f"{len(X_train)}. Upload more rows.")
         self.features = feature_map(self.prep)
-        self.requested = method
         self.note = ""
         self.background = self._background(X_train, method)
         self._use(method)
@@ -507,7 +513,7 @@ class ShapEngine:
         batches = []
         for start in range(0, len(X_t), chunk):
             progress(start / max(len(X_t), 1), f"{self.title}: {start:,} of {len(X_t):,} rows")
-            with single_threaded():
+            with single_threaded(self.model):
                 batches.append(self._explain_native(X_t[start:start + chunk]))
         if self.method == "deep" and max(b.additivity_error for b in batches) > ADDITIVITY_TOL:
             worst = max(b.additivity_error for b in batches)
@@ -593,6 +599,13 @@ class Explanation:
     def n_rows(self) -> int:
         return len(self.values)
 
+    def output_phrase(self) -> str:
+        """What is explained, in one phrase: "log-odds of 'malignant'", "score of each class (…)"."""
+        if len(self.output_labels) == 1:
+            return self.output_labels[0]
+        first = self.output_labels[0]
+        return first.replace(f"'{self.output_names[0]}'", "each class")
+
     def fidelity(self) -> str:
         """The method and its fidelity, for every chart's subtitle."""
         sample = (f"all {self.n_rows:,} rows" if self.n_rows == self.n_available
@@ -603,26 +616,12 @@ class Explanation:
         """Mean |SHAP| per column, largest first."""
         return pd.Series(np.abs(self.values[:, :, k]).mean(axis=0), index=self.features).sort_values(ascending=False)
 
-    def row(self, i: int) -> "Explanation":
-        """The explanation of the i-th explained row alone."""
-        pick = slice(i, i + 1)
-        return _replace(self, values=self.values[pick], values_transformed=self.values_transformed[pick],
-                         outputs=self.outputs[pick], proba=None if self.proba is None else self.proba[pick],
-                         predictions=self.predictions[pick], positions=self.positions[pick],
-                         row_ids=self.row_ids[pick], part=self.part[pick], y_true=self.y_true[pick],
-                         data=self.data.iloc[pick])
-
     def index_of(self, row_id: str) -> int | None:
         hits = np.flatnonzero(self.row_ids == str(row_id))
         return int(hits[0]) if len(hits) else None
 
 
-def _replace(expl: Explanation, **changes) -> Explanation:
-    from dataclasses import replace
-    return replace(expl, **changes)
-
-
-def _predictions(batch: ShapBatch, classes: list[str] | None, k_out: int) -> np.ndarray:
+def _predictions(batch: ShapBatch, classes: list[str] | None) -> np.ndarray:
     if classes is None:
         return batch.outputs[:, 0].astype(float)
     return np.asarray(classes, dtype=str)[np.argmax(batch.proba, axis=1)]
@@ -645,7 +644,7 @@ def explain_frame(engine: ShapEngine, X: pd.DataFrame, *, y: pd.Series | None = 
         output_labels=[out.label(i) for i in range(len(out.names))], classes=out.classes,
         features=fm.columns, categorical=fm.categorical, transformed_names=fm.transformed,
         values=fm.group(batch.values), values_transformed=batch.values, base_values=batch.base,
-        outputs=batch.outputs, proba=batch.proba, predictions=_predictions(batch, out.classes, len(out.names)),
+        outputs=batch.outputs, proba=batch.proba, predictions=_predictions(batch, out.classes),
         positions=np.arange(len(X)) if positions is None else np.asarray(positions),
         row_ids=np.asarray([str(i) for i in X.index]), part=np.asarray(part if part is not None else ["edited"] * len(X)),
         y_true=y_true,
@@ -873,6 +872,18 @@ def global_summary(expl: Explanation, k: int, words: tuple[str, str]) -> str:
     return text
 
 
+def importance_summary(expl: Explanation, k: int) -> str:
+    """How far the strongest and the weakest columns move the output, on average."""
+    imp = expl.importance(k)
+    kind = expl.output_kind
+    text = (f"On average {imp.index[0]} moves the {expl.output_labels[k].split(' (')[0]} by "
+            f"{fmt_push(float(imp.iloc[0]), kind).lstrip('+')}, in either direction.")
+    small = imp[imp < 0.1 * float(imp.iloc[0])]
+    if len(small):
+        text += f" {len(small)} of {len(imp)} columns move it less than a tenth of that."
+    return text
+
+
 def beeswarm_summary(expl: Explanation, k: int, words: tuple[str, str]) -> str:
     top = expl.importance(k).index[0]
     direction = feature_direction(expl, top, k)
@@ -997,7 +1008,7 @@ def permutation_importance_test(pipeline, X_test: pd.DataFrame, y_test: pd.Serie
         return accuracy_score(np.asarray(y).astype(str), np.asarray(pred).astype(str)) if metric == "accuracy" \
             else r2_score(y, pred)
     start = time.perf_counter()
-    with single_threaded():
+    with single_threaded(pipeline):
         baseline = scorer(pipeline, X_test, y_test)
         calls[0] = 0
         result = permutation_importance(pipeline, X_test, y_test, scoring=scorer, n_repeats=n_repeats,
@@ -1057,7 +1068,7 @@ def interaction_values(engine: ShapEngine, X: pd.DataFrame, progress: Progress |
     total = None
     for lo in range(0, len(X), chunk):
         progress(lo / max(len(X), 1), f"Interaction values: {lo:,} of {len(X):,} rows")
-        with single_threaded():
+        with single_threaded(engine.model):
             raw = np.asarray(explainer.shap_interaction_values(engine.transform(X.iloc[lo:lo + chunk])), dtype=float)
         raw = raw[..., None] if raw.ndim == 3 else raw                   # (n, m, m, K)
         values = np.einsum("nabK,Kk->nabk", raw, engine.output.reduce) * engine.output.scale

@@ -119,7 +119,7 @@ def explain_row_lime(pipeline, X_train: pd.DataFrame, row: pd.DataFrame, categor
         categorical_features=cat_idx, categorical_names={i: codec.levels[columns[i]] for i in cat_idx},
         class_names=classes if classification else None, discretize_continuous=True, random_state=seed)
     encoded_row = codec.encode(row)[0]
-    with single_threaded():
+    with single_threaded(pipeline):
         exp = explainer.explain_instance(encoded_row, predict, labels=(label,), num_features=len(columns),
                                          num_samples=num_samples)
         model_out = predict(encoded_row[None, :])

@@ -111,7 +111,7 @@ def _scale(column: pd.Series) -> float:
 def counterfactual(pipeline, row: pd.DataFrame, allowed: list[str], X_train: pd.DataFrame, categorical: list[str],
                    seed: int = 0, max_changes: int = 3, budget: int = 20_000) -> Counterfactual:
     """See _search; the model runs on one OpenMP thread (many batches)."""
-    with single_threaded():
+    with single_threaded(pipeline):
         return _search(pipeline, row, allowed, X_train, categorical, seed, max_changes, budget)
 
 
@@ -147,7 +147,7 @@ def _search(pipeline, row: pd.DataFrame, allowed: list[str], X_train: pd.DataFra
                 orig = row.iloc[0][f]
                 col = block[f]
                 cost += (col.astype(str) != str(orig)).to_numpy(float) if f in categorical else \
-                    np.abs(col.to_numpy(float) - float(orig)) / scales[f]
+                    _numeric_cost(col.to_numpy(float), orig, scales[f])
             frames.append(block)
             costs.append(cost)
         block = pd.concat(frames, ignore_index=True)
@@ -170,15 +170,26 @@ def _search(pipeline, row: pd.DataFrame, allowed: list[str], X_train: pd.DataFra
                           float(p1.max()), allowed, evaluated, time.perf_counter() - start)
 
 
+def _numeric_cost(values: np.ndarray, orig, scale: float) -> np.ndarray:
+    """Distance in interquartile ranges; filling in a missing value counts like a category change (1)."""
+    if pd.isna(orig):
+        return np.ones(len(values))
+    return np.abs(values - float(orig)) / scale
+
+
 def _differs(a, b, categorical: bool) -> bool:
-    return str(a) != str(b) if categorical else not np.isclose(float(a), float(b))
+    if categorical:
+        return str(a) != str(b)
+    if pd.isna(a) or pd.isna(b):
+        return pd.isna(a) != pd.isna(b)
+    return not np.isclose(float(a), float(b))
 
 
 def _pull_back(pipeline, row, best, label0, classes, categorical, X_train):
     """Move each changed number back toward the original while the prediction stays flipped."""
     evaluated = 0
     for f in best.columns:
-        if f in categorical or not _differs(row.iloc[0][f], best.iloc[0][f], False):
+        if f in categorical or pd.isna(row.iloc[0][f]) or not _differs(row.iloc[0][f], best.iloc[0][f], False):
             continue
         orig, far = float(row.iloc[0][f]), float(best.iloc[0][f])
         integer = bool(np.all(pd.to_numeric(X_train[f], errors="coerce").dropna() % 1 == 0))

@@ -5,8 +5,8 @@ import numpy as np
 import streamlit as st
 
 from core import charts_recsys as charts
-from core.recsys import (K_MAX, SplitSpec, headline, ranking_vs_rating, save_recommendations, tuning_sentence,
-                         user_history)
+from core.recsys import (K_MAX, SplitSpec, headline, model_keys, new_item_sentence, plural, ranking_vs_rating,
+                         rating_sentence, save_recommendations, tuning_sentence, user_history)
 from ui import cache
 from ui.common import LiveProgress, current_run, user_errors
 from ui.recommend import choose_data, data_summary, list_tabs, metric_table, show_saved
@@ -36,7 +36,9 @@ st.caption(f"The 10% most popular {data.item_noun}s get {summary['top10_share']:
 # ---------------------------------------------------------------- split and build
 st.subheader("Split and build")
 c1, c2, c3, c4 = st.columns(4)
-methods = {"random": "Random per user", "time": "Latest per user (time)"} if data.has_time else {"random": "Random per user"}
+methods = {"random": "Random per user", "time": "Latest per user (time)"}
+if not data.has_time:
+    methods.pop("time")
 method = c1.selectbox("Hold out", list(methods), format_func=methods.get, key="rec_split", persist_state="session")
 if method == "time":
     last_n = c2.number_input("Interactions held out per user", 1, 50, 5, key="rec_last_n", persist_state="session")
@@ -52,9 +54,13 @@ st.caption(f"Split: {spec.describe()}. Every user keeps at least 2 interactions 
 
 system = cache.recsys_system(key, split_json, build=False)
 if system is None:
-    if not st.button("Build and compare the recommenders", type="primary", key="rec_build",
-                     icon=":material/play_arrow:"):
+    slot = st.empty()
+    if not slot.button("Build and compare the recommenders", type="primary", key="rec_build",
+                       icon=":material/play_arrow:"):
+        st.caption(f"Fits {len(model_keys(data))} models and ranks for every user: a few seconds on the built-in "
+                   "data, about a minute for half a million interactions.")
         st.stop()
+    slot.empty()
     progress = LiveProgress("Building…")
     with user_errors():
         system = cache.recsys_system(key, split_json, progress=progress)
@@ -64,11 +70,13 @@ if system is None:
 evaluation = system.evaluation
 table = system.table(k)
 st.subheader(f"Which model recommends best? (top {k})")
-st.markdown(f"**{headline(table, k, len(evaluation.users))}**")
+st.markdown(f"**{headline(table, k, len(evaluation.users), data.item_noun)}**")
 metric_table(table, k, data.explicit)
 st.caption(f"Measured on {len(evaluation.users):,} users with at least one held-out {data.item_noun} they liked "
            f"({len(system.test):,} held-out interactions). {data.item_noun.capitalize()}s a user already had in "
            "training are never recommended or counted.")
+if system.new_item_place:
+    st.caption(new_item_sentence(system.new_item_place, data.item_noun))
 st.plotly_chart(charts.metrics_figure(table, k), key="rec_metrics_chart")
 st.caption(ranking_vs_rating(table, k))
 
@@ -79,14 +87,14 @@ with tab_k:
 with tab_variety:
     st.plotly_chart(charts.variety_figure(table, k), key="rec_variety")
     wide = table.sort_values("coverage", ascending=False).iloc[0]
-    st.caption(f"{wide['title']} shows {wide['coverage']:.0%} of the catalogue across all users' top {k}; the popularity "
-               f"baseline shows {table.set_index('model').loc['popular', 'coverage']:.1%}. Novelty is the average "
+    popular_coverage = table.set_index("model").loc["popular", "coverage"]
+    st.caption(f"{wide['title']} shows {wide['coverage']:.0%} of the catalogue across all users' top {k}; the "
+               f"popularity baseline shows {popular_coverage:.1%}. Novelty is the average "
                "surprise of a recommended item: 1 bit more means items half as many people know.")
 with tab_ratings:
     if data.explicit:
         st.plotly_chart(charts.rating_figure(table), key="rec_ratings")
-        st.caption("Only models that predict a star rating have RMSE and MAE. The popularity row is its rating "
-                   "baseline: each user's and item's average offset from the mean.")
+        st.caption(rating_sentence(table) + " Only models that predict a star rating have RMSE and MAE.")
     else:
         st.info("These data are implicit feedback (no star ratings), so RMSE and MAE do not apply.")
 with tab_tuning:
@@ -103,9 +111,9 @@ history = user_history(system, user)
 liked_train = history[(history["part"] == "training") & history["liked"]]
 st.caption(f"{len(history):,} {data.item_noun}s: {len(liked_train):,} liked in training, "
            f"{int((history['part'] == 'held out').sum()):,} held out (hidden from the models).")
-st.dataframe(history.drop(columns="item"), hide_index=True, height=240, key="rec_history",
+st.dataframe(history.drop(columns="code"), hide_index=True, height=240, key="rec_history",
              column_config={data.item_noun: data.item_noun.capitalize(),
-                            data.category_noun + "s": f"{data.category_noun.capitalize()}s",
+                            plural(data.category_noun): plural(data.category_noun).capitalize(),
                             "rating": "Rating" if data.explicit else "Weight", "part": "Part",
                             "liked": st.column_config.CheckboxColumn("Liked"),
                             "when": st.column_config.DatetimeColumn("When", format="YYYY-MM-DD")})
@@ -120,13 +128,13 @@ if lists:
 
 # ---------------------------------------------------------------- cold start
 if data.has_features:
-    st.subheader(f"A new visitor (cold start)")
-    st.caption(f"Someone with no history: pick {data.category_noun}s they like and, if you want, a few "
+    st.subheader("A new visitor (cold start)")
+    st.caption(f"Someone with no history: pick {plural(data.category_noun)} they like and, if you want, a few "
                f"{data.item_noun}s. ALS scores them without retraining (recalculate_user); with nothing picked they "
-               f"get the most popular {data.item_noun}s, picked {data.category_noun}s first.")
+               f"get the most popular {data.item_noun}s, picked {plural(data.category_noun)} first.")
     popular = np.argsort(-system.train.popularity, kind="stable")[:300]
     left, right = st.columns(2)
-    picked_categories = left.multiselect(f"{data.category_noun.capitalize()}s", data.categories, key="rec_new_cats")
+    picked_categories = left.multiselect(plural(data.category_noun).capitalize(), data.categories, key="rec_new_cats")
     picked_items = right.multiselect(f"{data.item_noun.capitalize()}s they liked", [int(i) for i in popular],
                                      format_func=lambda i: data.items["title"].iat[i], key="rec_new_items")
     visitor = cache.recsys_user(key, split_json, None, k, tuple(picked_items), tuple(picked_categories))

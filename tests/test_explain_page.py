@@ -114,7 +114,8 @@ def test_model_agnostic_explainer_waits_for_a_click_after_a_time_estimate(fresh_
     run = _run("knn", "builtin:iris")
     at = open_page("pages/explain.py", run=run.id)
     assert_clean(at)
-    assert any("will take about" in i.value and "Permutation SHAP" in i.value for i in at.info)
+    assert any("will take" in i.value and "measured on 2 rows" in i.value and "Permutation SHAP" in i.value
+               for i in at.info)
     assert not at.get("plotly_chart")                          # nothing computed before the click
     _number(at, f"explain_rows_{run.id}_permutation").set_value(12).run()
     button(at, f"explain_go_{run.id}_permutation").click().run()

@@ -13,8 +13,8 @@ import scipy.sparse as sp
 
 from core import recsys
 from core.errors import ModelDeckError
-from core.recsys import (ContentBased, Hybrid, SplitSpec, TrainData, build_system, coverage, hit_matrix, novelty,
-                         ranking_scores, rating_errors, recommend_user, split_events, top_k)
+from core.recsys import (SplitSpec, build_system, coverage, hit_matrix, novelty, ranking_scores, rating_errors,
+                         recommend_user, split_events, top_k)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -133,20 +133,22 @@ def test_low_rated_training_items_are_masked_too(system):
     user = int(low["user"].value_counts().index[0])
     lists = recommend_user(system, user, k=20)
     for frame in lists.values():
-        assert not set(frame["item"]) & set(low.loc[low["user"] == user, "item"])
+        assert not set(frame["code"]) & set(low.loc[low["user"] == user, "item"])
 
 
 def test_same_seed_gives_same_lists_and_metrics(small, system):
     again = build_system(small, SplitSpec(seed=7))
     for key in system.evaluation.lists:
         assert np.array_equal(system.evaluation.lists[key], again.evaluation.lists[key]), key
-    pd.testing.assert_frame_equal(system.table(10).drop(columns="fit_seconds"), again.table(10).drop(columns="fit_seconds"))
+    timeless = [table.drop(columns="fit_seconds") for table in (system.table(10), again.table(10))]
+    pd.testing.assert_frame_equal(*timeless)
 
 
 def test_every_model_beats_nothing_and_the_table_is_complete(system):
     table = system.table(10).set_index("model")
     assert list(table.index) == ["popular", "content", "item_knn", "als", "bpr", "svd", "hybrid"]
-    assert table[["precision", "recall", "ndcg", "map", "hit_rate", "coverage"]].apply(lambda c: c.between(0, 1)).all().all()
+    shares = table[["precision", "recall", "ndcg", "map", "hit_rate", "coverage"]]
+    assert ((shares >= 0) & (shares <= 1)).all().all()
     assert table.loc["als", "ndcg"] > table.loc["popular", "ndcg"]
     assert np.isfinite(table.loc[["popular", "svd"], ["rmse", "mae"]]).all().all()
     assert table.loc[["content", "als", "hybrid"], "rmse"].isna().all()        # ranking-only models
@@ -177,7 +179,7 @@ def test_new_user_gets_popular_items_in_preferred_categories(system):
     assert all("Horror" in cats for cats in lists["genres"])
     horror = [i for i, cats in enumerate(system.data.items["categories"]) if "Horror" in cats]
     most_liked = sorted(horror, key=lambda i: (-system.train.popularity[i], i))[:10]
-    assert list(lists["item"]) == most_liked
+    assert list(lists["code"]) == most_liked
     assert lists["why"].str.startswith("Popular in Horror, a genre you picked").all()
 
 
@@ -203,9 +205,16 @@ def test_new_items_get_the_reserved_slot(small):
                           content[:, hybrid.new_items])
     above = np.take_along_axis(content, lists[:, :slot], axis=1).max(axis=1)
     assert np.array_equal(in_slot, (new_scores.max(axis=1) >= above) & (new_scores.max(axis=1) > 0))
+    report = system.new_item_place
+    assert (report["users"], report["share"]) == (int(in_slot.sum()), pytest.approx(in_slot.mean()))
+    plain = recsys.Hybrid(hybrid.content, hybrid.collaborative, hybrid.weight, new_item_slot=False).fit(
+        system.train, data)
+    without = recsys.evaluate({"hybrid": plain}, system.train, system.test, data)
+    assert np.array_equal(without.lists["hybrid"][~in_slot, :10], lists[~in_slot])   # only the place differs
+    assert report["ndcg_without"] == pytest.approx(without.metrics("hybrid", 10)["ndcg"])
     user = int(system.evaluation.users[np.argmax(in_slot)])
     shown = recommend_user(system, user, 10, keys=["hybrid"])["hybrid"]
-    assert shown["item"].tolist() == lists[np.argmax(in_slot)].tolist()         # k=10 is the top 10 of the top 20
+    assert shown["code"].tolist() == lists[np.argmax(in_slot)].tolist()         # k=10 is the top 10 of the top 20
     assert shown["why"].iloc[slot].startswith("New title with no ratings yet")
 
 
@@ -218,9 +227,9 @@ def test_reasons_quote_the_numbers_they_claim(system):
     first = knn.iloc[0]
     anchor_title = first["why"].split("“")[1].split("”")[0]
     anchor = int(np.flatnonzero(system.data.items["title"] == anchor_title)[0])
-    fans, both = system.train.co_liked(anchor, int(first["item"]))
+    fans, both = system.train.co_liked(anchor, int(first["code"]))
     likers = set(system.train.events.loc[system.train.events["item"] == anchor].query("rating >= 4")["user"])
-    with_item = set(system.train.events.loc[system.train.events["item"] == first["item"]].query("rating >= 4")["user"])
+    with_item = set(system.train.events.loc[system.train.events["item"] == first["code"]].query("rating >= 4")["user"])
     assert (fans, both) == (len(likers), len(likers & with_item))
     if fans >= 3 and both:
         assert f"{both / fans:.0%} of the {fans:,} people who liked it" in first["why"]
@@ -338,3 +347,52 @@ def test_recommendations_saved_as_a_run_and_reloaded(system, fresh_home):
     assert [r["title"] for r in saved["lists"]["hybrid"]] == fresh["hybrid"]["title"].tolist()
     assert json.loads((folder / "recommendations.json").read_text())["user"] == str(system.data.user_ids[user])
     assert [r.id for r in store.list(kind="recommender")] == [run.id]
+
+
+def test_tiny_data_pads_lists_and_falls_back_to_default_tuning():
+    """Four items (fewer than a list of 5) and too little data for a validation split: no crash, stated defaults."""
+    text = "user,item,rating\n1,a,5\n1,b,4\n1,c,5\n2,a,4\n2,b,5\n2,c,3\n3,a,5\n3,c,4\n3,d,5\n4,d,5\n"
+    system = build_system(recsys.interactions_from_upload(text.encode(), "tiny.csv"), SplitSpec())
+    assert all(lists.shape[1] == recsys.K_MAX for lists in system.evaluation.lists.values())
+    assert all((lists[:, 4:] == -1).all() for lists in system.evaluation.lists.values())
+    assert np.isfinite(system.table(5)[["precision", "ndcg", "map"]].to_numpy()).all()
+    assert system.tuning.als == [] and "too small" in recsys.tuning_sentence(system.tuning)
+
+
+def test_captions_are_generated_from_the_numbers(system):
+    table = system.table(10)
+    rows = table.set_index("model")
+    best = rows["ndcg"].idxmax()
+    text = recsys.headline(table, 10, len(system.evaluation.users), "title")
+    assert text.startswith(f"{recsys.MODEL_TITLES[best]} ranks best") and f"{rows.loc[best, 'ndcg']:.3f}" in text
+    assert f"{rows.loc[best, 'ndcg'] / rows.loc['popular', 'ndcg']:.1f}×" in text
+    assert f"RMSE {rows['rmse'].min():.3f}" in recsys.ranking_vs_rating(table, 10)
+    assert f"{rows.loc['svd', 'rmse']:.3f} stars" in recsys.rating_sentence(table)
+    assert f"regularization {system.tuning.regularization:g}" in recsys.tuning_sentence(system.tuning)
+    assert f"{system.new_item_place['share']:.0%} of test users" in recsys.new_item_sentence(system.new_item_place,
+                                                                                             "title")
+
+
+@pytest.mark.filterwarnings("ignore::Warning")          # implicit's note that it converted its own matrix to CSR
+def test_fast_paths_agree_with_the_libraries_own_apis(system):
+    """Our vectorised SVD predictions, ALS top-k and item-kNN scores equal scikit-surprise's and implicit's own calls."""
+    test = system.test.head(200)
+    svd = system.models["svd"].ratings
+    ours = svd.predict(test["user"].to_numpy(), test["item"].to_numpy())
+    theirs = [svd.algo.predict(int(u), int(i)).est for u, i in zip(test["user"], test["item"])]
+    assert ours == pytest.approx(theirs, abs=1e-9)
+    users = system.evaluation.users[:20]
+    train = system.train
+    als = system.models["als"]
+    ids, _ = als.model.recommend(users, train.seen[users].tocsr(), N=10, filter_already_liked_items=True)
+    assert np.array_equal(als.recommend(train.liked[users], users, train.seen[users], 10), ids)
+    from implicit.nearest_neighbours import CosineRecommender
+    knn = CosineRecommender(K=100)
+    knn.fit(train.liked.astype(np.float64), show_progress=False)
+    liked_rows = train.liked[users].astype(np.float64).tocsr()
+    ids, _ = knn.recommend(users, liked_rows, N=40)        # implicit filters only the liked items it was given...
+    low_rated = [np.setdiff1d(train.seen[[u]].indices, train.liked[[u]].indices) for u in users]
+    assert any(np.isin(row, low).any() for row, low in zip(ids, low_rated))    # ...so seen low-rated ones come back
+    expected = np.array([[i for i in row if i not in set(low)][:10] for row, low in zip(ids, low_rated)])
+    ours = system.models["item_knn"].recommend(train.liked[users], users, train.seen[users], 10)
+    assert np.mean(np.sort(ours, 1) == np.sort(expected, 1)) > 0.98     # equal up to ties in the 10th place

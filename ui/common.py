@@ -120,7 +120,7 @@ def sidebar() -> None:
         run = current_run()
         if run is not None:
             st.caption(f"Run: {run.name} ({run.status})")
-            link = share_link()
+            link = share_link("recommend" if run.kind == "recommender" else "metrics")
             if link:
                 st.caption("Share this run:")
                 st.code(link, language=None)

@@ -116,12 +116,13 @@ def explanation(run, version: str, method: str, rows: int) -> ex.Explanation:
 
 
 def header(view: View) -> None:
-    """Fidelity line, the note of a fallback, unused columns and the class selector."""
+    """Fidelity line, the note of a fallback and the columns the model does not use."""
     e = view.expl
     st.markdown(f"**{view.run.model_title} on {view.run.dataset_name}** · run {view.run.id}")
-    exactness = "exact" if e.exact else "approximate"
-    st.caption(f"{e.fidelity()} · {exactness}: the base value plus the pushes equals the model's "
-               f"{' / '.join(sorted(set(e.output_labels)))[:200]} within {e.additivity_error:.1e}. "
+    adds_up = e.additivity_error <= ex.ADDITIVITY_TOL
+    st.caption(f"{e.fidelity()} · {'exact values' if e.exact else 'values estimated by sampling'}; the base value "
+               f"plus the pushes {'equals' if adds_up else 'misses'} the model's {e.output_phrase()} "
+               f"{'within' if adds_up else 'by up to'} {e.additivity_error:.1e}. "
                + ("Category columns: the pushes of their one-hot columns are added up into one value. "
                   if len(e.transformed_names) != len(e.features) else "")
                + f"Computed in {e.seconds:.1f} s with shap {e.versions.get('shap', '?')}, stored with the run.")
@@ -147,7 +148,7 @@ def global_view(view: View) -> None:
     left, right = st.columns(2)
     with left:
         st.plotly_chart(charts.importance_figure(e, k), key="explain_importance")
-        st.caption("Bars: how far each column moves the prediction on average, in either direction.")
+        st.caption(ex.importance_summary(e, k))
     with right:
         st.plotly_chart(charts.beeswarm_figure(e, k), key="explain_beeswarm")
         st.caption(ex.beeswarm_summary(e, k, view.words))
@@ -163,7 +164,7 @@ def global_view(view: View) -> None:
 
 # ---------------------------------------------------------------- one row
 def _row_label(e: ex.Explanation, i: int) -> str:
-    truth = f", really {e.y_true[i] if e.classes else ex.fmt_value(float(e.y_true[i]))}" if str(e.y_true[i]) else ""
+    truth = f", really {ex.fmt_value(e.y_true[i] if e.classes else float(e.y_true[i]))}" if str(e.y_true[i]) else ""
     return f"Row {e.row_ids[i]} ({e.part[i]}): predicted {ex.prediction_phrase(e, i)}{truth}"
 
 
@@ -243,11 +244,12 @@ def what_if(view: View, i: int) -> None:
     e, k = view.expl, view.k
     st.subheader("What if?", anchor=False)
     st.caption("Change this row's strongest columns and see the prediction and its explanation update.")
-    order = np.argsort(-np.abs(e.values[i, :, k]))[:6]
+    strongest = [e.features[j] for j in np.argsort(-np.abs(e.values[i, :, k]))]
+    chosen = st.multiselect("Columns to edit (strongest first)", strongest, default=strongest[:6],
+                            key=f"whatif_cols_{view.run.id}_{e.row_ids[i]}")
     row = e.data.iloc[i]
     edits, columns = {}, st.columns(3)
-    for n, j in enumerate(order):
-        feature = e.features[j]
+    for n, feature in enumerate(chosen):
         with columns[n % 3]:
             edits[feature] = _edit_widget(view, row, feature, f"whatif_{view.run.id}_{e.row_ids[i]}_{feature}")
     changed = {f: v for f, v in edits.items() if not _same(v, row[f])}
@@ -286,7 +288,7 @@ def lime_section(view: View, i: int) -> None:
     overlap, rho = ex.rank_agreement(shap_row.abs(), result.by_feature())
     left, right = st.columns(2)
     left.plotly_chart(charts.lime_figure(result), key="explain_lime_chart")
-    right.plotly_chart(charts.shap_lime_figure(shap_row, result.by_feature()), key="explain_shap_lime")
+    right.plotly_chart(charts.shap_lime_figure(shap_row, result, e.title), key="explain_shap_lime")
     from core.lime_adapter import lime_summary
     st.caption(lime_summary(result, overlap, rho)
                + ("" if e.output_kind == "probability" or e.classes is None else

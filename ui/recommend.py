@@ -6,7 +6,7 @@ import re
 import pandas as pd
 import streamlit as st
 
-from core.recsys import BUILTIN_KEY, METRIC_TITLES, MODEL_TITLES, Interactions
+from core.recsys import BUILTIN_KEY, METRIC_TITLES, MODEL_TITLES, Interactions, plural
 from ui import cache
 from ui.common import user_errors
 
@@ -66,7 +66,8 @@ def metric_table(table: pd.DataFrame, k: int, explicit: bool, key: str = "rec_ta
             continue
         fmt = "percent" if name == "coverage" else "%.3f"
         config[name] = st.column_config.NumberColumn(label, format=fmt)
-    config["fit_seconds"] = st.column_config.NumberColumn("Fit (s)", format="%.2f")
+    config["fit_seconds"] = st.column_config.NumberColumn(
+        "Fit (s)", format="%.2f", help="Seconds to fit on the training split; the hybrid's includes its two parts.")
     st.dataframe(view, hide_index=True, column_config=config, key=key)
 
 
@@ -89,7 +90,7 @@ def list_tabs(lists: dict[str, pd.DataFrame], item_noun: str, category_noun: str
             lines = []
             for row in rows:
                 badge = " :green-badge[liked later]" if row.get("liked later") else ""
-                categories = row.get(category_noun + "s")
+                categories = row.get(plural(category_noun))
                 where = f" · {_plain(categories)}" if categories else ""
                 lines.append(f"{row['rank']}. **{_plain(row[item_noun])}**{where}{badge}  \n   {_plain(row['why'])}")
             st.markdown("\n".join(lines))
