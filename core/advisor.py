@@ -258,3 +258,62 @@ def evidence_for(dataset=None, report=None, history=None, **extra) -> Evidence:
     elif report is not None:
         ev.task = report.task
     return ev
+
+
+# ---------------------------------------------------------------- evidence stored with a run
+def _importance_agreement(run, store, dataset) -> float | None:
+    """Spearman correlation of stored SHAP and permutation importances (None until both were computed)."""
+    import json
+
+    from core.explain import PermutationResult, latest_explanation, rank_agreement
+    from core.prep import PrepOptions, split_dataset
+    folder = store.folder(run.id, create=False) / "explain"
+    stored = sorted(folder.glob("permutation_*.json"), key=lambda p: p.stat().st_mtime)
+    if not stored:
+        return None
+    expl = latest_explanation(folder.parent, split_dataset(dataset, PrepOptions.from_dict(run.prep)))
+    if expl is None:
+        return None
+    perm = PermutationResult.from_dict(json.loads(stored[-1].read_text()))
+    return float(rank_agreement(expl.importance(len(expl.output_names) - 1), perm.series())[1])
+
+
+def _compression_pick(run, store, max_loss_points: float = 1.0) -> dict | None:
+    """The variant the budget form would pick with a 1-point accuracy budget (None before compression)."""
+    from core.compress import load_result, pick_variant
+    table = load_result(run.id, store)
+    if table is None:
+        return None
+    best, _why = pick_variant(table, max_loss_points=max_loss_points)
+    if best is None or best["method"] == "baseline":
+        return None
+    return {"name": best["variant"], "size_ratio": best["size_x"], "speed_ratio": best["speed_b1_x"],
+            "accuracy_change": best["delta_points"] / 100}
+
+
+def _tuning_curve(run) -> list[float] | None:
+    """Best-so-far of the newest search on this run's data set and model family (higher is better)."""
+    from core.tune import list_studies, study_status
+    studies = [s for s in list_studies(run.dataset_key) if s.family == run.spec.get("family") and not s.group]
+    if not studies:
+        return None
+    status = study_status(studies[0].name)
+    curve = status.best_so_far()[1]
+    return [v if status.config.direction == "maximize" else -v for v in curve] or None
+
+
+def run_evidence(run, store) -> Evidence:
+    """Everything measured for a finished run: data, metrics, curves, and what Explain, Compress and Tune stored."""
+    from core.datasets import load_dataset
+    from core.errors import ModelDeckError
+    from core.metrics import MetricReport
+    dataset = load_dataset(run.dataset_key)
+    ev = evidence_for(dataset, MetricReport.from_dict(run.metrics), run.history)
+    for name, gather in (("importance_agreement", lambda: _importance_agreement(run, store, dataset)),
+                         ("compression_pick", lambda: _compression_pick(run, store)),
+                         ("tuning_best_so_far", lambda: _tuning_curve(run))):
+        try:
+            setattr(ev, name, gather())
+        except (ModelDeckError, OSError, ValueError, KeyError):
+            continue          # a capability that has nothing usable stored says nothing
+    return ev

@@ -194,7 +194,7 @@ def build_report(run_id: str, store=None) -> str:
         raise ModelDeckError(f"Run '{run_id}' has not finished ({run.status}); a report needs a finished run.")
     report = MetricReport.from_dict(run.metrics)
     dataset = load_dataset(run.dataset_key)
-    advice = advisor.advise(advisor.evidence_for(dataset, report, run.history))
+    advice = advisor.advise(advisor.run_evidence(run, store))
     sections = [summary_section(run, report, advice), data_section(dataset),
                 metrics_section(report, store.load_predictions(run_id)), training_section(run)]
     sections += [builder(run, store) for builder in SECTION_BUILDERS]

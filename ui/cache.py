@@ -111,10 +111,9 @@ def dataset_advice(key: str) -> list:
 @st.cache_data(max_entries=32, show_spinner="Reading the measurements…")
 def run_advice(run_id: str, version: str) -> list:
     """Advisor output for a finished run (cheap evidence only: data profile, metrics, training curves)."""
-    from core.advisor import advise, evidence_for
-    from core.metrics import MetricReport
-    run = run_store().get(run_id)
-    return advise(evidence_for(dataset(run.dataset_key), MetricReport.from_dict(run.metrics), run.history))
+    from core.advisor import advise, run_evidence
+    store = run_store()
+    return advise(run_evidence(store.get(run_id), store))
 
 
 @st.cache_data(max_entries=8, show_spinner="Building the report…")
