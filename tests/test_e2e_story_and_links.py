@@ -6,7 +6,8 @@ the deep-link test must stay first; the demo story runs after it.
 """
 import pytest
 
-from tests.test_e2e_browser import _new_page, app, assert_no_errors, browser, wait_for_app  # noqa: F401 (fixtures)
+from tests.test_e2e_browser import (_new_page, app, assert_no_errors, browser,  # noqa: F401 (fixtures)
+                                    click_sidebar_link, drawn_plotly_charts, wait_for_app)
 
 
 @pytest.mark.e2e
@@ -47,5 +48,11 @@ def test_demo_story_end_to_end(browser, app):  # noqa: F811
         wait_for_app(page)
         assert page.get_by_text("2 / 6 · The best model").is_visible()
         assert_no_errors(page, "presentation")
+        page.get_by_role("button", name="Exit").click()
+        wait_for_app(page)
+        click_sidebar_link(page, "Compress", "compress")          # the story compressed its best model
+        assert page.get_by_role("heading", name="Make the model smaller and faster").is_visible()
+        drawn_plotly_charts(page, 2, "compress")
+        assert_no_errors(page, "compress")
     finally:
         context.close()
