@@ -56,6 +56,7 @@ class CompressOptions:
     finetune_epochs: int = 20
     distill_epochs: int = 60
     half: bool = True                                 # fp16 / bf16 weight variants
+    shap_check: bool = True                           # does compression change the model's reasons? (SHAP ranks)
     onnx: bool = True                                 # ONNX export, parity and ONNX Runtime rows
     threads: int = 1                                  # fixed intra-op threads for every engine
     rounds: int = 5                                   # timing rounds (variants alternated in each)
@@ -742,6 +743,29 @@ def _add_ratios(rows: list[dict], metric: str) -> str:
     return base["variant"]
 
 
+def shap_importance(v: Variant, data: CompressData, rows: int = 20, background: int = 10, seed: int = 0) -> np.ndarray:
+    """Mean |SHAP| per (transformed) input of a variant's raw output, by model-agnostic Permutation SHAP on a
+    seeded sample, so every variant (PyTorch, ONNX Runtime, scikit-learn) is explained the same way."""
+    import shap
+    rng = np.random.default_rng(seed)
+    X_bg = data.X_train[rng.choice(len(data.X_train), min(background, len(data.X_train)), replace=False)]
+    X = data.X_test[rng.choice(len(data.X_test), min(rows, len(data.X_test)), replace=False)]
+    explainer = shap.explainers.Permutation(lambda Z: v.run(np.ascontiguousarray(Z, dtype=np.float32)),
+                                            shap.maskers.Independent(X_bg), seed=seed)
+    values = np.asarray(explainer(X, max_evals=2 * X.shape[1] + 1, silent=True).values)
+    return np.abs(values).reshape(len(X), X.shape[1], -1).mean(axis=(0, 2))
+
+
+def add_shap_agreement(rows: list[dict], variants: list[Variant], data: CompressData, seed: int = 0) -> None:
+    """Spearman rank correlation of each variant's global SHAP importances with the original's (row 0)."""
+    from scipy.stats import spearmanr
+    reference = shap_importance(variants[0], data, seed=seed)
+    for row, v in zip(rows, variants):
+        imp = reference if v is variants[0] else shap_importance(v, data, seed=seed)
+        rho = spearmanr(reference, imp).statistic if np.ptp(imp) > 0 and np.ptp(reference) > 0 else float("nan")
+        row["shap_rank_corr"] = float(rho)
+
+
 # ---------------------------------------------------------------- the result
 @dataclass
 class TradeoffTable:
@@ -842,6 +866,19 @@ def headline(table: TradeoffTable) -> str:
                f"its predictions track the original's with R² {best['agreement']:.3f} on {table.test_rows} test rows."))
 
 
+def reasons_note(table: TradeoffTable, threshold: float = 0.8) -> str | None:
+    """Does compression change the model's reasons? From the SHAP rank correlations in the table."""
+    rhos = {r["variant"]: r.get("shap_rank_corr") for r in table.rows if r.get("shap_rank_corr") is not None}
+    if not rhos:
+        return None
+    changed = [f"'{name}' (ρ {rho:.2f})" for name, rho in rhos.items() if not rho >= threshold]
+    if not changed:
+        return (f"Every variant ranks the inputs by importance like the original (SHAP rank correlation ≥ {threshold}): "
+                "compression did not change the model's reasons.")
+    return (f"These variants lean on different inputs than the original (SHAP rank correlation below {threshold}): "
+            f"{', '.join(changed)}. Check their explanations before shipping them.")
+
+
 def slow_notes(table: TradeoffTable) -> list[str]:
     """Plain warnings where compression made things slower (common for small models at batch 1) or timing was noisy."""
     base = table.row(table.baseline)
@@ -912,6 +949,9 @@ def compress_run(run_id: str, options: CompressOptions | None = None, *, pipelin
         row, pred = _row(v, data, timing[v.name], original)
         original = pred if original is None else original
         rows.append(row)
+    if options.shap_check:
+        progress(0.97, "Checking whether each variant still has the same reasons (SHAP ranks)")
+        add_shap_agreement(rows, variants, data, seed=options.seed)
     metric = "accuracy" if data.head.task == "classification" else "r2"
     baseline = _add_ratios(rows, metric)
     import onnxruntime
@@ -920,7 +960,7 @@ def compress_run(run_id: str, options: CompressOptions | None = None, *, pipelin
                           threads=options.threads, cpu=cpu_info(), options=options.to_dict(), test_rows=len(data.X_test),
                           seconds=time.perf_counter() - start, torch_version=torch.__version__,
                           ort_version=onnxruntime.__version__)
-    table.notes = slow_notes(table)
+    table.notes = slow_notes(table) + [note for note in [reasons_note(table)] if note]
     _write_serving(work, data, variants)
     (work / RESULT_FILE).write_text(table.to_json())
     shutil.rmtree(folder, ignore_errors=True)

@@ -5,6 +5,7 @@ import copy
 
 import numpy as np
 import pytest
+from pathlib import Path
 
 from core import compress
 from core.compress import CompressOptions
@@ -199,6 +200,23 @@ def test_table_has_every_method_with_honest_columns(table):
     assert table.row("int8 dynamic (ONNX Runtime)")["bytes"] < table.row("fp32 (ONNX Runtime)")["bytes"]
     assert fp32["agreement"] == 1.0 and table.row("fp32 (ONNX Runtime)")["agreement"] == 1.0
     assert table.threads == 1 and "flags" in table.cpu
+
+
+def test_shap_ranks_say_whether_the_reasons_changed(table, mlp_run, data):
+    fp32, int8 = table.row("fp32 (PyTorch)"), table.row("int8 dynamic (ONNX Runtime)")
+    assert fp32["shap_rank_corr"] == pytest.approx(1.0) and table.row("fp32 (ONNX Runtime)")["shap_rank_corr"] > 0.99
+    assert int8["shap_rank_corr"] > 0.9                           # 8-bit weights keep the ranking of the inputs
+    assert all(-1.0 <= r["shap_rank_corr"] <= 1.0 for r in table.rows)
+    assert any("SHAP rank correlation" in note for note in table.notes)
+    # the helper itself: Permutation SHAP of the original equals the Linear SHAP identity on a linear "variant"
+    import numpy as np
+    w = np.arange(1, data.X_test.shape[1] + 1, dtype=np.float32)
+    linear = compress.Variant("linear", "baseline", "numpy", lambda X: (X @ w)[:, None], Path("."), 0, 0)
+    imp = compress.shap_importance(linear, data, rows=20, background=10, seed=0)
+    rng = np.random.default_rng(0)
+    bg = data.X_train[rng.choice(len(data.X_train), 10, replace=False)]
+    X = data.X_test[rng.choice(len(data.X_test), 20, replace=False)]
+    np.testing.assert_allclose(imp, np.abs((X - bg.mean(axis=0)) * w).mean(axis=0), rtol=1e-4, atol=1e-5)
 
 
 def test_exported_variants_pass_parity(table):

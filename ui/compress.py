@@ -70,6 +70,7 @@ def readable_table(table: TradeoffTable) -> pd.DataFrame:
             "Δ points": f"{r['delta_points']:+.1f}", "× smaller": f"{r['size_x']:.2f}",
             "× faster b1": f"{r['speed_b1_x']:.2f}", "× faster b256": f"{r['speed_b256_x']:.2f}",
             "agreement": f"{r['agreement']:.1%}" if table.task == "classification" else f"R² {r['agreement']:.3f}",
+            "same reasons (SHAP rank ρ)": "—" if r.get("shap_rank_corr") is None else f"{r['shap_rank_corr']:.2f}",
             "ONNX parity (max diff)": parity, "noisy": "yes" if r["noisy"] else "", "how": r["note"]})
     return pd.DataFrame(rows)
 
