@@ -167,16 +167,20 @@ table{border-collapse:collapse;margin:1rem 0}td,th{border:1px solid #ddd;padding
 .lead{font-size:1.2rem}.meta{color:#666}"""
 
 
-def render(title: str, subtitle: str, sections: list[Section]) -> str:
+def render(title: str, subtitle: str, sections: list[Section], names: dict[str, str] | None = None) -> str:
+    """The HTML page; `names` maps column names to the human labels shown in sentences and charts."""
     from plotly.offline import get_plotlyjs
+
+    from core.labels import relabel_figure, relabel_text
+    names = names or {}
     parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>",
              f"<style>{CSS}</style><script type='text/javascript'>{get_plotlyjs()}</script></head><body>",
              f"<h1>{html.escape(title)}</h1><p class='meta'>{html.escape(subtitle)}</p>"]
     for section in sections:
         parts.append(f"<h2>{html.escape(section.title)}</h2>")
-        parts += [f"<p class='lead'>{html.escape(p)}</p>" for p in section.paragraphs]
-        parts += [fig.to_html(full_html=False, include_plotlyjs=False, config={"displaylogo": False})
-                  for fig in section.figures]
+        parts += [f"<p class='lead'>{html.escape(relabel_text(p, names))}</p>" for p in section.paragraphs]
+        parts += [relabel_figure(fig, names).to_html(full_html=False, include_plotlyjs=False,
+                                                     config={"displaylogo": False}) for fig in section.figures]
         parts.append(section.table_html)
     parts.append("</body></html>")
     return "\n".join(parts)
@@ -200,7 +204,9 @@ def build_report(run_id: str, store=None) -> str:
     sections += [builder(run, store) for builder in SECTION_BUILDERS]
     sections += [advice_section(advice), reproduce_section(run)]
     made = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    return render(f"{run.name}", f"ModelDeck report · run {run.id} · {made}", [s for s in sections if s])
+    from core.labels import display_names, load_labels
+    return render(f"{run.name}", f"ModelDeck report · run {run.id} · {made}", [s for s in sections if s],
+                  display_names(load_labels(run.dataset_key)))
 
 
 def write_report(run_id: str, out: Path | str, store=None) -> Path:

@@ -3,10 +3,10 @@ import streamlit as st
 
 from ui import cache
 from ui.advice import show_advice
-from ui.common import current_run
+from ui.common import caption, current_run
 
 st.title("Advice")
-st.caption("What the measurements of this model say, most important first, with the numbers behind each point.")
+caption("What the measurements of this model say, most important first, with the numbers behind each point.")
 
 run = current_run()
 if run is None or run.status != "done":

@@ -5,10 +5,10 @@ from core import charts_compress
 from core.compress import compress_folder, compress_run, headline, supported
 from ui import cache
 from ui import compress as view
-from ui.common import LiveProgress, current_run, user_errors
+from ui.common import caption, chart, current_run, LiveProgress, user_errors
 
 st.title("Make the model smaller and faster")
-st.caption("Try int8, half precision, pruning and a distilled student on the selected run; every variant is "
+caption("Try int8, half precision, pruning and a distilled student on the selected run; every variant is "
            "measured on the same test rows, so you see what each saving costs before you ship it.")
 
 run = current_run()
@@ -17,7 +17,7 @@ if run is None or run.status != "done":
     st.page_link("pages/train.py", label="Go to Train →", icon=":material/model_training:")
     st.stop()
 family = run.spec.get("family", "")
-st.caption(f"Run: **{run.name}** ({run.id}) on {run.dataset_name}.")
+caption(f"Run: **{run.name}** ({run.id}) on {run.dataset_name}.")
 if not supported(family):
     st.info(f"Compression covers the neural network (PyTorch MLP) and tree ensembles; this run is "
             f"'{run.model_title}'. Train one of those on the Train page.")
@@ -39,21 +39,21 @@ if table is None:
     st.stop()
 
 flags = ", ".join(table.cpu.get("flags", [])) or "none of AVX2/AVX-512/VNNI/AMX"
-st.caption(f"Measured {len(table.rows)} variants in {table.seconds:.0f} s on {table.test_rows} test rows · "
+caption(f"Measured {len(table.rows)} variants in {table.seconds:.0f} s on {table.test_rows} test rows · "
            f"{table.threads} thread(s) · CPU {table.cpu.get('model', '?')} ({flags}) · torch {table.torch_version}, "
            f"ONNX Runtime {table.ort_version}. Ratios are against the fastest fp32 option, '{table.baseline}'.")
 st.subheader(headline(table))
 for note in table.notes:
-    st.caption(f":material/info: {note}")
+    caption(f":material/info: {note}")
 
 left, right = st.columns(2)
 with left:
-    st.plotly_chart(charts_compress.tradeoff_figure(table, "bytes"), key="compress_size_chart")
+    chart(charts_compress.tradeoff_figure(table, "bytes"), key="compress_size_chart")
 with right:
-    st.plotly_chart(charts_compress.tradeoff_figure(table, "b1_ms"), key="compress_latency_chart")
-st.caption("Big outlined markers are on the Pareto front: no other variant is both smaller (or faster) and more "
+    chart(charts_compress.tradeoff_figure(table, "b1_ms"), key="compress_latency_chart")
+caption("Big outlined markers are on the Pareto front: no other variant is both smaller (or faster) and more "
            "accurate. Diamonds are noisy timings (p90 over twice the median).")
-st.plotly_chart(charts_compress.latency_figure(table), key="compress_latency_bars")
+chart(charts_compress.latency_figure(table), key="compress_latency_bars")
 st.dataframe(view.readable_table(table), hide_index=True, key="compress_table")
 
 st.subheader("Which one should I ship?")
@@ -62,5 +62,5 @@ view.budget_form(table)
 st.subheader("Take it with you")
 view.downloads(table, compress_folder(run.id, cache.run_store()))
 st.code(f"python -m core serve --run {run.id} --variant \"{table.baseline}\"", language="bash")
-st.caption("Serves the model through ONNX Runtime on 127.0.0.1 with OpenAPI docs at /docs; any variant with an "
+caption("Serves the model through ONNX Runtime on 127.0.0.1 with OpenAPI docs at /docs; any variant with an "
            "ONNX file can be served.")

@@ -2,9 +2,10 @@
 import streamlit as st
 
 from ui import explain as view_ui
+from ui.common import caption
 
 st.title("Why does the model decide that?")
-st.caption("See which columns drive the model overall and why it made one prediction: SHAP values show how far "
+caption("See which columns drive the model overall and why it made one prediction: SHAP values show how far "
            "each column pushed the answer up or down; LIME, permutation importance and counterfactuals check it.")
 
 run = view_ui.finished_run()

@@ -2,7 +2,7 @@
 import streamlit as st
 
 from ui import cache
-from ui.common import current_dataset, select
+from ui.common import caption, current_dataset, select
 from ui.story import run_demo, show_cards, show_presentation
 
 story = st.session_state.get("story")
@@ -12,7 +12,7 @@ if story is not None and st.session_state.get("present"):
 
 st.title("ModelDeck")
 st.markdown("#### From a raw table to a model you can trust — in your browser.")
-st.caption("Pick data, clean it, train and compare models, see why they decide, make them smaller, and share the "
+caption("Pick data, clean it, train and compare models, see why they decide, make them smaller, and share the "
            "result. One click below runs the whole story on the current data set.")
 
 dataset = current_dataset()
@@ -31,15 +31,15 @@ st.divider()
 c1, c2, c3 = st.columns(3)
 with c1:
     st.markdown("**1 · Data**")
-    st.caption(f"Now: {dataset.name}. {dataset.description}")
+    caption(f"Now: {dataset.name}. {dataset.description}")
     st.page_link("pages/data.py", label="Explore and clean the data", icon=":material/table_chart:")
 with c2:
     st.markdown("**2 · Train**")
-    st.caption("Six model families, a leaderboard, live training curves for the neural network.")
+    caption("Six model families, a leaderboard, live training curves for the neural network.")
     st.page_link("pages/train.py", label="Train models", icon=":material/model_training:")
 with c3:
     st.markdown("**3 · Understand and ship**")
-    st.caption("Metrics in plain words, explanations, a smaller model, a report to share.")
+    caption("Metrics in plain words, explanations, a smaller model, a report to share.")
     st.page_link("pages/metrics.py", label="Read the report", icon=":material/insights:")
 
 recent = [r for r in cache.run_store().list(limit=5) if r.status == "done"]

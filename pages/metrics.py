@@ -6,10 +6,10 @@ from core import charts
 from core.metrics import MetricReport, at_threshold, positive_scores, threshold_sweep
 from ui import cache
 from ui.advice import money_view, show_advice
-from ui.common import current_run, select, user_errors
+from ui.common import caption, chart, current_run, select, user_errors
 
 st.title("How good is the model?")
-st.caption("Scores on rows the model never saw while training, next to its scores on the rows it learned from.")
+caption("Scores on rows the model never saw while training, next to its scores on the rows it learned from.")
 
 store = cache.run_store()
 runs = [r for r in store.list() if r.status == "done" and r.kind != "recommender"]  # those open on Recommend
@@ -72,7 +72,7 @@ st.markdown(f"**{report.headline()}**")
 warning = report.overfitting_sentence()
 if warning:
     st.warning(warning, icon=":material/psychology:")
-st.caption(f"{report.n_test:,} test rows, {report.n_train:,} training rows. Preprocessing and model were fitted on the "
+caption(f"{report.n_test:,} test rows, {report.n_train:,} training rows. Preprocessing and model were fitted on the "
            "training rows only.")
 with st.expander("Advice on this model", expanded=False, icon=":material/lightbulb:"):
     show_advice(cache.run_advice(run.id, run.updated_at.isoformat()))
@@ -85,9 +85,9 @@ def cross_validation_tab() -> None:
     if not report.cv:
         st.info("This run was trained without cross-validation.")
         return
-    st.plotly_chart(charts.cv_figure(report))
+    chart(charts.cv_figure(report))
     mean, std = report.cv.get(report.primary, (float("nan"), float("nan")))
-    st.caption(f"Over the folds of the training rows, {charts.metric_name(report.primary)} was {fmt(mean)} ± {fmt(std)}"
+    caption(f"Over the folds of the training rows, {charts.metric_name(report.primary)} was {fmt(mean)} ± {fmt(std)}"
                f"{': stable' if std < 0.02 else ': it varies noticeably with the rows it learns from'}.")
 
 
@@ -96,18 +96,18 @@ if pct:
                     "Train vs test", "Cross-validation", "Business value", "All numbers"])
     with tabs[0]:
         normalize = st.toggle("Show as share of each true class", key="cm_norm")
-        st.plotly_chart(charts.confusion_figure(report, normalize=normalize))
-        st.caption("Rows are the true classes, columns what the model said; the diagonal is where it is right.")
+        chart(charts.confusion_figure(report, normalize=normalize))
+        caption("Rows are the true classes, columns what the model said; the diagonal is where it is right.")
     with tabs[1]:
-        st.plotly_chart(charts.roc_figure(test, report.positive_label))
+        chart(charts.roc_figure(test, report.positive_label))
         if "roc_auc" in report.test:
-            st.caption(f"ROC AUC {report.test['roc_auc']:.3f}: picking one positive and one negative row at random, "
+            caption(f"ROC AUC {report.test['roc_auc']:.3f}: picking one positive and one negative row at random, "
                        f"the model ranks the positive higher {report.test['roc_auc']:.1%} of the time.")
     with tabs[2]:
-        st.plotly_chart(charts.pr_figure(test, report.positive_label))
+        chart(charts.pr_figure(test, report.positive_label))
     with tabs[3]:
-        st.plotly_chart(charts.calibration_figure(test, report.positive_label))
-        st.caption("Close to the diagonal means a predicted 80% really happens about 80% of the time.")
+        chart(charts.calibration_figure(test, report.positive_label))
+        caption("Close to the diagonal means a predicted 80% really happens about 80% of the time.")
     with tabs[4]:
         if report.positive_label is None or test.proba is None:
             st.info("The decision threshold applies to two-class problems with probabilities.")
@@ -116,23 +116,23 @@ if pct:
             threshold = st.slider(f"Flag a row as '{pos}' when its probability is at least", 0.0, 1.0, 0.5, 0.01,
                                   key="metrics_threshold")
             point = at_threshold(test.y_true, score, pos, threshold)
-            st.plotly_chart(charts.threshold_figure(threshold_sweep(test.y_true, score, pos), threshold))
+            chart(charts.threshold_figure(threshold_sweep(test.y_true, score, pos), threshold))
             a, b, c = st.columns(3)
             a.metric("Precision", f"{point['precision']:.1%}")
             b.metric("Recall", f"{point['recall']:.1%}")
             c.metric("Flagged", f"{point['flagged_share']:.1%} of rows")
-            st.caption(f"At {threshold:.2f}, the model flags {point['tp'] + point['fp']} of {len(score)} test rows "
+            caption(f"At {threshold:.2f}, the model flags {point['tp'] + point['fp']} of {len(score)} test rows "
                        f"as '{pos}': {point['tp']} really are, {point['fp']} are false alarms, and it misses "
                        f"{point['fn']}. Raise the threshold for fewer false alarms, lower it to miss fewer.")
     with tabs[5]:
         per_class = pd.DataFrame(report.per_class).rename(columns={"support": "rows in test split"})
         st.dataframe(per_class.style.format({"precision": "{:.1%}", "recall": "{:.1%}", "f1": "{:.1%}"}),
                      hide_index=True)
-        st.caption("Precision: of the rows the model put in this class, the share that belong there. "
+        caption("Precision: of the rows the model put in this class, the share that belong there. "
                    "Recall: of the rows that belong to this class, the share the model found.")
     with tabs[6]:
-        st.plotly_chart(charts.train_test_figure(report))
-        st.caption(warning or "Training and test scores are close: no sign of memorising.")
+        chart(charts.train_test_figure(report))
+        caption(warning or "Training and test scores are close: no sign of memorising.")
     with tabs[7]:
         cross_validation_tab()
     with tabs[8]:
@@ -144,12 +144,12 @@ if pct:
 else:
     tabs = st.tabs(["Predicted vs actual", "Residuals", "Train vs test", "Cross-validation", "All numbers"])
     with tabs[0]:
-        st.plotly_chart(charts.predicted_vs_actual_figure(test))
+        chart(charts.predicted_vs_actual_figure(test))
     with tabs[1]:
-        st.plotly_chart(charts.residual_figure(test))
-        st.caption("Errors should scatter evenly around zero; a pattern means the model misses a trend.")
+        chart(charts.residual_figure(test))
+        caption("Errors should scatter evenly around zero; a pattern means the model misses a trend.")
     with tabs[2]:
-        st.plotly_chart(charts.train_test_figure(report))
+        chart(charts.train_test_figure(report))
     with tabs[3]:
         cross_validation_tab()
 with tabs[-1]:

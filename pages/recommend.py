@@ -8,11 +8,11 @@ from core import charts_recsys as charts
 from core.recsys import (K_MAX, SplitSpec, headline, model_keys, new_item_sentence, plural, ranking_vs_rating,
                          rating_sentence, save_recommendations, tuning_sentence, user_history)
 from ui import cache
-from ui.common import LiveProgress, current_run, user_errors
+from ui.common import caption, chart, current_run, LiveProgress, user_errors
 from ui.recommend import choose_data, data_summary, list_tabs, metric_table, show_saved
 
 st.title("Recommend")
-st.caption("Build a recommender from who-liked-what data, measure it on interactions it never saw, and see why each "
+caption("Build a recommender from who-liked-what data, measure it on interactions it never saw, and see why each "
            "user gets each item. Pick the data and the split, then build.")
 
 run = current_run()
@@ -27,8 +27,8 @@ with user_errors():
     data = cache.recsys_data(key)
 data_summary(data)
 summary = data.summary()
-st.plotly_chart(charts.long_tail_figure(data), key="rec_tail")
-st.caption(f"The 10% most popular {data.item_noun}s get {summary['top10_share']:.0%} of all interactions; half of the "
+chart(charts.long_tail_figure(data), key="rec_tail")
+caption(f"The 10% most popular {data.item_noun}s get {summary['top10_share']:.0%} of all interactions; half of the "
            f"users have {summary['median_per_user']:.0f} or fewer. "
            + (f"{summary['items_without_interactions']:,} {data.item_noun}s have no interaction at all: only their "
               "features can place them (cold start)." if summary["items_without_interactions"] else ""))
@@ -49,7 +49,7 @@ else:
     spec = SplitSpec("random", test_share=float(share), seed=int(seed))
 k = c4.select_slider("List length k", [5, 10, 20], value=10, key="rec_k", persist_state="session")
 split_json = json.dumps(spec.to_dict(), sort_keys=True)
-st.caption(f"Split: {spec.describe()}. Every user keeps at least 2 interactions for training. ALS's regularization "
+caption(f"Split: {spec.describe()}. Every user keeps at least 2 interactions for training. ALS's regularization "
            "and the hybrid's weight are tuned on a validation split cut from the training part only.")
 
 system = cache.recsys_system(key, split_json, build=False)
@@ -57,7 +57,7 @@ if system is None:
     slot = st.empty()
     if not slot.button("Build and compare the recommenders", type="primary", key="rec_build",
                        icon=":material/play_arrow:"):
-        st.caption(f"Fits {len(model_keys(data))} models and ranks for every user: a few seconds on the built-in "
+        caption(f"Fits {len(model_keys(data))} models and ranks for every user: a few seconds on the built-in "
                    "data, about a minute for half a million interactions.")
         st.stop()
     slot.empty()
@@ -72,34 +72,34 @@ table = system.table(k)
 st.subheader(f"Which model recommends best? (top {k})")
 st.markdown(f"**{headline(table, k, len(evaluation.users), data.item_noun)}**")
 metric_table(table, k, data.explicit)
-st.caption(f"Measured on {len(evaluation.users):,} users with at least one held-out {data.item_noun} they liked "
+caption(f"Measured on {len(evaluation.users):,} users with at least one held-out {data.item_noun} they liked "
            f"({len(system.test):,} held-out interactions). {data.item_noun.capitalize()}s a user already had in "
            "training are never recommended or counted.")
 if system.new_item_place:
-    st.caption(new_item_sentence(system.new_item_place, data.item_noun))
-st.plotly_chart(charts.metrics_figure(table, k), key="rec_metrics_chart")
-st.caption(ranking_vs_rating(table, k))
+    caption(new_item_sentence(system.new_item_place, data.item_noun))
+chart(charts.metrics_figure(table, k), key="rec_metrics_chart")
+caption(ranking_vs_rating(table, k))
 
 tab_k, tab_variety, tab_ratings, tab_tuning = st.tabs(["Quality vs list length", "Variety", "Star ratings", "Tuning"])
 with tab_k:
-    st.plotly_chart(charts.at_k_figure(evaluation, "ndcg"), key="rec_at_k")
-    st.caption(f"NDCG rewards hits near the top of the list. Lists up to {K_MAX} were computed once; k only cuts them.")
+    chart(charts.at_k_figure(evaluation, "ndcg"), key="rec_at_k")
+    caption(f"NDCG rewards hits near the top of the list. Lists up to {K_MAX} were computed once; k only cuts them.")
 with tab_variety:
-    st.plotly_chart(charts.variety_figure(table, k), key="rec_variety")
+    chart(charts.variety_figure(table, k), key="rec_variety")
     wide = table.sort_values("coverage", ascending=False).iloc[0]
     popular_coverage = table.set_index("model").loc["popular", "coverage"]
-    st.caption(f"{wide['title']} shows {wide['coverage']:.0%} of the catalogue across all users' top {k}; the "
+    caption(f"{wide['title']} shows {wide['coverage']:.0%} of the catalogue across all users' top {k}; the "
                f"popularity baseline shows {popular_coverage:.1%}. Novelty is the average "
                "surprise of a recommended item: 1 bit more means items half as many people know.")
 with tab_ratings:
     if data.explicit:
-        st.plotly_chart(charts.rating_figure(table), key="rec_ratings")
-        st.caption(rating_sentence(table) + " Only models that predict a star rating have RMSE and MAE.")
+        chart(charts.rating_figure(table), key="rec_ratings")
+        caption(rating_sentence(table) + " Only models that predict a star rating have RMSE and MAE.")
     else:
         st.info("These data are implicit feedback (no star ratings), so RMSE and MAE do not apply.")
 with tab_tuning:
-    st.plotly_chart(charts.tuning_figure(system.tuning), key="rec_tuning")
-    st.caption(tuning_sentence(system.tuning))
+    chart(charts.tuning_figure(system.tuning), key="rec_tuning")
+    caption(tuning_sentence(system.tuning))
 
 # ---------------------------------------------------------------- one user
 st.subheader("One user: history, lists and reasons")
@@ -109,7 +109,7 @@ user = st.selectbox("User", users, key="rec_user",
                     format_func=lambda u: f"user {data.user_ids[u]} · {counts[u]:,} {data.item_noun}s")
 history = user_history(system, user)
 liked_train = history[(history["part"] == "training") & history["liked"]]
-st.caption(f"{len(history):,} {data.item_noun}s: {len(liked_train):,} liked in training, "
+caption(f"{len(history):,} {data.item_noun}s: {len(liked_train):,} liked in training, "
            f"{int((history['part'] == 'held out').sum()):,} held out (hidden from the models).")
 st.dataframe(history.drop(columns="code"), hide_index=True, height=240, key="rec_history",
              column_config={data.item_noun: data.item_noun.capitalize(),
@@ -129,7 +129,7 @@ if lists:
 # ---------------------------------------------------------------- cold start
 if data.has_features:
     st.subheader("A new visitor (cold start)")
-    st.caption(f"Someone with no history: pick {plural(data.category_noun)} they like and, if you want, a few "
+    caption(f"Someone with no history: pick {plural(data.category_noun)} they like and, if you want, a few "
                f"{data.item_noun}s. ALS scores them without retraining (recalculate_user); with nothing picked they "
                f"get the most popular {data.item_noun}s, picked {plural(data.category_noun)} first.")
     popular = np.argsort(-system.train.popularity, kind="stable")[:300]

@@ -3,10 +3,10 @@ import pandas as pd
 import streamlit as st
 
 from ui import cache
-from ui.common import current_run_id, read_only, select, user_errors
+from ui.common import caption, current_run_id, read_only, select, user_errors
 
 st.title("Runs")
-st.caption("Every model you train is saved here and survives restarts. Open one to see its report, or share its link.")
+caption("Every model you train is saved here and survives restarts. Open one to see its report, or share its link.")
 
 store = cache.run_store()
 runs = store.list()
@@ -43,7 +43,7 @@ elif run.status in ("queued", "running"):
 
 locked = read_only()
 if locked:
-    st.caption("You opened a shared link: runs can be viewed here but not renamed or deleted.")
+    caption("You opened a shared link: runs can be viewed here but not renamed or deleted.")
 col_open, col_rename, col_delete = st.columns(3)
 with col_open:
     if st.button("Open report", type="primary", disabled=run.status != "done", key="runs_open"):

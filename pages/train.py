@@ -5,13 +5,13 @@ import streamlit as st
 
 from core.models import DEFAULT_LEADERBOARD, FAMILIES, OPTIMIZER_TITLES, ModelSpec
 from ui import cache
-from ui.common import current_dataset, current_prep, param_widgets, select, to_json, user_errors
+from ui.common import caption, current_dataset, current_prep, param_widgets, select, to_json, user_errors
 from ui.training import background_panel, estimate_seconds, show_result, train_and_save, trained_for
 
 st.title("Train")
 dataset = current_dataset()
 prep = current_prep()
-st.caption(f"Train models on **{dataset.name}** to predict '{dataset.target}' ({dataset.task}). "
+caption(f"Train models on **{dataset.name}** to predict '{dataset.target}' ({dataset.task}). "
            f"Cleaning: {prep.describe(bool(dataset.categorical_features))} (change it on the Data page).")
 
 tab_one, tab_board, tab_opt = st.tabs(["One model", "Leaderboard", "Compare optimizers"])
@@ -19,7 +19,7 @@ tab_one, tab_board, tab_opt = st.tabs(["One model", "Leaderboard", "Compare opti
 with tab_one:
     family_key = st.selectbox("Model", list(FAMILIES), format_func=lambda k: FAMILIES[k].title[dataset.task],
                               key="train_family", persist_state="session")
-    st.caption(FAMILIES[family_key].summary)
+    caption(FAMILIES[family_key].summary)
     with st.expander("Settings", expanded=family_key == "mlp"):
         params = param_widgets(family_key, "one")
         cv_folds = st.slider("Cross-validation folds (0 = skip)", 0, 10, 5, key="train_cv", persist_state="session")
@@ -47,7 +47,7 @@ with tab_one:
         show_result(trained_for(dataset, ModelSpec.from_json(last[1]), PrepOptions.from_dict(json.loads(last[2])), last[3]))
 
 with tab_board:
-    st.caption("Train several models on the same split in one click, ranked on the test rows, "
+    caption("Train several models on the same split in one click, ranked on the test rows, "
                "with cross-validation on the training rows for the spread.")
     chosen = st.multiselect("Models", list(FAMILIES), default=list(DEFAULT_LEADERBOARD),
                             format_func=lambda k: FAMILIES[k].title[dataset.task], key="board_models",
@@ -65,7 +65,7 @@ with tab_board:
         show_leaderboard(dataset, list(board[1]), prep, metric)
 
 with tab_opt:
-    st.caption("The same network, data and seed trained with each optimizer: which one learns fastest here?")
+    caption("The same network, data and seed trained with each optimizer: which one learns fastest here?")
     params = param_widgets("mlp", "opt", skip=("optimizer",))
     optimizers = st.multiselect("Optimizers", list(OPTIMIZER_TITLES), default=list(OPTIMIZER_TITLES),
                                 format_func=OPTIMIZER_TITLES.get, key="opt_list", persist_state="session")

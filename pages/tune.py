@@ -2,13 +2,13 @@
 import streamlit as st
 
 from core import tune
-from ui.common import current_dataset, current_prep
+from ui.common import caption, current_dataset, current_prep
 from ui.tune import best_panel, choose_study, live_panel, search_form
 
 st.title("Tune")
 dataset = current_dataset()
 prep = current_prep()
-st.caption(f"Find the settings that score best on **{dataset.name}** within a trial budget, and see how the search "
+caption(f"Find the settings that score best on **{dataset.name}** within a trial budget, and see how the search "
            f"got there. Scores are cross-validated on the training rows; the test rows stay unseen. "
            f"Cleaning: {prep.describe()}.")
 

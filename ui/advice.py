@@ -4,6 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core.advisor import Advice
+from ui.common import caption, chart, say
 
 ICONS = {"critical": ":material/report:", "warning": ":material/warning:", "info": ":material/lightbulb:"}
 
@@ -15,7 +16,8 @@ def show_advice(advice: list[Advice], limit: int | None = None) -> None:
     for item in advice[:limit]:
         box = {"critical": st.error, "warning": st.warning, "info": st.info}[item.severity]
         evidence = ", ".join(f"{k.replace('_', ' ')} = {v}" for k, v in item.evidence.items())
-        box(f"**{item.finding}** {item.action}\n\n*Evidence: {evidence} — see {item.chart}.*", icon=ICONS[item.severity])
+        box(say(f"**{item.finding}** {item.action}\n\n*Evidence: {evidence} — see {item.chart}.*"),
+            icon=ICONS[item.severity])
 
 
 def money_view(run, test, report) -> None:
@@ -25,15 +27,15 @@ def money_view(run, test, report) -> None:
     from core.metrics import positive_scores
     score, pos = positive_scores(test, report.positive_label)
     econ = default_economics(run.dataset_key)
-    st.caption(f"What is each outcome worth? Defaults are illustrative for this data set; enter your own numbers.")
+    caption(f"What is each outcome worth? Defaults are illustrative for this data set; enter your own numbers.")
     a, b, c = st.columns(3)
     value_tp = a.number_input(f"Value of catching a '{pos}' case", 0.0, 1e9, econ.value_tp, step=10.0, key="biz_tp")
     cost_fp = b.number_input("Cost of a false alarm", 0.0, 1e9, econ.cost_fp, step=10.0, key="biz_fp")
     cost_fn = c.number_input(f"Cost of missing a '{pos}' case", 0.0, 1e9, econ.cost_fn, step=10.0, key="biz_fn")
     econ = Economics(value_tp, cost_fp, cost_fn, econ.currency)
     curve = profit_curve(test.y_true, score, pos, econ)
-    st.plotly_chart(charts_business.profit_figure(curve, econ, st.session_state.get("metrics_threshold")))
-    st.caption(profit_sentence(curve, econ))
+    chart(charts_business.profit_figure(curve, econ, st.session_state.get("metrics_threshold")))
+    caption(profit_sentence(curve, econ))
     gains = gains_table(test.y_true, score, pos)
-    st.plotly_chart(charts_business.gains_figure(gains, pos))
-    st.caption(gains_sentence(gains, pos))
+    chart(charts_business.gains_figure(gains, pos))
+    caption(gains_sentence(gains, pos))

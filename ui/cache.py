@@ -122,6 +122,15 @@ def run_report(run_id: str, version: str) -> str:
     return build_report(run_id, run_store())
 
 
+@st.cache_data(max_entries=256, show_spinner=False)
+def run_dataset_key(run_id: str) -> str | None:
+    from core.errors import ModelDeckError
+    try:
+        return run_store().get(run_id).dataset_key
+    except ModelDeckError:
+        return None
+
+
 def clear_all() -> None:
     st.cache_data.clear()
     st.cache_resource.clear()

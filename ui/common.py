@@ -128,6 +128,39 @@ def sidebar() -> None:
             st.caption("Run: none yet — train a model.")
 
 
+# ---------------------------------------------------------------- labels: every chart and sentence uses them
+def display_names() -> dict[str, str]:
+    """Human names for the columns of the current data set and of the current run's data set."""
+    from core.labels import display_names as names_of
+    from core.labels import load_labels
+    keys = {current_dataset_key()}
+    run_id = st.session_state.get("_sel_run")
+    if run_id:
+        keys.add(cache.run_dataset_key(run_id))
+    names = {}
+    for key in sorted(k for k in keys if k):
+        names.update(names_of(load_labels(key)))
+    return names
+
+
+def chart(fig, **kwargs):
+    """st.plotly_chart with column names shown as their human labels and units."""
+    from core.labels import relabel_figure
+    return st.plotly_chart(relabel_figure(fig, display_names()), **kwargs)
+
+
+def caption(text: str, **kwargs):
+    """st.caption with column names shown as their human labels and units."""
+    from core.labels import relabel_text
+    return st.caption(relabel_text(text, display_names()), **kwargs)
+
+
+def say(text: str) -> str:
+    """A sentence with column names shown as their human labels and units (for markdown, alerts, …)."""
+    from core.labels import relabel_text
+    return relabel_text(text, display_names())
+
+
 # ---------------------------------------------------------------- progress
 class LiveProgress:
     """A progress(fraction, message, history) callback that drives st.progress and, optionally, a live chart."""

@@ -15,7 +15,7 @@ from core import charts_explain as charts
 from core import explain as ex
 from core.errors import ModelDeckError
 from ui import cache
-from ui.common import LiveProgress, attempt, current_run, user_errors
+from ui.common import attempt, caption, chart, current_run, LiveProgress, user_errors
 
 
 AUTO_START_SECONDS = 20.0     # fast explainers start by themselves below this estimate
@@ -82,7 +82,7 @@ def choose(run, pipeline) -> tuple[str, int]:
                               value=ex.default_rows(method), step=50, key=f"explain_rows_{run.id}_{method}",
                               persist_state="session",
                               help="A seeded sample of the training and test rows; the same number gives the same rows.")
-    st.caption(f"{ex.METHOD_TITLES[method]}: {ex.METHOD_NOTES[method]}.")
+    caption(f"{ex.METHOD_TITLES[method]}: {ex.METHOD_NOTES[method]}.")
     return method, int(rows)
 
 
@@ -120,7 +120,7 @@ def header(view: View) -> None:
     e = view.expl
     st.markdown(f"**{view.run.model_title} on {view.run.dataset_name}** · run {view.run.id}")
     adds_up = e.additivity_error <= ex.ADDITIVITY_TOL
-    st.caption(f"{e.fidelity()} · {'exact values' if e.exact else 'values estimated by sampling'}; the base value "
+    caption(f"{e.fidelity()} · {'exact values' if e.exact else 'values estimated by sampling'}; the base value "
                f"plus the pushes {'equals' if adds_up else 'misses'} the model's {e.output_phrase()} "
                f"{'within' if adds_up else 'by up to'} {e.additivity_error:.1e}. "
                + ("Category columns: the pushes of their one-hot columns are added up into one value. "
@@ -130,7 +130,7 @@ def header(view: View) -> None:
         st.warning(e.note, icon=":material/warning:")
     note = ex.unused_columns_note(view.dataset)
     if note:
-        st.caption(note)
+        caption(note)
 
 
 def choose_class(run, expl: ex.Explanation) -> int:
@@ -147,17 +147,17 @@ def global_view(view: View) -> None:
     st.markdown(ex.global_summary(e, k, view.words))
     left, right = st.columns(2)
     with left:
-        st.plotly_chart(charts.importance_figure(e, k), key="explain_importance")
-        st.caption(ex.importance_summary(e, k))
+        chart(charts.importance_figure(e, k), key="explain_importance")
+        caption(ex.importance_summary(e, k))
     with right:
-        st.plotly_chart(charts.beeswarm_figure(e, k), key="explain_beeswarm")
-        st.caption(ex.beeswarm_summary(e, k, view.words))
+        chart(charts.beeswarm_figure(e, k), key="explain_beeswarm")
+        caption(ex.beeswarm_summary(e, k, view.words))
     ranked = list(e.importance(k).index)
     feature = st.selectbox("Dependence plot for", ranked, key=f"explain_dep_{view.run.id}")
     interactions = cache.interactions(view.run.id, view.version, compute=False) if view.method == "tree" else None
     colour = ex.strongest_interaction(e, feature, k, interactions)
-    st.plotly_chart(charts.dependence_figure(e, feature, colour, k), key="explain_dependence")
-    st.caption(ex.dependence_summary(e, feature, colour, k)
+    chart(charts.dependence_figure(e, feature, colour, k), key="explain_dependence")
+    caption(ex.dependence_summary(e, feature, colour, k)
                + ("" if interactions else " (Interacting column found by shap's heuristic; compute interaction "
                                           "values under Cross-checks for the exact one.)" if view.method == "tree" else ""))
 
@@ -205,7 +205,7 @@ def _pick_by_filter(view: View) -> int | None:
     if not matches:
         st.info("No explained row matches this filter; widen it.")
         return None
-    st.caption(f"{len(matches):,} of {e.n_rows:,} explained rows match.")
+    caption(f"{len(matches):,} of {e.n_rows:,} explained rows match.")
     return st.selectbox("Row", matches[:500], format_func=lambda i: _row_label(e, i),
                         key=f"explain_filter_row_{view.run.id}")
 
@@ -218,8 +218,8 @@ def local_view(view: View) -> None:
     st.markdown(ex.row_summary(e, i, k, view.reference, view.words))
     left, right = st.columns(2)
     with left:
-        st.plotly_chart(charts.waterfall_figure(e, i, k), key="explain_waterfall")
-        st.caption(ex.waterfall_summary(e, i, k))
+        chart(charts.waterfall_figure(e, i, k), key="explain_waterfall")
+        caption(ex.waterfall_summary(e, i, k))
     with right:
         st.dataframe(ex.row_table(e, i, k, view.reference, view.words), hide_index=True, height=420)
     what_if(view, i)
@@ -243,7 +243,7 @@ def _edit_widget(view: View, row: pd.Series, feature: str, key: str):
 def what_if(view: View, i: int) -> None:
     e, k = view.expl, view.k
     st.subheader("What if?", anchor=False)
-    st.caption("Change this row's strongest columns and see the prediction and its explanation update.")
+    caption("Change this row's strongest columns and see the prediction and its explanation update.")
     strongest = [e.features[j] for j in np.argsort(-np.abs(e.values[i, :, k]))]
     chosen = st.multiselect("Columns to edit (strongest first)", strongest, default=strongest[:6],
                             key=f"whatif_cols_{view.run.id}_{e.row_ids[i]}")
@@ -265,9 +265,9 @@ def what_if(view: View, i: int) -> None:
              delta=f"{(edited.outputs[0, k] - e.outputs[i, k]) * (100 if e.output_kind == 'probability' else 1):+.3g}"
                    f"{' points' if e.output_kind == 'probability' else ''} on the {e.output_labels[k]}",
              delta_color="off")
-    st.plotly_chart(charts.waterfall_figure(edited, 0, k, title=f"Row {e.row_ids[i]} with your edits (SHAP waterfall)"),
+    chart(charts.waterfall_figure(edited, 0, k, title=f"Row {e.row_ids[i]} with your edits (SHAP waterfall)"),
                     key="explain_whatif_waterfall")
-    st.caption(ex.row_summary(edited, 0, k, view.reference, view.words))
+    caption(ex.row_summary(edited, 0, k, view.reference, view.words))
 
 
 def _same(new, old) -> bool:
@@ -290,7 +290,7 @@ def lime_section(view: View, i: int) -> None:
     left.plotly_chart(charts.lime_figure(result), key="explain_lime_chart")
     right.plotly_chart(charts.shap_lime_figure(shap_row, result, e.title), key="explain_shap_lime")
     from core.lime_adapter import lime_summary
-    st.caption(lime_summary(result, overlap, rho)
+    caption(lime_summary(result, overlap, rho)
                + ("" if e.output_kind == "probability" or e.classes is None else
                   f" LIME explains the probability, SHAP here the {e.output_kind}: compare rankings, not sizes."))
 
@@ -299,7 +299,7 @@ def counterfactual_section(view: View, i: int) -> None:
     e, k = view.expl, view.k
     st.subheader("What would change the prediction?", anchor=False)
     if e.classes is None:
-        st.caption("Counterfactuals flip a class; this model predicts a number. Use the what-if boxes above instead.")
+        caption("Counterfactuals flip a class; this model predicts a number. Use the what-if boxes above instead.")
         return
     if not st.toggle("Find the smallest change that flips the prediction", key="explain_cf"):
         return
@@ -310,7 +310,7 @@ def counterfactual_section(view: View, i: int) -> None:
         result = cache.counterfactual(view.run.id, view.version, int(e.positions[i]), tuple(allowed))
     st.markdown(result.sentence(view.words))
     st.dataframe(result.table(), hide_index=True)
-    st.caption(f"Seeded search over realistic values from the training data: {result.evaluated:,} candidates "
+    caption(f"Seeded search over realistic values from the training data: {result.evaluated:,} candidates "
                f"tried in {result.seconds:.1f} s, fewest changed columns first, then the smallest change.")
 
 
@@ -323,7 +323,7 @@ def cross_checks(view: View) -> None:
 
 def permutation_section(view: View) -> None:
     st.subheader("Permutation importance (model-agnostic)", anchor=False)
-    st.caption("Shuffle one column at a time on the test rows and measure how much the score drops: a check of "
+    caption("Shuffle one column at a time on the test rows and measure how much the score drops: a check of "
                "SHAP's global ranking that does not look inside the model.")
     result = cache.permutation(view.run.id, view.version, compute=False)
     if result is None:
@@ -332,8 +332,8 @@ def permutation_section(view: View) -> None:
         with user_errors():
             result = _progress_run("Permutation importance on the test rows",
                                    lambda p: cache.permutation(view.run.id, view.version, progress=p))
-    st.plotly_chart(charts.permutation_figure(result), key="explain_perm_chart")
-    st.caption(ex.permutation_summary(result, view.expl, view.k, view.words))
+    chart(charts.permutation_figure(result), key="explain_perm_chart")
+    caption(ex.permutation_summary(result, view.expl, view.k, view.words))
 
 
 def interaction_section(view: View) -> None:
@@ -352,8 +352,8 @@ def interaction_section(view: View) -> None:
         with user_errors():
             result = _progress_run("Tree SHAP interaction values",
                                    lambda p: cache.interactions(view.run.id, view.version, rows=int(rows), progress=p))
-    st.plotly_chart(charts.interaction_figure(result, view.k), key="explain_inter_chart")
-    st.caption(ex.interaction_summary(result, view.k, result.output_kind))
+    chart(charts.interaction_figure(result, view.k), key="explain_inter_chart")
+    caption(ex.interaction_summary(result, view.k, result.output_kind))
 
 
 def build_view(run, pipeline, method: str, rows: int, expl: ex.Explanation) -> View:

@@ -8,7 +8,7 @@ import streamlit as st
 
 from core.recsys import BUILTIN_KEY, METRIC_TITLES, MODEL_TITLES, Interactions, plural
 from ui import cache
-from ui.common import user_errors
+from ui.common import caption, user_errors
 
 SOURCES = {"builtin": "Built-in: film streaming (synthetic)", "upload": "Upload my own interactions"}
 
@@ -19,7 +19,7 @@ def choose_data() -> str | None:
                                   key="rec_source", persist_state="session")
     if source != "upload":
         return BUILTIN_KEY
-    st.caption("Interactions: one row per event with a user, an item, optionally a rating or weight and a timestamp "
+    caption("Interactions: one row per event with a user, an item, optionally a rating or weight and a timestamp "
                "(comma- or tab-separated, with a header, or headerless in MovieLens u.data order). Item features "
                "(optional): the item id, categories such as 'Action|Comedy' or yes/no columns, a title and text.")
     left, right = st.columns(2)
@@ -47,9 +47,9 @@ def data_summary(data: Interactions) -> None:
     cols[4].metric("Liked" if data.explicit else "Positive", f"{summary['liked_share']:.0%}",
                    help=(f"Ratings of {data.like_threshold:g} or more count as liked; lower ones are still masked "
                          "from recommendations.") if data.explicit else "Every event counts as a positive signal.")
-    st.caption(data.description)
+    caption(data.description)
     for note in data.notes:
-        st.caption(f"Note: {note}")
+        caption(f"Note: {note}")
 
 
 def metric_table(table: pd.DataFrame, k: int, explicit: bool, key: str = "rec_table") -> None:
@@ -97,7 +97,7 @@ def list_tabs(lists: dict[str, pd.DataFrame], item_noun: str, category_noun: str
             hits = sum(bool(row.get("liked later")) for row in rows)
             if hits:
                 verb = "is one" if hits == 1 else "are ones"
-                st.caption(f"{hits} of these {len(rows)} {item_noun}s {verb} this user liked in the held-out data.")
+                caption(f"{hits} of these {len(rows)} {item_noun}s {verb} this user liked in the held-out data.")
 
 
 def show_saved(run) -> None:
@@ -105,7 +105,7 @@ def show_saved(run) -> None:
     with user_errors():
         saved = cache.saved_recommendations(run.id, run.updated_at.isoformat())
     st.subheader(f"Saved run: {run.name}")
-    st.caption(f"Saved {run.created_at:%Y-%m-%d %H:%M} · data {run.dataset_name} · top {saved['k']} for user "
+    caption(f"Saved {run.created_at:%Y-%m-%d %H:%M} · data {run.dataset_name} · top {saved['k']} for user "
                f"{saved['user']} · split: {saved['split']['method']} · run id {run.id}. Read from the run's files.")
     list_tabs({key: pd.DataFrame(rows) for key, rows in saved["lists"].items()}, saved["item_noun"],
               saved["category_noun"])

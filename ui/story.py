@@ -4,7 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core.story import Story, run_story
-from ui.common import select, user_errors
+from ui.common import caption, chart, say, select, user_errors
 
 PRESENT_CSS = """<style>
 [data-testid="stSidebar"], header {display: none;}
@@ -27,14 +27,14 @@ def run_demo(dataset_key: str) -> Story:
 
 
 def show_cards(story: Story) -> None:
-    st.success(story.summary())
+    st.success(say(story.summary()))
     for step in story.steps:
         with st.container(border=True):
-            st.caption(step.title.upper())
-            st.markdown(f"### {step.big}")
-            st.write(step.sentence)
+            caption(step.title.upper())
+            st.markdown(f"### {say(step.big)}")
+            st.write(say(step.sentence))
             if step.figure is not None:
-                st.plotly_chart(step.figure, key=f"story_{step.key}")
+                chart(step.figure, key=f"story_{step.key}")
 
 
 def show_presentation(story: Story) -> None:
@@ -43,10 +43,10 @@ def show_presentation(story: Story) -> None:
     page = st.session_state.get("story_page", 0)
     step = story.steps[page]
     st.markdown(f"<div class='md-step'>{page + 1} / {len(story.steps)} · {step.title}</div>"
-                f"<div class='md-big'>{step.big}</div><div class='md-sentence'>{step.sentence}</div>",
+                f"<div class='md-big'>{say(step.big)}</div><div class='md-sentence'>{say(step.sentence)}</div>",
                 unsafe_allow_html=True)
     if step.figure is not None:
-        st.plotly_chart(step.figure, key=f"present_{step.key}")
+        chart(step.figure, key=f"present_{step.key}")
     back, _, forward, leave = st.columns([1, 4, 1, 1])
     if back.button("Previous", disabled=page == 0, key="present_prev", icon=":material/arrow_back:"):
         st.session_state["story_page"] = page - 1

@@ -9,7 +9,7 @@ from core import charts_train
 from core.models import OPTIMIZER_TITLES, ModelSpec
 from core.prep import PrepOptions
 from ui import cache
-from ui.common import LiveProgress, current_run, select, to_json, user_errors
+from ui.common import caption, chart, current_run, LiveProgress, select, to_json, user_errors
 
 
 def estimate_seconds(dataset, spec: ModelSpec, cv_folds: int) -> float:
@@ -49,8 +49,8 @@ def _save_run(dataset, trained, group_id: str | None = None):
 def train_and_save(dataset, spec: ModelSpec, prep: PrepOptions, cv_folds: int):
     title = spec.title(dataset.task)
     with st.status(f"Training {title}…", expanded=True) as status:
-        chart = charts_train.loss_curve_figure if spec.family == "mlp" else None
-        progress = LiveProgress(f"Training {title}", chart=chart)
+        curve = charts_train.loss_curve_figure if spec.family == "mlp" else None
+        progress = LiveProgress(f"Training {title}", chart=curve)
         trained = trained_for(dataset, spec, prep, cv_folds, progress)
         progress.done()
         run = _save_run(dataset, trained)
@@ -72,14 +72,14 @@ def show_result(trained) -> None:
         c2.metric("Cross-validation", f"{mean:.1%} ± {std:.1%}" if pct else f"{mean:.3f} ± {std:.3f}")
     c3.metric("Fit time", f"{trained.fit_seconds:.2f} s")
     c4.metric("Model size", f"{trained.size_bytes / 1024:,.0f} KB")
-    st.caption(report.headline())
+    caption(report.headline())
     warning = report.overfitting_sentence()
     if warning:
         st.warning(warning)
     if trained.history:
-        st.plotly_chart(charts_train.loss_curve_figure(trained.history, f"{trained.title}: loss per epoch"))
+        chart(charts_train.loss_curve_figure(trained.history, f"{trained.title}: loss per epoch"))
         best = min(trained.history, key=lambda h: h["val_loss"] if h.get("val_loss") is not None else h["train_loss"])
-        st.caption(f"Trained {len(trained.history)} epochs; the best validation loss came at epoch {best['epoch']}.")
+        caption(f"Trained {len(trained.history)} epochs; the best validation loss came at epoch {best['epoch']}.")
     st.page_link("pages/metrics.py", label="See the full metric report →", icon=":material/insights:")
 
 
@@ -91,7 +91,7 @@ def _poll_run() -> None:
     if run.status in ("queued", "running"):
         st.progress(run.progress, text=f"Background run {run.id}: {run.message or run.status}")
         if run.history:
-            st.plotly_chart(charts_train.loss_curve_figure(run.history, "Live training curves"), key="bg_curve")
+            chart(charts_train.loss_curve_figure(run.history, "Live training curves"), key="bg_curve")
     elif run.status == "done" and st.session_state.get("_bg_watch") == run.id:
         st.success(f"Background run {run.id} finished: {run.name}.")
         st.page_link("pages/metrics.py", label="See its metric report →", icon=":material/insights:")
@@ -136,9 +136,9 @@ def show_leaderboard(dataset, families: list[str], prep: PrepOptions, metric: st
     models = [trained_for(dataset, spec, prep, cv_folds) for spec in _leaderboard_specs(dataset, families, prep)]
     table = leaderboard_table(models, metric)
     percent = metric not in ("mae", "rmse", "r2")
-    st.plotly_chart(charts_train.leaderboard_figure(table, metric, percent=percent))
+    chart(charts_train.leaderboard_figure(table, metric, percent=percent))
     best = table.iloc[0]
-    st.caption(f"Best on the test rows: {best['model']} — {best['in_plain_words']}.")
+    caption(f"Best on the test rows: {best['model']} — {best['in_plain_words']}.")
     fmt = "{:.1%}" if percent else "{:.3f}"
     st.dataframe(table.style.format({metric: fmt, "cv_mean": fmt, "cv_std": fmt, "fit_s": "{:.2f}",
                                      "predict_ms_per_row": "{:.4f}", "size_kb": "{:,.0f}"}),
@@ -161,13 +161,13 @@ def show_optimizer_comparison(dataset, base: ModelSpec, prep: PrepOptions, optim
     bar.empty()
     curves = {OPTIMIZER_TITLES[m.spec.params["optimizer"]]: m.history for m in models}
     has_val = any(h.get("val_loss") is not None for m in models for h in m.history)
-    st.plotly_chart(charts_train.optimizer_curves_figure(curves, "val_loss" if has_val else "train_loss"))
+    chart(charts_train.optimizer_curves_figure(curves, "val_loss" if has_val else "train_loss"))
     table = optimizer_table(models)
     st.dataframe(table.style.format({"final_train_loss": "{:.4f}", "best_val_loss": "{:.4f}",
                                      "test_score": "{:.1%}" if dataset.task == "classification" else "{:.3f}",
                                      "fit_s": "{:.2f}"}), hide_index=True)
     best = table.sort_values("best_val_loss" if has_val else "final_train_loss").iloc[0]
     spread = table["test_score"].max() - table["test_score"].min()
-    st.caption(f"{best['optimizer']} reached the lowest loss. The test scores differ by "
+    caption(f"{best['optimizer']} reached the lowest loss. The test scores differ by "
                f"{spread * 100:.1f} points between the best and the worst optimizer"
                f"{' — on this data the choice barely matters' if spread < 0.01 else ''}.")

@@ -7,7 +7,7 @@ from core import charts_tune, tune
 from core.models import FAMILIES
 from core.tune import STRATEGIES, TuneConfig, TuneStatus
 from ui import cache
-from ui.common import attempt, to_json
+from ui.common import attempt, caption, chart, to_json
 from ui.training import show_result, train_and_save, trained_for
 
 POLL_S = 2.0          # while workers run
@@ -58,7 +58,7 @@ def search_form(dataset, prep) -> None:
                            column_config=SPACE_COLUMNS, column_order=list(SPACE_COLUMNS), hide_index=True)
     config = attempt(_config, dataset, prep, family_key, table, metric, strategy, budget, minutes, folds, grid_points)
     if config is not None:
-        st.caption(_plan_sentence(config, int(workers)))
+        caption(_plan_sentence(config, int(workers)))
     left, right = st.columns(2)
     if left.button("Start search", type="primary", key="tune_start", disabled=config is None,
                    icon=":material/play_arrow:"):
@@ -139,8 +139,8 @@ def _live_view(name: str, state_at_start: tuple[bool, bool]) -> None:
     _progress(status)
     _controls(status)
     if group:
-        st.plotly_chart(charts_tune.compare_figure(group), key="tune_compare_chart")
-        st.caption(tune.compare_sentence(group))
+        chart(charts_tune.compare_figure(group), key="tune_compare_chart")
+        caption(tune.compare_sentence(group))
     _charts(status)
 
 
@@ -155,7 +155,7 @@ def _progress(status: TuneStatus) -> None:
     c2.metric(f"Best CV {metric.label.lower()}", metric.format(best.value) if best else "–")
     c3.metric("Elapsed", tune.duration(status.elapsed_s))
     c4.metric("Workers running", status.active_workers)
-    st.caption(status.headline())
+    caption(status.headline())
 
 
 def _controls(status: TuneStatus) -> None:
@@ -172,12 +172,12 @@ def _controls(status: TuneStatus) -> None:
             st.rerun(scope="app")
     middle, end = right.columns([3, 1])
     with middle.popover("Add a worker from another terminal or machine", icon=":material/terminal:"):
-        st.caption("Any process that reaches the same database (MODELDECK_DB_URL, or this MODELDECK_HOME) can join; "
+        caption("Any process that reaches the same database (MODELDECK_DB_URL, or this MODELDECK_HOME) can join; "
                    "its trials appear here as they finish.")
         st.code(f"python -m core tune-worker --study {status.name} --trials 10", language="bash")
     if not status.active:
         with end.popover("Delete", icon=":material/delete:"):
-            st.caption(f"Delete the search '{status.name}' and its {len(status.trials)} trials? Runs trained from it "
+            caption(f"Delete the search '{status.name}' and its {len(status.trials)} trials? Runs trained from it "
                        "stay.")
             if st.button("Delete the search", key="tune_delete", type="primary"):
                 tune.delete_study(status.name)
@@ -185,19 +185,19 @@ def _controls(status: TuneStatus) -> None:
 
 
 def _charts(status: TuneStatus) -> None:
-    st.plotly_chart(charts_tune.history_figure(status), key="tune_history")
+    chart(charts_tune.history_figure(status), key="tune_history")
     if len(status.complete_trials()) < 3:
         return
     figures = cache.tune_charts(status.name, status.version)
     left, right = st.columns(2)
     with left:
-        st.plotly_chart(figures["importance"], key="tune_importance")
-        st.caption(tune.importance_sentence(status, figures["importances"]))
+        chart(figures["importance"], key="tune_importance")
+        caption(tune.importance_sentence(status, figures["importances"]))
     with right:
-        st.plotly_chart(figures["landscape"], key="tune_landscape")
-        st.caption(tune.landscape_sentence(status, figures["importances"]))
-    st.plotly_chart(figures["parallel"], key="tune_parallel")
-    st.caption("One line per trial through every tuned setting; follow the best-coloured lines to see which "
+        chart(figures["landscape"], key="tune_landscape")
+        caption(tune.landscape_sentence(status, figures["importances"]))
+    chart(figures["parallel"], key="tune_parallel")
+    caption("One line per trial through every tuned setting; follow the best-coloured lines to see which "
                "combinations work together.")
 
 
@@ -220,7 +220,7 @@ def best_panel(status: TuneStatus, dataset) -> None:
     st.dataframe([{"setting": labels[k], "value": _value_text(v), "tuned": k in tuned} for k, v in spec.params.items()],
                  hide_index=True)
     config, metric = status.config, status.metric
-    st.caption(f"Trial {best.number} scored {metric.format(best.value)} cross-validated {metric.label.lower()} on the "
+    caption(f"Trial {best.number} scored {metric.format(best.value)} cross-validated {metric.label.lower()} on the "
                f"training rows ({config.cv_folds} folds). Train it as a normal run to measure it on the "
                f"{config.prep.test_size:.0%} test rows the search never saw, then explain or compress it.")
     if st.button("Train the best configuration as a run", key="tune_train_best", icon=":material/model_training:",
