@@ -24,7 +24,7 @@ def missing_figure(profile: Profile) -> go.Figure:
     fig = go.Figure(go.Bar(x=share.values, y=[str(c) for c in share.index], orientation="h",
                            text=[f"{n:,} ({s:.1%})" for n, s in zip(missing.values, share.values)],
                            textposition="auto", marker_color="#d62728"))
-    fig.update_xaxes(tickformat=".0%")
+    fig.update_xaxes(tickformat=".1%" if share.max() < 0.1 else ".0%")
     return _style(fig, "Missing values per column", "Share of rows missing (%)", "Column")
 
 

@@ -91,9 +91,9 @@ def relabel_figure(fig, names: dict[str, str]):
     for trace in fig.data:
         if getattr(trace, "name", None):
             trace.name = relabel_text(trace.name, names)
-        for attr in ("x", "y"):
+        for attr in ("x", "y"):      # only category labels; numbers may be packed as {"dtype", "bdata"}
             values = getattr(trace, attr, None)
-            if values is not None and len(values) and all(isinstance(v, str) for v in values):
+            if isinstance(values, (list, tuple)) and values and all(isinstance(v, str) for v in values):
                 setattr(trace, attr, [relabel_text(v, names) for v in values])
         if getattr(trace, "dimensions", None):         # parallel coordinates
             for dim in trace.dimensions:

@@ -35,6 +35,10 @@ def test_relabel_figure_leaves_the_original_alone():
     out = relabel_figure(fig, names)
     assert list(out.data[0].y) == ["months as customer (months)", "age"] and out.layout.xaxis.title.text == names["tenure_months"]
     assert out.layout.title.text == "What drives 'months as customer (months)'" and fig.data[0].y[0] == "tenure_months"
+    import numpy as np
+    original = go.Figure(go.Histogram(x=np.arange(10.0)))
+    numeric = relabel_figure(original, names)                                       # numbers stay numbers
+    assert json.loads(numeric.to_json())["data"][0]["x"] == json.loads(original.to_json())["data"][0]["x"]
 
 
 def test_pages_and_report_use_the_labels(fresh_home):
