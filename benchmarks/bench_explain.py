@@ -15,27 +15,18 @@
 """
 from __future__ import annotations
 
-import os
 import statistics
-import tempfile
 import time
 import warnings
-from pathlib import Path
 
-os.environ.setdefault("MODELDECK_HOME", tempfile.mkdtemp(prefix="modeldeck-bench-"))
+from benchmarks.common import page_on_new_run, timed
+
 warnings.filterwarnings("ignore")
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def _timed(fn, repeats: int = 1):
     """Best of `repeats` wall times (the machine is shared: the minimum is the least disturbed run)."""
-    times, result = [], None
-    for _ in range(repeats):
-        start = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - start)
-    return min(times), result
+    return timed(fn, repeats, stat=min)
 
 
 def _trained(key: str, family: str, **params):
@@ -178,17 +169,7 @@ def bench_cold_view(repeats: int = 3) -> list[tuple]:
 
 
 def bench_warm_page(repeats: int = 5) -> list[tuple]:
-    from streamlit.testing.v1 import AppTest
-
-    from core.datasets import load_dataset
-    from core.models import ModelSpec
-    from core.runs import RunStore, save_trained
-    from core.train import train_model
-    dataset = load_dataset("builtin:breast_cancer")
-    run = save_trained(RunStore(), train_model(dataset, ModelSpec.create("hist_gb"), cv_folds=0), dataset.name)
-    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120)
-    at.query_params["run"] = run.id
-    at.switch_page("pages/explain.py")
+    at, run = page_on_new_run("pages/explain.py")
     cold, _ = _timed(at.run)
     box = next(n for n in at.number_input if n.key == f"explain_row_{run.id}")
     times = []

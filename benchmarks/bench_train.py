@@ -7,24 +7,7 @@
 """
 from __future__ import annotations
 
-import os
-import statistics
-import tempfile
-import time
-from pathlib import Path
-
-os.environ.setdefault("MODELDECK_HOME", tempfile.mkdtemp(prefix="modeldeck-bench-"))
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def _timed(fn, repeats: int = 1):
-    times, result = [], None
-    for _ in range(repeats):
-        start = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), result
+from benchmarks.common import page_on_new_run, timed
 
 
 def bench_leaderboard() -> list[tuple]:
@@ -37,7 +20,7 @@ def bench_leaderboard() -> list[tuple]:
         def run():
             dataset = load_builtin(name)
             return train_many(dataset, [ModelSpec.create(f) for f in DEFAULT_LEADERBOARD], PrepOptions(), cv_folds=5)
-        seconds, models = _timed(run)
+        seconds, models = timed(run)
         best = max(models, key=lambda m: m.report.test["accuracy"])
         rows.append((f"leaderboard ({len(models)} models, 5-fold CV) on {name}", seconds,
                      f"best {best.title} {best.report.test['accuracy']:.3f}"))
@@ -69,8 +52,8 @@ def bench_mlp_vs_sklearn(epochs: int = 100, hidden=(64, 32), batch: int = 64, re
                                                                n_iter_no_change=epochs + 1, random_state=0))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
-            t_base, _ = _timed(lambda: theirs.fit(X_train, split.y_train), repeats)
-        t_ours, _ = _timed(lambda: ours.fit(X_train, split.y_train), repeats)
+            t_base, _ = timed(lambda: theirs.fit(X_train, split.y_train), repeats)
+        t_ours, _ = timed(lambda: ours.fit(X_train, split.y_train), repeats)
         acc_base, acc_ours = theirs.score(X_test, split.y_test), ours.score(X_test, split.y_test)
         rows.append((f"sklearn MLPClassifier {hidden}, {epochs} epochs, {name} (baseline)", t_base,
                      f"acc {acc_base:.3f}  ×speed 1.00"))
@@ -80,19 +63,9 @@ def bench_mlp_vs_sklearn(epochs: int = 100, hidden=(64, 32), batch: int = 64, re
 
 
 def bench_metrics_page(repeats: int = 5) -> list[tuple]:
-    from streamlit.testing.v1 import AppTest
-
-    from core.datasets import load_builtin
-    from core.models import ModelSpec
-    from core.runs import RunStore, save_trained
-    from core.train import train_model
-    dataset = load_builtin("breast_cancer")
-    run = save_trained(RunStore(), train_model(dataset, ModelSpec.create("hist_gb"), cv_folds=5), dataset.name)
-    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60)
-    at.query_params["run"] = run.id
-    at.switch_page("pages/metrics.py")
-    cold, _ = _timed(at.run)
-    warm, _ = _timed(at.run, repeats)
+    at, _run = page_on_new_run("pages/metrics.py", cv_folds=5, timeout=60)
+    cold, _ = timed(at.run)
+    warm, _ = timed(at.run, repeats)
     status = "OK" if warm < 0.3 else "over target"
     return [("Metrics page, first run (cold caches)", cold, ""),
             ("Metrics page, warm rerun (target < 0.3 s)", warm, f"{status}; ×{cold / warm:.1f} faster than cold")]

@@ -1,7 +1,6 @@
 """Figures for the Data page (pure: results in, plotly Figure out)."""
 from __future__ import annotations
 
-import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
 

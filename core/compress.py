@@ -289,8 +289,6 @@ def fit_net(net, X: np.ndarray, y: np.ndarray, task: str, *, steps: int, lr: flo
     `labelled` is a boolean mask of the rows whose labels may be used (the label budget); rows without a
     label contribute only the teacher's soft targets. Without a teacher only labelled rows are used.
     """
-    import torch
-
     from core.models.torch_mlp import _intra_op_threads
 
     with _intra_op_threads(1):   # small networks: OpenMP threads cost more than they give (see torch_mlp)

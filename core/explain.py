@@ -437,7 +437,21 @@ class ShapBatch:
     additivity_error: float
 
 
-class ShapEngine:
+class _NamedMethod:
+    """The explainer's name and whether its values are exact, for anything with a `method`."""
+
+    method: str
+
+    @property
+    def title(self) -> str:
+        return METHOD_TITLES[self.method]
+
+    @property
+    def exact(self) -> bool:
+        return self.method in EXACT_METHODS
+
+
+class ShapEngine(_NamedMethod):
     """One SHAP explainer for one fitted pipeline: explains raw rows (DataFrame) in the explained output."""
 
     def __init__(self, pipeline, X_train: pd.DataFrame, task: str, target: str, method: str | None = None,
@@ -484,14 +498,6 @@ class ShapEngine:
         if not error <= ADDITIVITY_TOL:
             self.note = f"{reason}; using Gradient SHAP (expected gradients) instead, which is approximate."
             self._use("gradient")
-
-    @property
-    def title(self) -> str:
-        return METHOD_TITLES[self.method]
-
-    @property
-    def exact(self) -> bool:
-        return self.method in EXACT_METHODS
 
     def transform(self, X: pd.DataFrame) -> np.ndarray:
         return np.asarray(self.prep.transform(X), dtype=float)
@@ -557,7 +563,7 @@ def library_versions() -> dict[str, str]:
 
 
 @dataclass
-class Explanation:
+class Explanation(_NamedMethod):
     """SHAP values of a sample of rows, per original column, with everything needed to draw and tell them."""
 
     method: str
@@ -586,14 +592,6 @@ class Explanation:
     seconds: float
     versions: dict = field(default_factory=dict)
     note: str = ""
-
-    @property
-    def title(self) -> str:
-        return METHOD_TITLES[self.method]
-
-    @property
-    def exact(self) -> bool:
-        return self.method in EXACT_METHODS
 
     @property
     def n_rows(self) -> int:

@@ -37,8 +37,14 @@ def load_labels(dataset_key: str) -> dict[str, tuple[str, str]]:
     labels = dict(DEFAULT_LABELS.get(dataset_key, {}))
     path = _path(dataset_key)
     if path.exists():
-        labels.update({c: (v[0], v[1]) for c, v in json.loads(path.read_text(encoding="utf-8")).items()})
+        labels.update(_read(path, path.stat().st_mtime_ns))
     return labels
+
+
+@lru_cache(maxsize=64)
+def _read(path, mtime_ns: int) -> dict[str, tuple[str, str]]:
+    """The stored labels file, read once per version (every chart and caption asks for it)."""
+    return {c: (v[0], v[1]) for c, v in json.loads(path.read_text(encoding="utf-8")).items()}
 
 
 def save_labels(dataset_key: str, labels: dict[str, tuple[str, str]], columns: list[str]) -> None:

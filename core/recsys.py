@@ -1292,7 +1292,7 @@ def _because(system: RecSystem, ctx: _Context, anchor: int, item: int) -> str:
     fans, both = system.train.co_liked(anchor, item)
     if fans >= 3 and both:
         return start + f", and {both / fans:.0%} of the {fans:,} people who liked it liked this too"
-    return start + f"; the two sit close together in what people like"
+    return start + "; the two sit close together in what people like"
 
 
 def _content_reason(system: RecSystem, ctx: _Context, item: int) -> str:

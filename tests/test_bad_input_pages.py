@@ -32,13 +32,14 @@ DATASET_ERRORS = {
 
 # name -> (file bytes, what a note or caption says); these load, with an explanation
 ACCEPTED_WITH_NOTES = {
-    "wrong delimiter": (("x;y;label\n" + NUMS.replace(",", ";")).encode(), "semicolon"),
+    "wrong delimiter": (("x;y;label\n" + NUMS.replace(",", ";")).encode(), "separator: semicolon (;)"),
     "non-UTF-8 text": (("ville,y,label\n" + "\n".join(f"Genève{i},{i},{'a' if i % 2 else 'b'}" for i in range(ROWS))).encode("cp1252"),
-                       "encoding"),
-    "mixed types in a column": (("x,y,label\n" + NUMS.replace("\n3,", "\nthree,", 1)).encode(), "x"),
-    "duplicate column names": (("x,x,label\n" + NUMS).encode(), "x.1"),
-    "all-NaN column": (("x,blank,label\n" + "\n".join(f"{i},,{'a' if i % 2 else 'b'}" for i in range(ROWS))).encode(), "blank"),
-    "constant column": (("x,const,label\n" + "\n".join(f"{i},7,{'a' if i % 2 else 'b'}" for i in range(ROWS))).encode(), "const"),
+                       "read as cp1252"),
+    "mixed types in a column": (("x,y,label\n" + NUMS.replace("\n3,", "\nthree,", 1)).encode(),
+                                "('three') were treated as missing"),
+    "duplicate column names": (("x,x,label\n" + NUMS).encode(), "renamed 'x.1'"),
+    "all-NaN column": (("x,blank,label\n" + "\n".join(f"{i},,{'a' if i % 2 else 'b'}" for i in range(ROWS))).encode(), "'blank' (empty)"),
+    "constant column": (("x,const,label\n" + "\n".join(f"{i},7,{'a' if i % 2 else 'b'}" for i in range(ROWS))).encode(), "'const' (constant)"),
 }
 
 

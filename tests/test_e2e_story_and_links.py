@@ -4,19 +4,30 @@ Streamlit treats an app with a `pages/` folder as a legacy multipage app until `
 (streamlit/streamlit#9624); `ui/__init__.py` reroutes that first run. This module gets its own fresh server, so
 the deep-link test must stay first; the demo story runs after it.
 """
+from contextlib import contextmanager
+
 import pytest
 
 from tests.test_e2e_browser import (_new_page, app, assert_no_errors, browser,  # noqa: F401 (fixtures)
                                     click_sidebar_link, drawn_plotly_charts, wait_for_app)
 
 
+@contextmanager
+def opened(browser, url: str):
+    """A new browser context on `url`, waited until the script finished; closed afterwards."""
+    context, page = _new_page(browser)
+    try:
+        page.goto(url)
+        wait_for_app(page)
+        yield page
+    finally:
+        context.close()
+
+
 @pytest.mark.e2e
 @pytest.mark.timeout(180)
 def test_first_request_deep_link_has_navigation(browser, app):  # noqa: F811
-    context, page = _new_page(browser)
-    try:
-        page.goto(f"{app.url}/runs")
-        wait_for_app(page)
+    with opened(browser, f"{app.url}/runs") as page:
         nav = page.locator("[data-testid=stSidebarNav]")
         assert nav.get_by_text("Home", exact=True).is_visible()
         assert nav.get_by_text("Metrics", exact=True).is_visible()
@@ -24,17 +35,12 @@ def test_first_request_deep_link_has_navigation(browser, app):  # noqa: F811
         assert page.get_by_text("Working on").is_visible()
         assert page.get_by_role("heading", name="Runs").is_visible()
         assert_no_errors(page, "deeplink")
-    finally:
-        context.close()
 
 
 @pytest.mark.e2e
 @pytest.mark.timeout(300)
 def test_demo_story_end_to_end(browser, app):  # noqa: F811
-    context, page = _new_page(browser)
-    try:
-        page.goto(f"{app.url}/")
-        wait_for_app(page)
+    with opened(browser, f"{app.url}/") as page:
         page.get_by_role("button", name="Run the one-minute story").click()
         wait_for_app(page, timeout_ms=150_000)
         summary = page.locator("[data-testid=stAlertContentSuccess]").first.inner_text()
@@ -54,5 +60,3 @@ def test_demo_story_end_to_end(browser, app):  # noqa: F811
         assert page.get_by_role("heading", name="Make the model smaller and faster").is_visible()
         drawn_plotly_charts(page, 2, "compress")
         assert_no_errors(page, "compress")
-    finally:
-        context.close()

@@ -1,16 +1,14 @@
 """Core: preprocessing without leakage, training, leaderboard, runs and the CLI."""
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 
 import numpy as np
-import pandas as pd
 import pytest
 from sklearn.metrics import accuracy_score, r2_score
 
-from core.datasets import load_builtin, make_dataset
+from core.datasets import load_builtin
 from core.errors import ModelDeckError
 from core.models import FAMILIES, ModelSpec
 from core.prep import IQRClipper, PrepOptions, build_preprocessor, preview_cleaning, profile, split_dataset

@@ -27,7 +27,7 @@ def money_view(run, test, report) -> None:
     from core.metrics import positive_scores
     score, pos = positive_scores(test, report.positive_label)
     econ = default_economics(run.dataset_key)
-    caption(f"What is each outcome worth? Defaults are illustrative for this data set; enter your own numbers.")
+    caption("What is each outcome worth? Defaults are illustrative for this data set; enter your own numbers.")
     a, b, c = st.columns(3)
     value_tp = a.number_input(f"Value of catching a '{pos}' case", 0.0, 1e9, econ.value_tp, step=10.0, key="biz_tp")
     cost_fp = b.number_input("Cost of a false alarm", 0.0, 1e9, econ.cost_fp, step=10.0, key="biz_fp")
