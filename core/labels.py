@@ -92,6 +92,8 @@ def relabel_figure(fig, names: dict[str, str]):
         title = layout[axis].title
         if title and title.text:
             title.text = relabel_text(title.text, names)
+        if layout[axis].ticktext:
+            layout[axis].ticktext = [relabel_text(t, names) for t in layout[axis].ticktext]
     for annotation in layout.annotations or ():
         annotation.text = relabel_text(annotation.text, names)
     for trace in fig.data:

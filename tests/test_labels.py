@@ -36,6 +36,8 @@ def test_relabel_figure_leaves_the_original_alone():
     assert list(out.data[0].y) == ["months as customer (months)", "age"] and out.layout.xaxis.title.text == names["tenure_months"]
     assert out.layout.title.text == "What drives 'months as customer (months)'" and fig.data[0].y[0] == "tenure_months"
     import numpy as np
+    ticks = relabel_figure(go.Figure(layout={"yaxis": {"tickvals": [0], "ticktext": ["tenure_months"]}}), names)
+    assert list(ticks.layout.yaxis.ticktext) == [names["tenure_months"]]                 # e.g. the beeswarm's rows
     original = go.Figure(go.Histogram(x=np.arange(10.0)))
     numeric = relabel_figure(original, names)                                       # numbers stay numbers
     assert json.loads(numeric.to_json())["data"][0]["x"] == json.loads(original.to_json())["data"][0]["x"]

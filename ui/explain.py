@@ -15,7 +15,7 @@ from core import charts_explain as charts
 from core import explain as ex
 from core.errors import ModelDeckError
 from ui import cache
-from ui.common import attempt, caption, chart, current_run, LiveProgress, user_errors
+from ui.common import attempt, caption, chart, current_run, LiveProgress, say, user_errors
 
 
 AUTO_START_SECONDS = 20.0     # fast explainers start by themselves below this estimate
@@ -144,7 +144,7 @@ def choose_class(run, expl: ex.Explanation) -> int:
 # ---------------------------------------------------------------- global view
 def global_view(view: View) -> None:
     e, k = view.expl, view.k
-    st.markdown(ex.global_summary(e, k, view.words))
+    st.markdown(say(ex.global_summary(e, k, view.words)))
     left, right = st.columns(2)
     with left:
         chart(charts.importance_figure(e, k), key="explain_importance")
@@ -215,7 +215,7 @@ def local_view(view: View) -> None:
     if i is None:
         return
     e, k = view.expl, view.k
-    st.markdown(ex.row_summary(e, i, k, view.reference, view.words))
+    st.markdown(say(ex.row_summary(e, i, k, view.reference, view.words)))
     left, right = st.columns(2)
     with left:
         chart(charts.waterfall_figure(e, i, k), key="explain_waterfall")
@@ -308,7 +308,7 @@ def counterfactual_section(view: View, i: int) -> None:
                              key=f"explain_cf_cols_{view.run.id}")
     with user_errors():
         result = cache.counterfactual(view.run.id, view.version, int(e.positions[i]), tuple(allowed))
-    st.markdown(result.sentence(view.words))
+    st.markdown(say(result.sentence(view.words)))
     st.dataframe(result.table(), hide_index=True)
     caption(f"Seeded search over realistic values from the training data: {result.evaluated:,} candidates "
                f"tried in {result.seconds:.1f} s, fewest changed columns first, then the smallest change.")
