@@ -94,6 +94,11 @@ def relabel_figure(fig, names: dict[str, str]):
             title.text = relabel_text(title.text, names)
         if layout[axis].ticktext:
             layout[axis].ticktext = [relabel_text(t, names) for t in layout[axis].ticktext]
+    colorbars = [layout.coloraxis.colorbar] + [t.marker.colorbar for t in fig.data
+                                               if getattr(getattr(t, "marker", None), "colorbar", None)]
+    for bar in colorbars:
+        if bar.title and bar.title.text:
+            bar.title.text = relabel_text(bar.title.text, names)
     for annotation in layout.annotations or ():
         annotation.text = relabel_text(annotation.text, names)
     for trace in fig.data:

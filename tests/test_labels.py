@@ -36,6 +36,8 @@ def test_relabel_figure_leaves_the_original_alone():
     assert list(out.data[0].y) == ["months as customer (months)", "age"] and out.layout.xaxis.title.text == names["tenure_months"]
     assert out.layout.title.text == "What drives 'months as customer (months)'" and fig.data[0].y[0] == "tenure_months"
     import numpy as np
+    coloured = relabel_figure(go.Figure(go.Scatter(x=[0], y=[0], marker={"color": [1], "colorbar": {"title": {"text": "tenure_months"}}})), names)
+    assert coloured.data[0].marker.colorbar.title.text == names["tenure_months"]
     ticks = relabel_figure(go.Figure(layout={"yaxis": {"tickvals": [0], "ticktext": ["tenure_months"]}}), names)
     assert list(ticks.layout.yaxis.ticktext) == [names["tenure_months"]]                 # e.g. the beeswarm's rows
     original = go.Figure(go.Histogram(x=np.arange(10.0)))
