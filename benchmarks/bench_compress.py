@@ -22,9 +22,9 @@ os.environ.setdefault("MODELDECK_HOME", tempfile.mkdtemp(prefix="modeldeck-bench
 
 def _trained(hidden, epochs):
     from core import compress
-    from core.datasets import load_dataset
+    from core.data import load_dataset
     from core.models import ModelSpec
-    from core.prep import PrepOptions, split_dataset
+    from core.data import PrepOptions, split_dataset
     from core.train import train_model
     dataset = load_dataset("builtin:digits")
     trained = train_model(dataset, ModelSpec.create("mlp", hidden=hidden, epochs=epochs, dropout=0.0,
@@ -38,7 +38,7 @@ def _measure(variants, data, rounds=7):
     timing = compress.time_variants(variants, data.X_test, threads=1, rounds=rounds, repeats=30)
     rows, original = [], None
     for v in variants:
-        row, pred = compress._row(v, data, timing[v.name], original)
+        row, pred = compress_impl._row(v, data, timing[v.name], original)
         original = pred if original is None else original
         rows.append(row)
     return {r["variant"]: r for r in rows}
@@ -57,10 +57,11 @@ def _header(title):
 
 
 def bench_big_mlp(folder: Path) -> None:
-    from core import compress, export
+    from core import compress
+    from core import compress as export
     net, data = _trained((1024, 1024, 256), 12)
-    v = [compress._torch_variant("fp32 (PyTorch)", "baseline", net, folder),
-         compress._torch_variant("int8 dynamic (PyTorch)", "quantize", compress.quantize_int8(net), folder)]
+    v = [compress_impl._torch_variant("fp32 (PyTorch)", "baseline", net, folder),
+         compress_impl._torch_variant("int8 dynamic (PyTorch)", "quantize", compress.quantize_int8(net), folder)]
     fp32_onnx = export.export_torch(net, data.X_train.shape[1], folder / "fp32.onnx")
     int8_onnx = export.quantize_onnx_dynamic(fp32_onnx, folder / "int8.onnx")
     for name, path in (("fp32 (ONNX Runtime)", fp32_onnx), ("int8 dynamic (ONNX Runtime)", int8_onnx)):
@@ -68,7 +69,7 @@ def bench_big_mlp(folder: Path) -> None:
                                   v[0].nonzero))
     keep = 0.69        # ≈ half the parameters of the 1024-1024-256 network
     slim = compress.prune_structured(net, keep, data, "relu", epochs=15)
-    v.append(compress._torch_variant("structured ~50% params", "structured", slim, folder))
+    v.append(compress_impl._torch_variant("structured ~50% params", "structured", slim, folder))
     rows = _measure(v, data)
     base = rows["fp32 (PyTorch)"]
     _header("1+3+4. MLP 64-1024-1024-256-10 on digits (ratios against fp32 PyTorch eager)")
@@ -90,7 +91,7 @@ def bench_distillation() -> None:
 
     from core import compress
     teacher, data = _trained((256, 128), 40)
-    teacher_acc = float(np.mean(data.head.predict(compress._torch_runner(teacher)(data.X_test)) == data.y_test))
+    teacher_acc = float(np.mean(data.head.predict(compress_impl._torch_runner(teacher)(data.X_test)) == data.y_test))
     distilled, plain = [], []
     student_params = None
     for seed in range(5):
@@ -98,7 +99,7 @@ def bench_distillation() -> None:
                                 epochs=80, seed=seed)
         student_params = compress.count_params(d)[0]
         for net, out in ((d, distilled), (p, plain)):
-            out.append(float(np.mean(data.head.predict(compress._torch_runner(net)(data.X_test)) == data.y_test)))
+            out.append(float(np.mean(data.head.predict(compress_impl._torch_runner(net)(data.X_test)) == data.y_test)))
     t_params = compress.count_params(teacher)[0]
     print("\n2. Distillation on digits, 10% of the labels, rest unlabelled (5 seeds)")
     print(f"{'model':<34}{'params':>10}{'accuracy':>18}")

@@ -30,9 +30,9 @@ def _timed(fn, repeats: int = 1):
 
 
 def _trained(key: str, family: str, **params):
-    from core.datasets import load_dataset
+    from core.data import load_dataset
     from core.models import ModelSpec
-    from core.prep import split_dataset
+    from core.data import split_dataset
     from core.train import train_model
     dataset = load_dataset(key)
     model = train_model(dataset, ModelSpec.create(family, **params), cv_folds=0)
@@ -99,7 +99,7 @@ def bench_mlp(n_rows: int = 200, background: int = 50) -> list[tuple]:
 
 def bench_lime(repeats: int = 3) -> list[tuple]:
     from core.explain import single_threaded
-    from core.lime_adapter import explain_row_lime
+    from core.explain import explain_row_lime
     dataset, model, split = _trained("builtin:breast_cancer", "hist_gb")
     row = split.X_test.iloc[[0]]
     big = split.X_train.sample(5000, replace=True, random_state=0)
@@ -117,7 +117,7 @@ def _synthetic_dataset():
     import pandas as pd
     from sklearn.datasets import make_classification
 
-    from core.datasets import make_dataset
+    from core.data import make_dataset
     X, y = make_classification(n_samples=1000, n_features=30, n_informative=10, random_state=0)
     frame = pd.DataFrame(X, columns=[f"f{i:02d}" for i in range(30)])
     frame["label"] = y
@@ -126,7 +126,7 @@ def _synthetic_dataset():
 
 def cold_view(pipeline, split, dataset, words=("row", "rows")) -> float:
     """Everything the Explain page computes on first open (no Streamlit): returns the seconds it took."""
-    from core import charts_explain as charts
+    from core.explain import charts as charts
     from core import explain as ex
     start = time.perf_counter()
     engine = ex.ShapEngine(pipeline, split.X_train, dataset.task, dataset.target)
@@ -150,7 +150,7 @@ def bench_cold_view(repeats: int = 3) -> list[tuple]:
     import shap
 
     from core.models import ModelSpec
-    from core.prep import split_dataset
+    from core.data import split_dataset
     from core.train import train_model
     from core.explain import all_rows
     dataset = _synthetic_dataset()

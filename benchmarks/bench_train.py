@@ -11,9 +11,9 @@ from benchmarks.common import page_on_new_run, timed
 
 
 def bench_leaderboard() -> list[tuple]:
-    from core.datasets import load_builtin
+    from core.data import load_builtin
     from core.models import DEFAULT_LEADERBOARD, ModelSpec
-    from core.prep import PrepOptions
+    from core.data import PrepOptions
     from core.train import train_many
     rows = []
     for name in ("breast_cancer", "digits"):
@@ -35,9 +35,9 @@ def bench_mlp_vs_sklearn(epochs: int = 100, hidden=(64, 32), batch: int = 64, re
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    from core.datasets import load_builtin
+    from core.data import load_builtin
     from core.models.torch_mlp import TorchMLPClassifier
-    from core.prep import PrepOptions, split_dataset
+    from core.data import PrepOptions, split_dataset
     rows = []
     for name in ("breast_cancer", "digits"):
         dataset = load_builtin(name)

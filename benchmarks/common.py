@@ -27,7 +27,7 @@ def page_on_new_run(page: str, family: str = "hist_gb", cv_folds: int = 0, timeo
     """Train `family` on breast cancer, save it as a run, and return (AppTest on `page` with ?run=<id>, run)."""
     from streamlit.testing.v1 import AppTest
 
-    from core.datasets import load_dataset
+    from core.data import load_dataset
     from core.models import ModelSpec
     from core.runs import RunStore, save_trained
     from core.train import train_model

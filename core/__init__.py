@@ -1,4 +1,4 @@
 """ModelDeck core: a plain Python library (no Streamlit) behind the dashboard and the CLI."""
-from core.errors import ModelDeckError
+from core.common import ModelDeckError
 
 __all__ = ["ModelDeckError"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from core.errors import ModelDeckError
+from core.common import ModelDeckError
 
 
 def _parse_params(pairs: list[str]) -> dict:
@@ -22,9 +22,9 @@ def _print_progress(fraction: float, message: str, history=None) -> None:
 
 
 def cmd_train(args) -> int:
-    from core.datasets import load_dataset
+    from core.data import load_dataset
     from core.models import ModelSpec
-    from core.prep import PrepOptions
+    from core.data import PrepOptions
     from core.runs import RunStore, save_trained
     from core.train import train_model
     dataset = load_dataset(args.dataset if ":" in args.dataset else f"builtin:{args.dataset}")
@@ -44,7 +44,7 @@ def cmd_train(args) -> int:
 
 
 def cmd_run_job(args) -> int:
-    from core.jobs import run_job
+    from core.train import run_job
     run = run_job(args.run)
     print(f"run {run.id}: {run.status}{' — ' + run.error if run.error else ''}")
     return 0 if run.status == "done" else 1
@@ -58,7 +58,7 @@ def cmd_list(args) -> int:
 
 
 # Capability modules that add their own sub-commands through `register_cli(subparsers)`.
-CLI_MODULES: list[str] = ["core.tune", "core.report", "core.serve", "core.explain"]
+CLI_MODULES: list[str] = ["core.tune._tune", "core.share._report", "core.compress._serve", "core.explain._explain"]
 
 
 def build_parser() -> argparse.ArgumentParser:

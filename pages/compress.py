@@ -1,7 +1,7 @@
 """Compress: quantization, pruning, distillation and half precision, measured on the run's own test split."""
 import streamlit as st
 
-from core import charts_compress
+from core.compress import charts as charts_compress
 from core.compress import compress_folder, compress_run, headline, supported
 from ui import cache
 from ui import compress as view

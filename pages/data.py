@@ -1,9 +1,9 @@
 """Data: choose or upload a data set, see its profile, choose how it is cleaned."""
 import streamlit as st
 
-from core import charts_data
+from core.data import charts as charts_data
 from ui.advice import show_advice
-from core.prep import IMPUTERS, SCALERS
+from core.data import IMPUTERS, SCALERS
 from ui import cache
 from ui.common import (attempt, caption, chart, current_dataset, current_dataset_key,
                        current_prep, dataset_options, select, to_json, user_errors)
@@ -29,7 +29,7 @@ st.selectbox("Data set", keys, format_func=options.get, key="data_select", on_ch
 
 
 def upload_section() -> None:
-    from core.datasets import infer_task, make_dataset, read_csv, save_upload
+    from core.data import infer_task, make_dataset, read_csv, save_upload
     uploaded = st.file_uploader("CSV file (comma, semicolon, tab or pipe separated; up to 100 MB)",
                                 type=["csv", "txt", "tsv"], key="upload_file")
     if uploaded is None:
@@ -121,7 +121,7 @@ def labels_editor() -> None:
     """Human labels and units, given once; every chart and sentence in the app uses them."""
     import pandas as pd
 
-    from core.labels import load_labels, save_labels
+    from core.data import load_labels, save_labels
     labels = load_labels(dataset.key)
     columns = [*dataset.features, dataset.target]
     table = pd.DataFrame({"column": columns, "label": [labels.get(c, ("", ""))[0] for c in columns],

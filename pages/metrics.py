@@ -2,8 +2,8 @@
 import pandas as pd
 import streamlit as st
 
-from core import charts
-from core.metrics import MetricReport, at_threshold, positive_scores, threshold_sweep
+from core.evaluate import charts as charts
+from core.evaluate import MetricReport, at_threshold, positive_scores, threshold_sweep
 from ui import cache
 from ui.advice import money_view, show_advice
 from ui.common import caption, chart, current_run, select, user_errors

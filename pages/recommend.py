@@ -4,7 +4,7 @@ import json
 import numpy as np
 import streamlit as st
 
-from core import charts_recsys as charts
+from core.recsys import charts as charts
 from core.recsys import (K_MAX, SplitSpec, headline, model_keys, new_item_sentence, plural, ranking_vs_rating,
                          rating_sentence, save_recommendations, tuning_sentence, user_history)
 from ui import cache

@@ -31,7 +31,7 @@ with tab_one:
                              help=f"Estimated time: about {estimate:,.0f} s. Jobs over a minute run in the background.")
     if st.button("Train", type="primary", key="train_go"):
         if background:
-            from core.jobs import queue_run, start_background
+            from core.train import queue_run, start_background
             store = cache.run_store()
             run = queue_run(store, dataset, spec, prep)
             store.mark_running(run.id, start_background(run.id))
@@ -43,7 +43,7 @@ with tab_one:
     background_panel()
     last = st.session_state.get("last_trained")
     if last and last[0] == dataset.key:
-        from core.prep import PrepOptions
+        from core.data import PrepOptions
         show_result(trained_for(dataset, ModelSpec.from_json(last[1]), PrepOptions.from_dict(json.loads(last[2])), last[3]))
 
 with tab_board:

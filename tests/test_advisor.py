@@ -5,10 +5,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core import advisor
-from core.advisor import Evidence
-from core.datasets import load_builtin, make_dataset
-from core.metrics import MetricReport
+from core import share as advisor
+from core.share import Evidence
+from core.data import load_builtin, make_dataset
+from core.evaluate import MetricReport
 
 
 def report(task="classification", train=None, test=None, cv=None, primary=None) -> MetricReport:

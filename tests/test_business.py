@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from core.business import Economics, best_threshold, gains_sentence, gains_table, profit_curve, profit_sentence
-from core.errors import ModelDeckError
+from core.evaluate import Economics, best_threshold, gains_sentence, gains_table, profit_curve, profit_sentence
+from core.common import ModelDeckError
 
 Y = np.array(["yes", "no", "yes", "no", "no", "yes", "no", "no", "no", "no"])
 S = np.array([0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0.0])

@@ -8,6 +8,8 @@ import pytest
 from pathlib import Path
 
 from core import compress
+from core.compress import _compress as compress_impl
+from core.common import ModelDeckError
 from core.compress import CompressOptions
 
 FAST = CompressOptions(sparsities=(0.5,), finetune_epochs=5, distill_epochs=15, rounds=2, repeats=3, threads=1)
@@ -15,7 +17,7 @@ FAST = CompressOptions(sparsities=(0.5,), finetune_epochs=5, distill_epochs=15, 
 
 @pytest.fixture(scope="module")
 def mlp_run():
-    from core.datasets import load_dataset
+    from core.data import load_dataset
     from core.models import ModelSpec
     from core.runs import RunStore, save_trained
     from core.train import train_model
@@ -27,8 +29,8 @@ def mlp_run():
 
 @pytest.fixture(scope="module")
 def data(mlp_run):
-    from core.datasets import load_dataset
-    from core.prep import PrepOptions, split_dataset
+    from core.data import load_dataset
+    from core.data import PrepOptions, split_dataset
     run, trained = mlp_run
     return compress.prepare_data(trained.pipeline, split_dataset(load_dataset(run.dataset_key),
                                                                   PrepOptions.from_dict(run.prep)))
@@ -72,7 +74,7 @@ def test_int8_is_close_to_fp32_and_leaves_the_original_alone(mlp_run, data):
     ref, out = _logits(net, data.X_test), _logits(q, data.X_test)
     assert np.max(np.abs(ref - out)) < 0.1 * np.max(np.abs(ref))
     assert np.mean(ref.argmax(1) == out.argmax(1)) >= 0.97
-    with pytest.raises(compress.ModelDeckError):
+    with pytest.raises(ModelDeckError):
         compress.quantize_int8(net, backend="nope")
 
 
@@ -147,7 +149,7 @@ def test_distillation_pairs_the_same_student(mlp_run, data):
 
 def test_soft_loss_matches_the_textbook_formula():
     import torch
-    _hard, soft = compress._loss_parts("classification")
+    _hard, soft = compress_impl._loss_parts("classification")
     s, t, T = torch.randn(5, 3), torch.randn(5, 3), 3.0
     p, q = torch.softmax(t / T, 1), torch.log_softmax(s / T, 1)
     expected = (p * (torch.log(p) - q)).sum(1).mean() * T * T
@@ -231,7 +233,7 @@ def test_result_is_saved_with_the_run(table, mlp_run):
     assert loaded.rows == table.rows and loaded.baseline == table.baseline
     for r in table.rows:
         assert compress.artifact_path(mlp_run[0].id, r["artifact"]).exists()
-    with pytest.raises(compress.ModelDeckError):
+    with pytest.raises(ModelDeckError):
         compress.artifact_path(mlp_run[0].id, "../../modeldeck.db")
 
 
@@ -244,7 +246,7 @@ def test_budget_picks_the_smallest_within_limits(table):
 
 
 def test_charts_draw_the_front(table):
-    from core import charts_compress
+    from core.compress import charts as charts_compress
     fig = charts_compress.tradeoff_figure(table, "bytes")
     front = next(t for t in fig.data if t.name == "Pareto front")
     assert 1 <= len(front.x) <= len(table.rows)
@@ -252,7 +254,7 @@ def test_charts_draw_the_front(table):
 
 
 def test_trees_trade_count_and_depth():
-    from core.datasets import load_dataset
+    from core.data import load_dataset
     from core.models import ModelSpec
     from core.runs import RunStore, save_trained
     from core.train import train_model
@@ -270,20 +272,20 @@ def test_trees_trade_count_and_depth():
 
 
 def test_unsupported_family_says_what_to_do():
-    from core.datasets import load_dataset
+    from core.data import load_dataset
     from core.models import ModelSpec
     from core.runs import RunStore, save_trained
     from core.train import train_model
     trained = train_model(load_dataset("builtin:iris"), ModelSpec.create("knn"), cv_folds=0)
     run = save_trained(RunStore(), trained, "Iris")
-    with pytest.raises(compress.ModelDeckError, match="neural network"):
+    with pytest.raises(ModelDeckError, match="neural network"):
         compress.compress_run(run.id, FAST)
-    with pytest.raises(compress.ModelDeckError, match="sparsities|Sparsities"):
+    with pytest.raises(ModelDeckError, match="sparsities|Sparsities"):
         CompressOptions(sparsities=(1.5,)).check()
 
 
 def test_compress_page_measures_and_picks(fresh_home):
-    from core.datasets import load_dataset
+    from core.data import load_dataset
     from core.models import ModelSpec
     from core.runs import RunStore, save_trained
     from core.train import train_model

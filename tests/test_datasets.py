@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.datasets import (
+from core.data import (
     BUILTINS,
     DEFAULT_DATASET,
     Dataset,
@@ -22,7 +22,7 @@ from core.datasets import (
     read_csv,
     save_upload,
 )
-from core.errors import ModelDeckError
+from core.common import ModelDeckError
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -150,7 +150,7 @@ def test_fingerprint_depends_on_target_and_task():
 
 
 def test_fingerprint_is_the_same_in_another_process():
-    code = "from core.datasets import load_builtin; print(load_builtin('wine').fingerprint)"
+    code = "from core.data import load_builtin; print(load_builtin('wine').fingerprint)"
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == load_builtin("wine").fingerprint
 

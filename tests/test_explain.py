@@ -10,13 +10,13 @@ import pandas as pd
 import pytest
 
 from core import explain as ex
-from core.datasets import load_dataset, make_dataset
-from core.errors import ModelDeckError
-from core.lime_adapter import explain_row_lime
+from core.data import load_dataset, make_dataset
+from core.common import ModelDeckError
+from core.explain import explain_row_lime
 from core.models import ModelSpec
-from core.prep import PrepOptions, split_dataset
+from core.data import PrepOptions, split_dataset
 from core.train import build_pipeline, train_model
-from core.whatif import counterfactual, edit_row
+from core.explain import counterfactual, edit_row
 
 warnings.filterwarnings("ignore", message=".*(feature names|unrecognized nn.Module).*")
 

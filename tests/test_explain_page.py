@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from core.datasets import load_dataset
+from core.data import load_dataset
 from core.models import ModelSpec
 from core.runs import RunStore, save_trained
 from core.train import train_model

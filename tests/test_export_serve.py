@@ -13,7 +13,7 @@ import httpx
 import numpy as np
 import pytest
 
-from core import export
+from core import compress as export
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -74,7 +74,7 @@ def test_sklearn_export_random_forest_parity(tmp_path):
 
 
 def test_sklearn_without_converter_says_so(tmp_path):
-    from core.errors import ModelDeckError
+    from core.common import ModelDeckError
 
     class Odd:
         pass
@@ -123,8 +123,8 @@ def served_run(tmp_path_factory):
 
 def _test_rows(run_id, home, monkeypatch, n=20):
     monkeypatch.setenv("MODELDECK_HOME", str(home))
-    from core.datasets import load_dataset
-    from core.prep import PrepOptions, split_dataset
+    from core.data import load_dataset
+    from core.data import PrepOptions, split_dataset
     from core.runs import RunStore
     store = RunStore()
     run = store.get(run_id)

@@ -6,8 +6,8 @@ import json
 import plotly.graph_objects as go
 import pytest
 
-from core.errors import ModelDeckError
-from core.labels import display_names, load_labels, relabel_figure, relabel_text, save_labels
+from core.common import ModelDeckError
+from core.data import display_names, load_labels, relabel_figure, relabel_text, save_labels
 
 
 def test_save_load_and_defaults(fresh_home):
@@ -46,9 +46,9 @@ def test_relabel_figure_leaves_the_original_alone():
 
 
 def test_pages_and_report_use_the_labels(fresh_home):
-    from core.datasets import load_builtin
+    from core.data import load_builtin
     from core.models import ModelSpec
-    from core.report import build_report
+    from core.share import build_report
     from core.runs import RunStore, save_trained
     from core.train import train_model
     from tests.test_pages import assert_clean, open_page

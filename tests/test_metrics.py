@@ -15,9 +15,9 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler, label_binarize
 from sklearn.tree import DecisionTreeClassifier
 
-from core import charts
-from core.errors import ModelDeckError
-from core.metrics import (
+from core.evaluate import charts as charts
+from core.common import ModelDeckError
+from core.evaluate import (
     MetricReport,
     Predictions,
     at_threshold,

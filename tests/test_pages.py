@@ -114,7 +114,7 @@ def test_leaderboard_and_optimizer_comparison(fresh_home):
 
 
 def test_runs_page_rename_and_delete(fresh_home):
-    from core.datasets import load_builtin
+    from core.data import load_builtin
     from core.models import ModelSpec
     from core.runs import RunStore, save_trained
     from core.train import train_model
@@ -160,7 +160,7 @@ def test_background_training_from_the_page(fresh_home):
 
 
 def test_shared_link_is_read_only(fresh_home):
-    from core.datasets import load_builtin
+    from core.data import load_builtin
     from core.models import ModelSpec
     from core.runs import RunStore, save_trained
     from core.train import train_model

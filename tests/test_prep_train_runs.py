@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from sklearn.metrics import accuracy_score, r2_score
 
-from core.datasets import load_builtin
-from core.errors import ModelDeckError
+from core.data import load_builtin
+from core.common import ModelDeckError
 from core.models import FAMILIES, ModelSpec
-from core.prep import IQRClipper, PrepOptions, build_preprocessor, preview_cleaning, profile, split_dataset
+from core.data import IQRClipper, PrepOptions, build_preprocessor, preview_cleaning, profile, split_dataset
 from core.runs import RunStore, save_trained
 from core.train import leaderboard_table, plain_line, train_many, train_model
 
@@ -136,7 +136,7 @@ def test_run_store_round_trip(cancer, fresh_home):
 
 
 def test_failed_job_is_marked_failed_not_half_written(fresh_home):
-    from core.jobs import run_job
+    from core.train import run_job
     store = RunStore()
     run = store.create(name="broken", dataset_key="upload:doesnotexist", dataset_name="gone", task="classification",
                        spec_json=ModelSpec.create("linear").to_json(), prep=PrepOptions().to_dict())
@@ -146,7 +146,7 @@ def test_failed_job_is_marked_failed_not_half_written(fresh_home):
 
 
 def test_background_job_trains_and_finishes(cancer, fresh_home):
-    from core.jobs import queue_run, run_job
+    from core.train import queue_run, run_job
     store = RunStore()
     run = queue_run(store, cancer, ModelSpec.create("linear"), PrepOptions())
     assert store.get(run.id).status == "queued"

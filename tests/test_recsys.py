@@ -12,7 +12,7 @@ import pytest
 import scipy.sparse as sp
 
 from core import recsys
-from core.errors import ModelDeckError
+from core.common import ModelDeckError
 from core.recsys import (SplitSpec, build_system, coverage, hit_matrix, novelty, ranking_scores, rating_errors,
                          recommend_user, split_events, top_k)
 

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from core.datasets import load_builtin
+from core.data import load_builtin
 from core.models import ModelSpec
 from core.runs import RunStore, save_trained
 from core.train import train_model
@@ -22,7 +22,7 @@ def saved_run(fresh_home):
 
 
 def test_report_is_self_contained_and_complete(saved_run, tmp_path):
-    from core.report import build_report
+    from core.share import build_report
     text = build_report(saved_run.id)
     assert not re.search(r"""<(script|link|img)[^>]+(src|href)=["']?https?:""", text)   # nothing fetched from outside
     for heading in ("In plain words", "The data", "How good is the model?", "Advice", "Reproduce it"):
@@ -46,7 +46,7 @@ def test_report_opens_offline_in_chromium(saved_run, tmp_path):
         pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
     from playwright.sync_api import sync_playwright
 
-    from core.report import write_report
+    from core.share import write_report
     path = write_report(saved_run.id, tmp_path / "report.html")
     requests = []
     with sync_playwright() as p:
@@ -69,14 +69,14 @@ def test_report_opens_offline_in_chromium(saved_run, tmp_path):
 
 def test_report_includes_the_compression_table(saved_run):
     from core.compress import CompressOptions, compress_run
-    from core.report import build_report
+    from core.share import build_report
     compress_run(saved_run.id, CompressOptions(onnx=False, rounds=1, repeats=3))
     text = build_report(saved_run.id)
     assert "<h2>Smaller and faster</h2>" in text and "Measured with 1 thread" in text
 
 
 def test_advice_reads_what_compress_stored(saved_run):
-    from core import advisor
+    from core import share as advisor
     from core.compress import CompressOptions, compress_run
     store = RunStore()
     assert advisor.run_evidence(store.get(saved_run.id), store).compression_pick is None
@@ -87,10 +87,10 @@ def test_advice_reads_what_compress_stored(saved_run):
 
 
 def test_advice_reads_the_stored_shap_and_permutation_agreement(saved_run):
-    from core import advisor
+    from core import share as advisor
     from core import explain as ex
-    from core.datasets import load_dataset
-    from core.prep import PrepOptions, split_dataset
+    from core.data import load_dataset
+    from core.data import PrepOptions, split_dataset
     store = RunStore()
     run = store.get(saved_run.id)
     split = split_dataset(load_dataset(run.dataset_key), PrepOptions.from_dict(run.prep))

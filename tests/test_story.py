@@ -15,7 +15,7 @@ def test_home_story_runs_end_to_end_and_presents(fresh_home):
     assert story.steps[3].big.startswith("Top drivers:")
     run = RunStore().get(story.run_id)
     assert run.status == "done" and run.name.startswith("Demo:")
-    from core.report import build_report
+    from core.share import build_report
     report = build_report(run.id)                      # the story's SHAP values and compression are in the report
     assert "Why the model decides" in report and "<h2>Smaller and faster</h2>" in report
     assert any("times out of 100" in s.value for s in at.success)

@@ -14,7 +14,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
-from core.errors import ModelDeckError
+from core.common import ModelDeckError
 from core.models import torch_mlp
 from core.models.torch_mlp import OPTIMIZERS, TorchMLPClassifier, TorchMLPRegressor, build_mlp
 

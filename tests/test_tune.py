@@ -11,11 +11,12 @@ import numpy as np
 import optuna
 import pytest
 
-from core import charts_tune, tune
-from core.datasets import load_dataset
-from core.errors import ModelDeckError
+from core.tune import charts as charts_tune
+from core import tune
+from core.data import load_dataset
+from core.common import ModelDeckError
 from core.models import FAMILIES
-from core.prep import PrepOptions
+from core.data import PrepOptions
 from core.tune import Dim, SearchSpace, TuneConfig
 
 IRIS = "builtin:iris"
@@ -124,8 +125,8 @@ def test_objective_equals_sklearn_cross_validation_on_the_training_split(fresh_h
     """The trial value is the mean fold score of the same pipeline with the same seeded folds."""
     from sklearn.model_selection import StratifiedKFold, cross_val_score
 
-    from core.metrics import cross_validate_model
-    from core.prep import split_dataset
+    from core.evaluate import cross_validate_model
+    from core.data import split_dataset
     from core.train import build_pipeline
     dataset = load_dataset("builtin:wine")
     prep = PrepOptions(seed=7)

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from core import tune
+from core.tune import _tune as tune_impl  # the module whose GRACE_S the workers read
 from core.tune import Dim, SearchSpace, TuneConfig
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -60,7 +61,7 @@ def test_two_workers_on_one_sqlite_study_finish_exactly_40_trials(fresh_home):
 
 
 def test_a_killed_worker_leaves_the_study_usable(fresh_home, monkeypatch):
-    monkeypatch.setattr(tune, "GRACE_S", 4)      # declare a silent trial lost after 4 s (20 s in the app)
+    monkeypatch.setattr(tune_impl, "GRACE_S", 4)      # declare a silent trial lost after 4 s (20 s in the app)
     name = slow_mlp_study()
     proc = worker(name, 5)
     wait_until(lambda: running_trials(name), timeout=90)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.advisor import Advice
+from core.share import Advice
 from ui.common import caption, chart, say
 
 ICONS = {"critical": ":material/report:", "warning": ":material/warning:", "info": ":material/lightbulb:"}
@@ -22,9 +22,9 @@ def show_advice(advice: list[Advice], limit: int | None = None) -> None:
 
 def money_view(run, test, report) -> None:
     """Profit over thresholds and cumulative gains for a binary run's test predictions."""
-    from core import charts_business
-    from core.business import Economics, default_economics, gains_sentence, gains_table, profit_curve, profit_sentence
-    from core.metrics import positive_scores
+    from core import evaluate as charts_business
+    from core.evaluate import Economics, default_economics, gains_sentence, gains_table, profit_curve, profit_sentence
+    from core.evaluate import positive_scores
     score, pos = positive_scores(test, report.positive_label)
     econ = default_economics(run.dataset_key)
     caption("What is each outcome worth? Defaults are illustrative for this data set; enter your own numbers.")

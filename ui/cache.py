@@ -11,8 +11,8 @@ from collections import OrderedDict
 
 import streamlit as st
 
-from core.datasets import Dataset, load_dataset
-from core.prep import CleaningPreview, PrepOptions, Profile, preview_cleaning, profile
+from core.data import Dataset, load_dataset
+from core.data import CleaningPreview, PrepOptions, Profile, preview_cleaning, profile
 from core.runs import RunStore
 
 
@@ -96,7 +96,7 @@ def run_model(run_id: str, version: str):
 @st.cache_data(max_entries=16, show_spinner=False)
 def run_split(run_id: str, version: str):
     """The exact train/test split the run was trained on (same data, preprocessing options and seed)."""
-    from core.prep import split_dataset
+    from core.data import split_dataset
     run = run_store().get(run_id)
     return split_dataset(dataset(run.dataset_key), PrepOptions.from_dict(run.prep))
 
@@ -104,27 +104,27 @@ def run_split(run_id: str, version: str):
 @st.cache_data(max_entries=16, show_spinner="Checking the data…")
 def dataset_advice(key: str) -> list:
     """Advisor output that needs only the data (imbalance, missing values, leakage suspects)."""
-    from core.advisor import advise, evidence_for
+    from core.share import advise, evidence_for
     return advise(evidence_for(dataset(key)))
 
 
 @st.cache_data(max_entries=32, show_spinner="Reading the measurements…")
 def run_advice(run_id: str, version: str) -> list:
     """Advisor output for a finished run (cheap evidence only: data profile, metrics, training curves)."""
-    from core.advisor import advise, run_evidence
+    from core.share import advise, run_evidence
     store = run_store()
     return advise(run_evidence(store.get(run_id), store))
 
 
 @st.cache_data(max_entries=8, show_spinner="Building the report…")
 def run_report(run_id: str, version: str) -> str:
-    from core.report import build_report
+    from core.share import build_report
     return build_report(run_id, run_store())
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
 def run_dataset_key(run_id: str) -> str | None:
-    from core.errors import ModelDeckError
+    from core.common import ModelDeckError
     try:
         return run_store().get(run_id).dataset_key
     except ModelDeckError:
@@ -141,7 +141,8 @@ def clear_all() -> None:
 def tune_charts(name: str, version: str) -> dict:
     """Setting importances and Optuna's landscape / parallel-coordinate figures of a search, recomputed only when
     a trial finishes (version = TuneStatus.version)."""
-    from core import charts_tune, tune
+    from core.tune import charts as charts_tune
+    from core import tune
     status = tune.study_status(name)
     shares = tune.importances(status)
     return {"importances": shares, "importance": charts_tune.importance_figure(shares),
@@ -279,7 +280,7 @@ def _run_row(run_id: str, version: str, position: int):
 def what_if(run_id: str, version: str, method: str, position: int, edits: tuple):
     """SHAP explanation of a row after the user's edits ((column, value) pairs, validated)."""
     from core.explain import explain_frame
-    from core.whatif import edit_row
+    from core.explain import edit_row
     engine = explain_engine(run_id, version, method)
     edited = edit_row(_run_row(run_id, version, position)[engine.features.columns], dict(edits),
                       engine.features.categorical, run_split(run_id, version).X_train)
@@ -289,7 +290,7 @@ def what_if(run_id: str, version: str, method: str, position: int, edits: tuple)
 @st.cache_resource(max_entries=32, show_spinner="LIME: perturbing the row 5,000 times…")
 def lime_row(run_id: str, version: str, position: int, output_name: str, num_samples: int = 5000, seed: int = 0):
     from core.explain import feature_map
-    from core.lime_adapter import explain_row_lime
+    from core.explain import explain_row_lime
     run, pipeline = run_store().get(run_id), run_model(run_id, version)
     features = feature_map(pipeline.named_steps["prep"])
     row = _run_row(run_id, version, position)[features.columns]
@@ -300,7 +301,7 @@ def lime_row(run_id: str, version: str, position: int, output_name: str, num_sam
 @st.cache_resource(max_entries=32, show_spinner="Searching for the smallest change…")
 def counterfactual(run_id: str, version: str, position: int, allowed: tuple, seed: int = 0):
     from core.explain import feature_map
-    from core.whatif import counterfactual as search
+    from core.explain import counterfactual as search
     pipeline = run_model(run_id, version)
     features = feature_map(pipeline.named_steps["prep"])
     return search(pipeline, _run_row(run_id, version, position)[features.columns], list(allowed),

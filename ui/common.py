@@ -7,9 +7,9 @@ from contextlib import contextmanager
 
 import streamlit as st
 
-from core.datasets import BUILTINS, DEFAULT_DATASET
-from core.errors import ModelDeckError
-from core.prep import PrepOptions
+from core.data import BUILTINS, DEFAULT_DATASET
+from core.common import ModelDeckError
+from core.data import PrepOptions
 from ui import cache
 
 
@@ -63,7 +63,7 @@ def current_dataset():
 
 def dataset_options() -> dict[str, str]:
     """key -> title, built-ins first, then uploads stored in MODELDECK_HOME."""
-    from core.datasets import list_uploads
+    from core.data import list_uploads
     options = {f"builtin:{name}": title for name, (title, _description) in BUILTINS.items()}
     options.update(list_uploads())
     return options
@@ -131,8 +131,8 @@ def sidebar() -> None:
 # ---------------------------------------------------------------- labels: every chart and sentence uses them
 def display_names() -> dict[str, str]:
     """Human names for the columns of the current data set and of the current run's data set."""
-    from core.labels import display_names as names_of
-    from core.labels import load_labels
+    from core.data import display_names as names_of
+    from core.data import load_labels
     keys = {current_dataset_key()}
     run_id = st.session_state.get("_sel_run")
     if run_id:
@@ -145,19 +145,19 @@ def display_names() -> dict[str, str]:
 
 def chart(fig, **kwargs):
     """st.plotly_chart with column names shown as their human labels and units."""
-    from core.labels import relabel_figure
+    from core.data import relabel_figure
     return st.plotly_chart(relabel_figure(fig, display_names()), **kwargs)
 
 
 def caption(text: str, **kwargs):
     """st.caption with column names shown as their human labels and units."""
-    from core.labels import relabel_text
+    from core.data import relabel_text
     return st.caption(relabel_text(text, display_names()), **kwargs)
 
 
 def say(text: str) -> str:
     """A sentence with column names shown as their human labels and units (for markdown, alerts, …)."""
-    from core.labels import relabel_text
+    from core.data import relabel_text
     return relabel_text(text, display_names())
 
 

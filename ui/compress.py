@@ -5,7 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from core.compress import CompressOptions, TradeoffTable, pick_variant
-from core.errors import ModelDeckError
+from core.common import ModelDeckError
 
 
 def settings(family: str) -> CompressOptions:

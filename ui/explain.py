@@ -11,9 +11,9 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core import charts_explain as charts
+from core.explain import charts as charts
 from core import explain as ex
-from core.errors import ModelDeckError
+from core.common import ModelDeckError
 from ui import cache
 from ui.common import attempt, caption, chart, current_run, LiveProgress, say, user_errors
 
@@ -289,7 +289,7 @@ def lime_section(view: View, i: int) -> None:
     left, right = st.columns(2)
     left.plotly_chart(charts.lime_figure(result), key="explain_lime_chart")
     right.plotly_chart(charts.shap_lime_figure(shap_row, result, e.title), key="explain_shap_lime")
-    from core.lime_adapter import lime_summary
+    from core.explain import lime_summary
     caption(lime_summary(result, overlap, rho)
                + ("" if e.output_kind == "probability" or e.classes is None else
                   f" LIME explains the probability, SHAP here the {e.output_kind}: compare rankings, not sizes."))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.story import Story, run_story
+from core.share import Story, run_story
 from ui.common import caption, chart, say, select, user_errors
 
 PRESENT_CSS = """<style>

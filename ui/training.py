@@ -5,9 +5,9 @@ import uuid
 
 import streamlit as st
 
-from core import charts_train
+from core.train import charts as charts_train
 from core.models import OPTIMIZER_TITLES, ModelSpec
-from core.prep import PrepOptions
+from core.data import PrepOptions
 from ui import cache
 from ui.common import caption, chart, current_run, LiveProgress, select, to_json, user_errors
 

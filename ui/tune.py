@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import charts_tune, tune
+from core.tune import charts as charts_tune
+from core import tune
 from core.models import FAMILIES
 from core.tune import STRATEGIES, TuneConfig, TuneStatus
 from ui import cache

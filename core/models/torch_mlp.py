@@ -34,7 +34,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from core.errors import ModelDeckError
+from core.common import ModelDeckError
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import torch

@@ -1,0 +1,13 @@
+"""What every capability needs: the user-facing error type, where things are kept, the seed, atomic writes,
+the progress callback type, number formatting, library versions and the shared chart style.
+
+Plotly is imported lazily (only `style` and `empty_figure` need it), so importing this stays light."""
+from core.common._config import DEFAULT_SEED, db_url, home
+from core.common._errors import ModelDeckError
+from core.common._io import atomic_open, atomic_write
+from core.common._numbers import fmt_bytes, fmt_ms, fmt_percent, softmax
+from core.common._progress import Progress, no_progress, sub_progress
+from core.common._versions import library_versions
+
+__all__ = ["DEFAULT_SEED", "db_url", "home", "ModelDeckError", "atomic_open", "atomic_write", "fmt_bytes", "fmt_ms",
+           "fmt_percent", "softmax", "Progress", "no_progress", "sub_progress", "library_versions"]

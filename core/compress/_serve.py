@@ -1,0 +1,212 @@
+"""`python -m core serve --run ID [--variant NAME]`: a FastAPI + uvicorn prediction server on 127.0.0.1.
+
+The model runs through ONNX Runtime (the fp32 export of the run's model, or a variant saved by the Compress
+page); the run's fitted preprocessing turns raw feature rows into the model's inputs. Endpoints: POST /predict
+(a batch of rows), GET /health, and FastAPI's OpenAPI docs at /docs. Bad rows (wrong feature count, NaN or
+infinite numbers, text where a number is expected, an empty batch) get a 422; null is a missing value, filled
+in as in training when the run's preprocessing imputes with a message naming the row
+and the feature.
+"""
+from __future__ import annotations
+
+import json
+import math
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from core.common import ModelDeckError
+
+DEFAULT_VARIANTS = ("fp32 (ONNX Runtime)", "original ensemble (ONNX Runtime)")
+MAX_BATCH = 10_000
+
+
+@dataclass
+class ServedModel:
+    """A run's preprocessing + one ONNX Runtime model + how to decode its outputs."""
+
+    run_id: str
+    variant: str
+    prep: object
+    numeric: list[str]
+    categorical: list[str]
+    features: list[str]
+    model: object              # core.export.OnnxModel
+    output: str                # logits | proba | scaled | value
+    task: str
+    classes: list[str] | None
+    y_mean: float = 0.0
+    y_scale: float = 1.0
+    imputes_numbers: bool = False
+
+    def check_rows(self, rows: list[list]) -> pd.DataFrame:
+        """Validate raw rows; raise ModelDeckError naming the first bad row and feature."""
+        if not rows:
+            raise ModelDeckError("'instances' is empty: send at least one row.")
+        if len(rows) > MAX_BATCH:
+            raise ModelDeckError(f"At most {MAX_BATCH} rows per request; got {len(rows)}.")
+        n = len(self.features)
+        for i, row in enumerate(rows):
+            if len(row) != n:
+                raise ModelDeckError(f"Row {i} has {len(row)} values but the model expects {n} features in this "
+                                     f"order: {', '.join(self.features)}.")
+            for name, value in zip(self.features, row):
+                self._check_value(i, name, value)
+        frame = pd.DataFrame(rows, columns=self.features)
+        for name in self.categorical:
+            frame[name] = frame[name].map(lambda v: np.nan if v is None or pd.isna(v) else str(v)).astype(object)
+        for name in self.numeric:
+            frame[name] = frame[name].astype(float)
+        return frame
+
+    def _check_value(self, i: int, name: str, value) -> None:
+        """null means 'missing' (filled in as in training when the preprocessing imputes); NaN/inf never pass."""
+        if value is None:
+            if name in self.categorical or self.imputes_numbers:
+                return
+            raise ModelDeckError(f"Row {i}, feature '{name}': a value is missing and this model cannot fill it in.")
+        if name in self.categorical:
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ModelDeckError(f"Row {i}, feature '{name}': {value} is not a category; send text or null.")
+        elif isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ModelDeckError(f"Row {i}, feature '{name}': expected a number, got {value!r}.")
+        elif not math.isfinite(value):
+            raise ModelDeckError(f"Row {i}, feature '{name}': {value} is not a finite number (NaN and infinity are "
+                                 "not accepted; send null for a missing value).")
+
+    def predict(self, rows: list[list]) -> dict:
+        frame = self.check_rows(rows)
+        X = self.prep.transform(frame)
+        X = np.ascontiguousarray(X.toarray() if hasattr(X, "toarray") else X, dtype=np.float32)
+        out = self.model.raw(X).astype(np.float64)
+        if self.task == "classification":
+            proba = out if self.output == "proba" else _softmax(out)
+            labels = [self.classes[i] for i in proba.argmax(axis=1)]
+            return {"predictions": labels, "probabilities": proba.round(6).tolist(), "classes": self.classes}
+        values = out[:, 0] * self.y_scale + self.y_mean if self.output == "scaled" else out[:, 0]
+        return {"predictions": values.tolist()}
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def _imputes_numbers(prep) -> bool:
+    numeric = dict((name, trans) for name, trans, _cols in prep.transformers_).get("num")
+    return numeric is not None and "impute" in getattr(numeric, "named_steps", {})
+
+
+def _columns(prep) -> tuple[list[str], list[str]]:
+    numeric, categorical = [], []
+    for name, _trans, cols in prep.transformers_:
+        if name == "num":
+            numeric += list(cols)
+        elif name == "cat":
+            categorical += list(cols)
+    return numeric, categorical
+
+
+def _export_original(run, pipeline, folder: Path) -> tuple[Path, str]:
+    """Export the run's model on the fly when it has not been compressed yet."""
+    from core.compress import _export as export
+
+    model = pipeline.named_steps["model"]
+    n_in = int(getattr(model, "n_features_in_", 0))
+    if hasattr(model, "net_"):
+        return export.export_torch(model.net_, n_in, folder / "original.onnx"), "logits" \
+            if hasattr(model, "classes_") else "scaled"
+    path = export.export_sklearn(model, n_in, folder / "original.onnx")
+    return path, "proba" if hasattr(model, "classes_") else "value"
+
+
+def load_served(run_id: str, variant: str | None = None, threads: int = 1, store=None) -> ServedModel:
+    """Everything needed to serve one variant of a run (the default is the model as trained, through ONNX Runtime)."""
+    from core.compress import _compress as compress
+    from core.compress import _export as export
+    from core.runs import RunStore
+
+    store = store or RunStore()
+    run = store.get(run_id)
+    if run.status != "done":
+        raise ModelDeckError(f"Run '{run_id}' is {run.status}; only finished runs can be served.")
+    pipeline = store.load_model(run_id)
+    prep, model = pipeline.named_steps["prep"], pipeline.named_steps["model"]
+    info_path = compress.compress_folder(run_id, store) / compress.SERVING_FILE
+    info = json.loads(info_path.read_text()) if info_path.exists() else {"variants": {}}
+    available = info["variants"]
+    if variant is None:
+        variant = next((v for v in DEFAULT_VARIANTS if v in available), None)
+    if variant is None:
+        path, output = _export_original(run, pipeline, store.folder(run_id) / "serve")
+        variant = "original (ONNX Runtime)"
+    elif variant in available:
+        path = compress.artifact_path(run_id, available[variant]["file"], store)
+        output = available[variant]["output"]
+    else:
+        names = ", ".join(available) or "none yet (compress the run on the Compress page first)"
+        raise ModelDeckError(f"Variant '{variant}' has no ONNX file for run '{run_id}'. Servable variants: {names}.")
+    numeric, categorical = _columns(prep)
+    classes = [str(c) for c in model.classes_] if hasattr(model, "classes_") else None
+    return ServedModel(run_id, variant, prep, numeric, categorical, list(prep.feature_names_in_),
+                       export.OnnxModel(path, threads), output, run.task or "classification", classes,
+                       float(np.ravel(getattr(model, "y_mean_", [0.0]))[0]),
+                       float(np.ravel(getattr(model, "y_scale_", [1.0]))[0]), _imputes_numbers(prep))
+
+
+def create_app(served: ServedModel):
+    """The FastAPI application serving one model."""
+    from fastapi import FastAPI, HTTPException
+    from pydantic import BaseModel, Field
+
+    class PredictRequest(BaseModel):
+        instances: list[list[float | int | str | None]] = Field(
+            ..., description=f"Rows of raw feature values in this order: {', '.join(served.features)}.",
+            examples=[[[0.0] * len(served.features)]])
+
+    app = FastAPI(title="ModelDeck prediction server",
+                  description=f"Run {served.run_id}, variant '{served.variant}', through ONNX Runtime. "
+                              f"Features ({len(served.features)}): {', '.join(served.features)}.")
+    lock = threading.Lock()   # one ONNX Runtime session with a fixed thread count
+
+    @app.get("/health")
+    def health() -> dict:
+        return {"status": "ok", "run": served.run_id, "variant": served.variant, "task": served.task,
+                "features": served.features, "classes": served.classes}
+
+    def predict(request) -> dict:
+        """Predict a batch of rows (each row: raw feature values in the order shown above)."""
+        try:
+            with lock:
+                return served.predict(request.instances)
+        except ModelDeckError as exc:
+            raise HTTPException(status_code=422, detail=str(exc)) from None
+
+    predict.__annotations__ = {"request": PredictRequest, "return": dict}   # a local class: no forward ref
+    app.post("/predict")(predict)
+    return app
+
+
+def cmd_serve(args) -> int:
+    import uvicorn
+
+    served = load_served(args.run, args.variant, threads=args.threads)
+    print(f"Serving run {served.run_id}, variant '{served.variant}' on http://{args.host}:{args.port} "
+          f"(docs at /docs)", flush=True)
+    uvicorn.run(create_app(served), host=args.host, port=args.port, log_level="warning")
+    return 0
+
+
+def register_cli(subparsers) -> None:
+    serve = subparsers.add_parser("serve", help="serve a run's model over HTTP through ONNX Runtime")
+    serve.add_argument("--run", required=True, help="run id (python -m core list)")
+    serve.add_argument("--variant", default=None, help="a compressed variant with an ONNX file (default: fp32)")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--host", default="127.0.0.1", choices=["127.0.0.1", "localhost"],
+                       help="loopback only")
+    serve.add_argument("--threads", type=int, default=1, help="ONNX Runtime intra-op threads")
+    serve.set_defaults(func=cmd_serve)

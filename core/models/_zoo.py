@@ -1,0 +1,184 @@
+"""The model zoo: every family behind the scikit-learn estimator interface, described by a ModelSpec.
+
+A ModelSpec (family + params) is small, JSON-serialisable and hashable as text, so it keys caches,
+runs and (later) tuning search spaces. `PARAMS` describes each family's knobs once, for the UI and the CLI.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+from core.common import ModelDeckError
+
+
+@dataclass(frozen=True)
+class Param:
+    """One knob of a model family, enough to draw a widget and validate a value."""
+
+    name: str
+    label: str
+    default: object
+    kind: str                       # "int" | "float" | "choice" | "bool" | "layers"
+    low: float | None = None
+    high: float | None = None
+    choices: tuple = ()
+    log: bool = False
+    help: str = ""
+
+
+@dataclass(frozen=True)
+class Family:
+    key: str
+    title: dict[str, str]           # task -> human name
+    params: tuple[Param, ...] = field(default_factory=tuple)
+    handles_missing: bool = False
+    summary: str = ""
+
+
+OPTIMIZERS = ("sgd", "momentum", "adagrad", "rmsprop", "adam")
+OPTIMIZER_TITLES = {"sgd": "SGD", "momentum": "Momentum", "adagrad": "AdaGrad", "rmsprop": "RMSprop", "adam": "Adam"}
+
+FAMILIES: dict[str, Family] = {f.key: f for f in (
+    Family("linear", {"classification": "Logistic regression", "regression": "Ridge regression"}, (
+        Param("C", "Inverse regularisation C (classification) / 1/alpha (regression)", 1.0, "float", 1e-3, 1e3, log=True,
+              help="Smaller means simpler, more regularised models."),
+    ), summary="A weighted sum of the inputs: fast, transparent, a strong baseline."),
+    Family("random_forest", {"classification": "Random forest", "regression": "Random forest"}, (
+        Param("n_estimators", "Trees", 200, "int", 10, 1000),
+        Param("max_depth", "Maximum depth (0 = unlimited)", 0, "int", 0, 50),
+        Param("min_samples_leaf", "Minimum rows per leaf", 1, "int", 1, 50),
+    ), summary="Many decision trees voting together; robust with little tuning."),
+    Family("hist_gb", {"classification": "Gradient boosting", "regression": "Gradient boosting"}, (
+        Param("learning_rate", "Learning rate", 0.1, "float", 1e-3, 1.0, log=True),
+        Param("max_iter", "Boosting rounds", 100, "int", 10, 2000),
+        Param("max_leaf_nodes", "Leaves per tree", 31, "int", 2, 255),
+        Param("l2_regularization", "L2 regularisation", 0.0, "float", 0.0, 10.0),
+    ), handles_missing=True, summary="Trees added one after another to fix earlier mistakes; often the most accurate on tables."),
+    Family("knn", {"classification": "k-nearest neighbours", "regression": "k-nearest neighbours"}, (
+        Param("n_neighbors", "Neighbours k", 15, "int", 1, 100),
+        Param("weights", "Weighting", "distance", "choice", choices=("uniform", "distance")),
+    ), summary="Predicts from the most similar training rows; needs scaled inputs."),
+    Family("svm", {"classification": "Support vector machine", "regression": "Support vector machine"}, (
+        Param("C", "Penalty C", 1.0, "float", 1e-3, 1e3, log=True),
+        Param("kernel", "Kernel", "rbf", "choice", choices=("rbf", "linear", "poly")),
+    ), summary="Finds the widest margin between classes; strong on small, scaled data."),
+    Family("mlp", {"classification": "Neural network (PyTorch MLP)", "regression": "Neural network (PyTorch MLP)"}, (
+        Param("hidden", "Hidden layers (units per layer)", (64, 32), "layers"),
+        Param("activation", "Activation", "relu", "choice", choices=("relu", "tanh", "gelu", "leaky_relu")),
+        Param("optimizer", "Optimizer", "adam", "choice", choices=OPTIMIZERS),
+        Param("lr", "Learning rate", 1e-3, "float", 1e-5, 1.0, log=True),
+        Param("schedule", "Learning-rate schedule", "none", "choice", choices=("none", "step", "cosine")),
+        Param("dropout", "Dropout", 0.1, "float", 0.0, 0.9),
+        Param("weight_decay", "Weight decay", 1e-4, "float", 0.0, 0.1),
+        Param("batch_size", "Batch size", 64, "int", 8, 1024),
+        Param("epochs", "Epochs (maximum)", 100, "int", 1, 1000),
+        Param("early_stopping", "Early stopping on a validation split", True, "bool"),
+        Param("patience", "Patience (epochs without improvement)", 15, "int", 1, 200),
+    ), summary="A small neural network trained with PyTorch; uses a GPU when present."),
+)}
+
+DEFAULT_LEADERBOARD = ("linear", "random_forest", "hist_gb", "knn", "svm", "mlp")
+
+
+def family(key: str) -> Family:
+    if key not in FAMILIES:
+        raise ModelDeckError(f"Unknown model '{key}'. Choose one of: {', '.join(FAMILIES)}.")
+    return FAMILIES[key]
+
+
+def default_params(key: str) -> dict:
+    return {p.name: p.default for p in family(key).params}
+
+
+def _coerce(param: Param, value):
+    """Validate one parameter value; raise a ModelDeckError that says what is allowed."""
+    if param.kind == "layers":
+        if isinstance(value, str):
+            value = [v for v in value.replace(" ", "").split(",") if v]
+        try:
+            layers = tuple(int(v) for v in value)
+        except (TypeError, ValueError):
+            raise ModelDeckError(f"{param.label}: give whole numbers separated by commas, e.g. 64, 32.") from None
+        if not layers or any(n < 1 or n > 4096 for n in layers):
+            raise ModelDeckError(f"{param.label}: between 1 and 4096 units per layer, at least one layer.")
+        return layers
+    if param.kind == "choice":
+        if value not in param.choices:
+            raise ModelDeckError(f"{param.label}: '{value}' is not one of {', '.join(map(str, param.choices))}.")
+        return value
+    if param.kind == "bool":
+        return value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes", "on")
+    try:
+        number = int(value) if param.kind == "int" else float(value)
+    except (TypeError, ValueError):
+        raise ModelDeckError(f"{param.label}: '{value}' is not a number.") from None
+    if (param.low is not None and number < param.low) or (param.high is not None and number > param.high):
+        raise ModelDeckError(f"{param.label}: {number} is outside {param.low}–{param.high}.")
+    return number
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A model family and its parameters; the same spec always builds the same (seeded) estimator."""
+
+    family: str
+    params: dict = field(default_factory=dict)
+    seed: int = 42
+
+    @classmethod
+    def create(cls, family_key: str, seed: int = 42, **params) -> "ModelSpec":
+        fam = family(family_key)
+        merged = default_params(family_key) | params
+        unknown = set(merged) - {p.name for p in fam.params}
+        if unknown:
+            raise ModelDeckError(f"Unknown setting(s) for {family_key}: {', '.join(sorted(unknown))}.")
+        clean = {p.name: _coerce(p, merged[p.name]) for p in fam.params}
+        return cls(family_key, clean, int(seed))
+
+    def to_json(self) -> str:
+        return json.dumps({"family": self.family, "params": self.params, "seed": self.seed}, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> "ModelSpec":
+        data = json.loads(text)
+        return cls.create(data["family"], seed=data.get("seed", 42), **data.get("params", {}))
+
+    def title(self, task: str) -> str:
+        return family(self.family).title[task]
+
+    def __hash__(self) -> int:
+        return hash(self.to_json())
+
+
+def make_estimator(spec: ModelSpec, task: str):
+    """The bare (unfitted) estimator for a spec; preprocessing is added by core.train."""
+    p, seed, clf = spec.params, spec.seed, task == "classification"
+    if spec.family == "linear":
+        from sklearn.linear_model import LogisticRegression, Ridge
+        return LogisticRegression(C=p["C"], max_iter=2000) if clf else Ridge(alpha=1.0 / p["C"])
+    if spec.family == "random_forest":
+        from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
+        cls = RandomForestClassifier if clf else RandomForestRegressor
+        return cls(n_estimators=p["n_estimators"], max_depth=p["max_depth"] or None,
+                   min_samples_leaf=p["min_samples_leaf"], random_state=seed, n_jobs=1)
+    if spec.family == "hist_gb":
+        from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+        cls = HistGradientBoostingClassifier if clf else HistGradientBoostingRegressor
+        return cls(learning_rate=p["learning_rate"], max_iter=p["max_iter"], max_leaf_nodes=p["max_leaf_nodes"],
+                   l2_regularization=p["l2_regularization"], early_stopping=False, random_state=seed)
+    if spec.family == "knn":
+        from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
+        cls = KNeighborsClassifier if clf else KNeighborsRegressor
+        return cls(n_neighbors=p["n_neighbors"], weights=p["weights"])
+    if spec.family == "svm":
+        from sklearn.svm import SVC, SVR
+        if not clf:
+            return SVR(C=p["C"], kernel=p["kernel"])
+        from sklearn.calibration import CalibratedClassifierCV   # Platt-scaled probabilities (SVC(probability=True) is deprecated)
+        return CalibratedClassifierCV(SVC(C=p["C"], kernel=p["kernel"], random_state=seed), method="sigmoid",
+                                      ensemble=False, cv=3)
+    if spec.family == "mlp":
+        from core.models.torch_mlp import TorchMLPClassifier, TorchMLPRegressor
+        cls = TorchMLPClassifier if clf else TorchMLPRegressor
+        return cls(random_state=seed, **p)
+    raise ModelDeckError(f"Unknown model '{spec.family}'.")

@@ -1,0 +1,4 @@
+"""Turning measurements into words: the evidence, the advisor, the one-minute story and the HTML report."""
+from core.share._advisor import (SEVERITY_ORDER, Advice, Evidence, Rule, class_imbalance, missing_values, leakage_suspect, overfitting, underfitting, misleading_accuracy, unstable_model, diverging_curves, explainer_disagrees, compression_pick, tuning_not_converged, RULES, advise, leakage_scores, evidence_for, run_evidence)
+from core.share._report import (VERSIONED, Section, library_versions, summary_section, data_section, metrics_section, training_section, advice_section, reproduce_section, compression_section, tuning_section, explanation_section, SECTION_BUILDERS, CSS, render, build_report, write_report, register_cli)
+from core.share._story import (STORY_MODELS, Progress, StoryStep, Story, data_step, train_step, how_good_step, why_step, smaller_step, advice_step, run_story)
