@@ -1,8 +1,7 @@
 """Advice: every measurement of the selected run turned into recommendations, each with its evidence."""
 import streamlit as st
 
-from ui import cache
-from ui.advice import show_advice
+from ui.advice import run_advice, run_report, show_advice
 from ui.common import caption, current_run
 
 st.title("Advice")
@@ -15,8 +14,8 @@ if run is None or run.status != "done":
     st.stop()
 
 st.subheader(f"{run.name}")
-show_advice(cache.run_advice(run.id, run.updated_at.isoformat()))
+show_advice(run_advice(run.id, run.updated_at.isoformat()))
 st.download_button("Download the full report (HTML, opens offline)",
-                   data=lambda: cache.run_report(run.id, run.updated_at.isoformat()),
+                   data=lambda: run_report(run.id, run.updated_at.isoformat()),
                    file_name=f"modeldeck-{run.id}.html", mime="text/html", key="advice_report", on_click="ignore",
                    icon=":material/download:")

@@ -2,8 +2,7 @@
 import streamlit as st
 
 from core.compress import charts as charts_compress
-from core.compress import compress_folder, compress_run, headline, supported
-from ui import cache
+from core.compress import headline, supported
 from ui import compress as view
 from ui.common import caption, chart, current_run, LiveProgress, user_errors
 
@@ -29,11 +28,10 @@ version = run.updated_at.isoformat()
 if st.button("Compress and measure", type="primary", icon=":material/compress:", key="compress_go"):
     progress = LiveProgress("Starting…")
     with user_errors():
-        compress_run(run.id, options, pipeline=cache.run_model(run.id, version), split=cache.run_split(run.id, version),
-                     store=cache.run_store(), progress=progress)
+        view.run_compression(run, options, progress)
     progress.done()
 
-table = cache.compress_result(run.id, cache.compress_stamp(run.id))
+table = view.compress_result(run.id, view.compress_stamp(run.id))
 if table is None:
     st.info("Not compressed yet. Press the button: on a small model it takes well under a minute.")
     st.stop()
@@ -60,7 +58,7 @@ st.subheader("Which one should I ship?")
 view.budget_form(table)
 
 st.subheader("Take it with you")
-view.downloads(table, compress_folder(run.id, cache.run_store()))
+view.downloads(table, view.result_folder(run.id))
 st.code(f"python -m core serve --run {run.id} --variant \"{table.baseline}\"", language="bash")
 caption("Serves the model through ONNX Runtime on 127.0.0.1 with OpenAPI docs at /docs; any variant with an "
            "ONNX file can be served.")

@@ -4,7 +4,7 @@ import streamlit as st
 from core.data import charts as charts_data
 from ui.advice import show_advice
 from core.data import IMPUTERS, SCALERS
-from ui import cache
+from ui.data import cleaning, dataset_advice, dataset_profile, store_labels, store_upload
 from ui.common import (attempt, caption, chart, current_dataset, current_dataset_key,
                        current_prep, dataset_options, select, to_json, user_errors)
 
@@ -29,7 +29,7 @@ st.selectbox("Data set", keys, format_func=options.get, key="data_select", on_ch
 
 
 def upload_section() -> None:
-    from core.data import infer_task, make_dataset, read_csv, save_upload
+    from core.data import infer_task, make_dataset, read_csv
     uploaded = st.file_uploader("CSV file (comma, semicolon, tab or pipe separated; up to 100 MB)",
                                 type=["csv", "txt", "tsv"], key="upload_file")
     if uploaded is None:
@@ -55,7 +55,8 @@ def upload_section() -> None:
         dataset = attempt(make_dataset, read.frame, target, task=task, name=uploaded.name.rsplit(".", 1)[0],
                           description=description)
         if dataset is not None:
-            select("data", save_upload(dataset))
+            with user_errors():
+                select("data", store_upload(dataset))
             select("run", None)
             st.rerun()
 
@@ -78,7 +79,7 @@ if dataset.image_shape:
     caption("Each row of this data set is a small greyscale image; every pixel is one input column.")
 
 # ---------------------------------------------------------------- profile
-prof = cache.dataset_profile(dataset.key)
+prof = dataset_profile(dataset.key)
 c1, c2, c3, c4 = st.columns(4)
 c1.metric("Rows", f"{prof.n_rows:,}")
 c2.metric("Input columns", f"{len(dataset.features):,}")
@@ -86,7 +87,7 @@ c3.metric("Missing cells", f"{int(prof.missing.sum()):,}")
 c4.metric("Duplicate rows", f"{prof.n_duplicates:,}")
 caption(prof.headline(dataset))
 with st.expander("What the advisor sees in this data", icon=":material/lightbulb:"):
-    show_advice(cache.dataset_advice(dataset.key))
+    show_advice(dataset_advice(dataset.key))
 
 tab_cols, tab_target, tab_dist, tab_corr = st.tabs(["Columns", "Target", "Distributions", "Correlations"])
 with tab_cols:
@@ -121,7 +122,7 @@ def labels_editor() -> None:
     """Human labels and units, given once; every chart and sentence in the app uses them."""
     import pandas as pd
 
-    from core.data import load_labels, save_labels
+    from core.data import load_labels
     labels = load_labels(dataset.key)
     columns = [*dataset.features, dataset.target]
     table = pd.DataFrame({"column": columns, "label": [labels.get(c, ("", ""))[0] for c in columns],
@@ -130,7 +131,7 @@ def labels_editor() -> None:
                             height=min(420, 36 * (len(columns) + 1)))
     if st.button("Save names and units", key="labels_save", icon=":material/save:"):
         with user_errors():
-            save_labels(dataset.key, {r.column: (r.label or "", r.unit or "") for r in edited.itertuples()}, columns)
+            store_labels(dataset.key, {r.column: (r.label or "", r.unit or "") for r in edited.itertuples()}, columns)
         st.success("Saved: charts and sentences now use these names.")
 
 
@@ -165,7 +166,7 @@ with c:
 
 prep = current_prep()
 with user_errors():
-    preview = cache.cleaning(dataset.key, to_json(prep.to_dict()))
+    preview = cleaning(dataset.key, to_json(prep.to_dict()))
 caption(preview.sentence())
 if len(preview.before.columns):
     column = st.selectbox("Compare a column before and after", list(preview.before.columns), key="clean_column")

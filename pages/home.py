@@ -1,7 +1,7 @@
 """Home: the one-minute story on a built-in data set, a presentation mode, and the latest runs."""
 import streamlit as st
 
-from ui import cache
+from ui.runs import finished_runs
 from ui.common import caption, current_dataset, select
 from ui.story import run_demo, show_cards, show_presentation
 
@@ -42,7 +42,7 @@ with c3:
     caption("Metrics in plain words, explanations, a smaller model, a report to share.")
     st.page_link("pages/metrics.py", label="Read the report", icon=":material/insights:")
 
-recent = [r for r in cache.run_store().list(limit=5) if r.status == "done"]
+recent = finished_runs(limit=5)
 if recent:
     st.markdown("**Latest runs**")
     for run in recent:

@@ -4,15 +4,14 @@ import streamlit as st
 
 from core.evaluate import charts as charts
 from core.evaluate import MetricReport, at_threshold, positive_scores, threshold_sweep
-from ui import cache
-from ui.advice import money_view, show_advice
+from ui.advice import money_view, run_advice, run_report, show_advice
 from ui.common import caption, chart, current_run, select, user_errors
+from ui.runs import finished_runs, run_predictions
 
 st.title("How good is the model?")
 caption("Scores on rows the model never saw while training, next to its scores on the rows it learned from.")
 
-store = cache.run_store()
-runs = [r for r in store.list() if r.status == "done" and r.kind != "recommender"]  # those open on Recommend
+runs = [r for r in finished_runs() if r.kind != "recommender"]  # those open on Recommend
 run = current_run()
 if not runs:
     st.info("No finished runs yet. Train a model first.")
@@ -31,7 +30,7 @@ st.selectbox("Run", ids, format_func=labels.get, key="metrics_run",
 
 report = MetricReport.from_dict(run.metrics)
 with user_errors():
-    preds = cache.run_predictions(run.id, run.updated_at.isoformat())
+    preds = run_predictions(run.id, run.updated_at.isoformat())
 test = preds["test"]
 pct = report.task == "classification"
 
@@ -75,8 +74,8 @@ if warning:
 caption(f"{report.n_test:,} test rows, {report.n_train:,} training rows. Preprocessing and model were fitted on the "
            "training rows only.")
 with st.expander("Advice on this model", expanded=False, icon=":material/lightbulb:"):
-    show_advice(cache.run_advice(run.id, run.updated_at.isoformat()))
-    st.download_button("Download the report (HTML, opens offline)", data=lambda: cache.run_report(run.id, run.updated_at.isoformat()),
+    show_advice(run_advice(run.id, run.updated_at.isoformat()))
+    st.download_button("Download the report (HTML, opens offline)", data=lambda: run_report(run.id, run.updated_at.isoformat()),
                        file_name=f"modeldeck-{run.id}.html", mime="text/html", key="metrics_report",
                        on_click="ignore", icon=":material/download:")
 

@@ -6,10 +6,10 @@ import streamlit as st
 
 from core.recsys import charts as charts
 from core.recsys import (K_MAX, SplitSpec, headline, model_keys, new_item_sentence, plural, ranking_vs_rating,
-                         rating_sentence, save_recommendations, tuning_sentence, user_history)
-from ui import cache
+                         rating_sentence, tuning_sentence, user_history)
 from ui.common import caption, chart, current_run, LiveProgress, user_errors
-from ui.recommend import choose_data, data_summary, list_tabs, metric_table, show_saved
+from ui.recommend import (choose_data, data_summary, list_tabs, metric_table, recsys_data, recsys_system, recsys_user,
+                          save_recommendations_run, show_saved)
 
 st.title("Recommend")
 caption("Build a recommender from who-liked-what data, measure it on interactions it never saw, and see why each "
@@ -24,7 +24,7 @@ key = choose_data()
 if key is None:
     st.stop()
 with user_errors():
-    data = cache.recsys_data(key)
+    data = recsys_data(key)
 data_summary(data)
 summary = data.summary()
 chart(charts.long_tail_figure(data), key="rec_tail")
@@ -52,7 +52,7 @@ split_json = json.dumps(spec.to_dict(), sort_keys=True)
 caption(f"Split: {spec.describe()}. Every user keeps at least 2 interactions for training. ALS's regularization "
            "and the hybrid's weight are tuned on a validation split cut from the training part only.")
 
-system = cache.recsys_system(key, split_json, build=False)
+system = recsys_system(key, split_json, build=False)
 if system is None:
     slot = st.empty()
     if not slot.button("Build and compare the recommenders", type="primary", key="rec_build",
@@ -63,7 +63,7 @@ if system is None:
     slot.empty()
     progress = LiveProgress("Building…")
     with user_errors():
-        system = cache.recsys_system(key, split_json, progress=progress)
+        system = recsys_system(key, split_json, progress=progress)
     progress.done()
 
 # ---------------------------------------------------------------- results
@@ -117,12 +117,12 @@ st.dataframe(history.drop(columns="code"), hide_index=True, height=240, key="rec
                             "rating": "Rating" if data.explicit else "Weight", "part": "Part",
                             "liked": st.column_config.CheckboxColumn("Liked"),
                             "when": st.column_config.DatetimeColumn("When", format="YYYY-MM-DD")})
-lists = cache.recsys_user(key, split_json, user, k)
+lists = recsys_user(key, split_json, user, k)
 if lists:
     list_tabs(lists, data.item_noun, data.category_noun)
     if st.button("Save these recommendations as a run", key="rec_save", icon=":material/save:"):
         with user_errors():
-            saved = save_recommendations(cache.run_store(), system, user, k)
+            saved = save_recommendations_run(system, user, k)
         st.success(f"Saved as run '{saved.name}' ({saved.id}). Reopen it any time: Runs page, or "
                    f"?run={saved.id} on this page.", icon=":material/check_circle:")
 
@@ -137,6 +137,6 @@ if data.has_features:
     picked_categories = left.multiselect(plural(data.category_noun).capitalize(), data.categories, key="rec_new_cats")
     picked_items = right.multiselect(f"{data.item_noun.capitalize()}s they liked", [int(i) for i in popular],
                                      format_func=lambda i: data.items["title"].iat[i], key="rec_new_items")
-    visitor = cache.recsys_user(key, split_json, None, k, tuple(picked_items), tuple(picked_categories))
+    visitor = recsys_user(key, split_json, None, k, tuple(picked_items), tuple(picked_categories))
     if visitor:
         list_tabs(visitor, data.item_noun, data.category_noun)

@@ -2,14 +2,13 @@
 import pandas as pd
 import streamlit as st
 
-from ui import cache
 from ui.common import caption, current_run_id, read_only, select, user_errors
+from ui.runs import delete_run, rename_run, run_store
 
 st.title("Runs")
 caption("Every model you train is saved here and survives restarts. Open one to see its report, or share its link.")
 
-store = cache.run_store()
-runs = store.list()
+runs = run_store().list()
 if not runs:
     st.info("No runs yet. Train a model and it will appear here.")
     st.page_link("pages/train.py", label="Go to Train →", icon=":material/model_training:")
@@ -53,12 +52,13 @@ with col_rename:
     new_name = st.text_input("New name", run.name, key=f"runs_name_{run.id}", disabled=locked)
     if st.button("Rename", key="runs_rename", disabled=locked):
         with user_errors():
-            store.rename(run.id, new_name)
+            rename_run(run.id, new_name)
         st.rerun()
 with col_delete:
     confirm = st.checkbox("Yes, delete this run and its files", key=f"runs_confirm_{run.id}", disabled=locked)
     if st.button("Delete", disabled=locked or not confirm, key="runs_delete"):
-        store.delete(run.id)
+        with user_errors():
+            delete_run(run.id)
         if current == run.id:
             select("run", None)
         st.rerun()

@@ -4,9 +4,9 @@ import json
 import streamlit as st
 
 from core.models import DEFAULT_LEADERBOARD, FAMILIES, OPTIMIZER_TITLES, ModelSpec
-from ui import cache
 from ui.common import caption, current_dataset, current_prep, param_widgets, select, to_json, user_errors
-from ui.training import background_panel, estimate_seconds, show_result, train_and_save, trained_for
+from ui.training import (background_panel, estimate_seconds, show_result, start_training_job, train_and_save,
+                         trained_for)
 
 st.title("Train")
 dataset = current_dataset()
@@ -31,10 +31,8 @@ with tab_one:
                              help=f"Estimated time: about {estimate:,.0f} s. Jobs over a minute run in the background.")
     if st.button("Train", type="primary", key="train_go"):
         if background:
-            from core.train import queue_run, start_background
-            store = cache.run_store()
-            run = queue_run(store, dataset, spec, prep)
-            store.mark_running(run.id, start_background(run.id))
+            with user_errors():
+                run = start_training_job(dataset, spec, prep)
             select("run", run.id)
             st.rerun()
         else:

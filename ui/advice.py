@@ -5,6 +5,7 @@ import streamlit as st
 
 from core.share import Advice
 from ui.common import caption, chart, say
+from ui.runs import run_store
 
 ICONS = {"critical": ":material/report:", "warning": ":material/warning:", "info": ":material/lightbulb:"}
 
@@ -39,3 +40,18 @@ def money_view(run, test, report) -> None:
     gains = gains_table(test.y_true, score, pos)
     chart(charts_business.gains_figure(gains, pos))
     caption(gains_sentence(gains, pos))
+
+
+# ---------------------------------------------------------------- caching
+@st.cache_data(max_entries=32, show_spinner="Reading the measurements…")
+def run_advice(run_id: str, version: str) -> list:
+    """Advisor output for a finished run (cheap evidence only: data profile, metrics, training curves)."""
+    from core.share import advise, run_evidence
+    store = run_store()
+    return advise(run_evidence(store.get(run_id), store))
+
+
+@st.cache_data(max_entries=8, show_spinner="Building the report…")
+def run_report(run_id: str, version: str) -> str:
+    from core.share import build_report
+    return build_report(run_id, run_store())

@@ -10,7 +10,8 @@ import streamlit as st
 from core.data import BUILTINS, DEFAULT_DATASET
 from core.common import ModelDeckError
 from core.data import PrepOptions
-from ui import cache
+from ui.data import dataset
+from ui.runs import run_dataset_key, run_store
 
 
 @contextmanager
@@ -58,7 +59,7 @@ def current_dataset_key() -> str:
 
 def current_dataset():
     with user_errors():
-        return cache.dataset(current_dataset_key())
+        return dataset(current_dataset_key())
 
 
 def dataset_options() -> dict[str, str]:
@@ -87,7 +88,7 @@ def current_run():
     if not run_id:
         return None
     try:
-        return cache.run_store().get(run_id)
+        return run_store().get(run_id)
     except ModelDeckError as exc:
         st.warning(f"{exc}")
         select("run", None)
@@ -136,7 +137,7 @@ def display_names() -> dict[str, str]:
     keys = {current_dataset_key()}
     run_id = st.session_state.get("_sel_run")
     if run_id:
-        keys.add(cache.run_dataset_key(run_id))
+        keys.add(run_dataset_key(run_id))
     names = {}
     for key in sorted(k for k in keys if k):
         names.update(names_of(load_labels(key)))

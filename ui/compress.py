@@ -6,6 +6,7 @@ import streamlit as st
 
 from core.compress import CompressOptions, TradeoffTable, pick_variant
 from core.common import ModelDeckError
+from ui.runs import require_write, run_model, run_split, run_store
 
 
 def settings(family: str) -> CompressOptions:
@@ -103,3 +104,33 @@ def downloads(table: TradeoffTable, folder) -> None:
     if path.exists():
         st.download_button("Download", path.read_bytes(), file_name=path.name, icon=":material/download:",
                            key="compress_download", on_click="ignore")
+
+
+# ---------------------------------------------------------------- caching and the one write
+@st.cache_data(max_entries=16, show_spinner=False)
+def compress_result(run_id: str, stamp: float):
+    """The saved trade-off table of a run (None before the first compression); `stamp` = result file mtime."""
+    from core.compress import load_result
+    return load_result(run_id, run_store())
+
+
+def compress_stamp(run_id: str) -> float:
+    from core.compress import RESULT_FILE, compress_folder
+    path = compress_folder(run_id, run_store()) / RESULT_FILE
+    return path.stat().st_mtime if path.exists() else 0.0
+
+
+
+
+def run_compression(run, options: CompressOptions, progress) -> None:
+    """Compress a finished run's model (on a copy: the cached original stays untouched) and store the table."""
+    from core.compress import compress_run
+    require_write()
+    version = run.updated_at.isoformat()
+    compress_run(run.id, options, pipeline=run_model(run.id, version), split=run_split(run.id, version),
+                 store=run_store(), progress=progress)
+
+
+def result_folder(run_id: str):
+    from core.compress import compress_folder
+    return compress_folder(run_id, run_store())

@@ -14,7 +14,9 @@ import streamlit as st
 from core.explain import charts as charts
 from core import explain as ex
 from core.common import ModelDeckError
-from ui import cache
+from ui._shelf import shelf as shelf_named
+from ui.data import dataset as cached_dataset
+from ui.runs import run_model, run_split, run_store
 from ui.common import attempt, caption, chart, current_run, LiveProgress, say, user_errors
 
 
@@ -99,11 +101,11 @@ def _progress_run(label: str, work):
 def explanation(run, version: str, method: str, rows: int) -> ex.Explanation:
     """Stored or computed SHAP values; model-agnostic methods wait for a click after a time estimate."""
     with user_errors():
-        stored = cache.explanation(run.id, version, method, rows, compute=False)
+        stored = stored_explanation(run.id, version, method, rows, compute=False)
         if stored is not None:
             return stored
-        per_row = cache.explain_seconds_per_row(run.id, version, method)
-        n = min(rows, cache.explain_rows_available(run.id, version))
+        per_row = explain_seconds_per_row(run.id, version, method)
+        n = min(rows, explain_rows_available(run.id, version))
         if ex.is_agnostic(method) or per_row * n > AUTO_START_SECONDS:
             st.info(f"{ex.METHOD_TITLES[method]} on {n:,} rows will take {_seconds(per_row * n)} (measured on "
                     f"{2 if ex.is_agnostic(method) else 10} rows). It is saved with the run, so this happens once; "
@@ -112,7 +114,7 @@ def explanation(run, version: str, method: str, rows: int) -> ex.Explanation:
                              key=f"explain_go_{run.id}_{method}"):
                 st.stop()
         return _progress_run(f"Computing SHAP values ({ex.METHOD_TITLES[method]})",
-                             lambda p: cache.explanation(run.id, version, method, rows, progress=p))
+                             lambda p: stored_explanation(run.id, version, method, rows, progress=p))
 
 
 def header(view: View) -> None:
@@ -154,7 +156,7 @@ def global_view(view: View) -> None:
         caption(ex.beeswarm_summary(e, k, view.words))
     ranked = list(e.importance(k).index)
     feature = st.selectbox("Dependence plot for", ranked, key=f"explain_dep_{view.run.id}")
-    interactions = cache.interactions(view.run.id, view.version, compute=False) if view.method == "tree" else None
+    interactions = interaction_result(view.run.id, view.version, compute=False) if view.method == "tree" else None
     colour = ex.strongest_interaction(e, feature, k, interactions)
     chart(charts.dependence_figure(e, feature, colour, k), key="explain_dependence")
     caption(ex.dependence_summary(e, feature, colour, k)
@@ -255,7 +257,7 @@ def what_if(view: View, i: int) -> None:
     changed = {f: v for f, v in edits.items() if not _same(v, row[f])}
     if not changed:
         return
-    edited = attempt(cache.what_if, view.run.id, view.version, view.method, int(e.positions[i]),
+    edited = attempt(edited_row_explanation, view.run.id, view.version, view.method, int(e.positions[i]),
                      tuple(sorted((f, None if v is None else v) for f, v in changed.items())))
     if edited is None:
         return
@@ -283,7 +285,7 @@ def lime_section(view: View, i: int) -> None:
     if not st.toggle("Compare with LIME (5,000 samples, about a second)", key="explain_lime"):
         return
     with user_errors():
-        result = cache.lime_row(view.run.id, view.version, int(e.positions[i]), e.output_names[k])
+        result = lime_row(view.run.id, view.version, int(e.positions[i]), e.output_names[k])
     shap_row = pd.Series(e.values[i, :, k], index=e.features)
     overlap, rho = ex.rank_agreement(shap_row.abs(), result.by_feature())
     left, right = st.columns(2)
@@ -307,7 +309,7 @@ def counterfactual_section(view: View, i: int) -> None:
     allowed = st.multiselect("Columns the search may change", e.features, default=strongest,
                              key=f"explain_cf_cols_{view.run.id}")
     with user_errors():
-        result = cache.counterfactual(view.run.id, view.version, int(e.positions[i]), tuple(allowed))
+        result = counterfactual_result(view.run.id, view.version, int(e.positions[i]), tuple(allowed))
     st.markdown(say(result.sentence(view.words)))
     st.dataframe(result.table(), hide_index=True)
     caption(f"Seeded search over realistic values from the training data: {result.evaluated:,} candidates "
@@ -325,25 +327,25 @@ def permutation_section(view: View) -> None:
     st.subheader("Permutation importance (model-agnostic)", anchor=False)
     caption("Shuffle one column at a time on the test rows and measure how much the score drops: a check of "
                "SHAP's global ranking that does not look inside the model.")
-    result = cache.permutation(view.run.id, view.version, compute=False)
+    result = permutation_result(view.run.id, view.version, compute=False)
     if result is None:
         if not st.button("Compute permutation importance", key="explain_perm_go"):
             return
         with user_errors():
             result = _progress_run("Permutation importance on the test rows",
-                                   lambda p: cache.permutation(view.run.id, view.version, progress=p))
+                                   lambda p: permutation_result(view.run.id, view.version, progress=p))
     chart(charts.permutation_figure(result), key="explain_perm_chart")
     caption(ex.permutation_summary(result, view.expl, view.k, view.words))
 
 
 def interaction_section(view: View) -> None:
     st.subheader("Interaction values (tree models)", anchor=False)
-    result = cache.interactions(view.run.id, view.version, compute=False)
+    result = interaction_result(view.run.id, view.version, compute=False)
     if result is None:
         if not st.toggle("Show interaction values (computed on request, on a small sample)",
                          key="explain_inter_on"):
             return
-        per_row = cache.interaction_seconds_per_row(view.run.id, view.version)
+        per_row = interaction_seconds_per_row(view.run.id, view.version)
         rows = st.number_input("Rows", 5, 500, 50, step=5, key=f"explain_inter_rows_{view.run.id}")
         st.info(f"Estimated time: {_seconds(per_row * rows)} for {rows:,} rows (measured on 1 row).",
                 icon=":material/timer:")
@@ -351,7 +353,7 @@ def interaction_section(view: View) -> None:
             return
         with user_errors():
             result = _progress_run("Tree SHAP interaction values",
-                                   lambda p: cache.interactions(view.run.id, view.version, rows=int(rows), progress=p))
+                                   lambda p: interaction_result(view.run.id, view.version, rows=int(rows), progress=p))
     chart(charts.interaction_figure(result, view.k), key="explain_inter_chart")
     caption(ex.interaction_summary(result, view.k, result.output_kind))
 
@@ -360,8 +362,8 @@ def build_view(run, pipeline, method: str, rows: int, expl: ex.Explanation) -> V
     """Everything the sections need; the class selector sits under the header."""
     version = run.updated_at.isoformat()
     with user_errors():
-        dataset = cache.dataset(run.dataset_key)
-        split = cache.run_split(run.id, version)
+        dataset = cached_dataset(run.dataset_key)
+        split = run_split(run.id, version)
     view = View(run, version, dataset, split, pipeline, method, rows, expl, 0, ex.entity_words(run.dataset_key))
     header(view)
     view.k = choose_class(run, expl)
@@ -371,6 +373,133 @@ def build_view(run, pipeline, method: str, rows: int, expl: ex.Explanation) -> V
 def model_of(run):
     with user_errors():
         try:
-            return cache.run_model(run.id, run.updated_at.isoformat())
+            return run_model(run.id, run.updated_at.isoformat())
         except (OSError, ValueError) as exc:
             raise ModelDeckError(f"The saved model of run '{run.id}' could not be opened: {exc}") from exc
+
+
+# ---------------------------------------------------------------- caching: engines and stored results
+@st.cache_resource(max_entries=8, show_spinner="Preparing the explainer…")
+def explain_engine(run_id: str, version: str, method: str):
+    """The SHAP engine of a run's model (shared: it only reads the model and hooks a private copy of a network)."""
+    from core.explain import ShapEngine
+    run = run_store().get(run_id)
+    return ShapEngine(run_model(run_id, version), run_split(run_id, version).X_train, run.task,
+                      cached_dataset(run.dataset_key).target, method, seed=0)
+
+
+def _shelved(key: tuple, load, compute, progress, allowed: bool):
+    """Memory (shared shelf) -> the run folder -> compute and save (only when allowed); None otherwise.
+    A shelf, not a cache decorator: computing draws live progress into the page."""
+    shelf = shelf_named("explanations", 24)
+    value = shelf.get(key)
+    if value is None:
+        value = load()
+        if value is None and allowed:
+            value = compute(progress)
+        if value is not None:
+            shelf.put(key, value)
+    return value
+
+
+def stored_explanation(run_id: str, version: str, method: str, max_rows: int, seed: int = 0, progress=None,
+                compute: bool = True):
+    """SHAP values of a run's seeded sample, computed once and stored with the run (None if not stored and
+    compute=False)."""
+    from core import explain as ex
+    stem = ex.explanation_stem(run_store().folder(run_id), method, max_rows, seed)
+
+    def work(progress):
+        value = ex.explain_split(explain_engine(run_id, version, method), run_split(run_id, version), max_rows,
+                                 seed, progress)
+        ex.save_explanation(value, stem)
+        return value
+    return _shelved(("shap", run_id, version, method, max_rows, seed),
+                    lambda: ex.load_explanation(stem, run_split(run_id, version)), work, progress, compute)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def explain_rows_available(run_id: str, version: str) -> int:
+    split = run_split(run_id, version)
+    return len(split.X_train) + len(split.X_test)
+
+
+@st.cache_resource(max_entries=16, show_spinner="Timing the explainer on a few rows…")
+def explain_seconds_per_row(run_id: str, version: str, method: str) -> float:
+    return explain_engine(run_id, version, method).seconds_per_row(run_split(run_id, version).X_test)
+
+
+def _run_row(run_id: str, version: str, position: int):
+    from core.explain import all_rows
+    X, _, _ = all_rows(run_split(run_id, version))
+    return X.iloc[[position]]
+
+
+@st.cache_resource(max_entries=64, show_spinner="Explaining your edited row…")
+def edited_row_explanation(run_id: str, version: str, method: str, position: int, edits: tuple):
+    """SHAP explanation of a row after the user's edits ((column, value) pairs, validated)."""
+    from core.explain import explain_frame
+    from core.explain import edit_row
+    engine = explain_engine(run_id, version, method)
+    edited = edit_row(_run_row(run_id, version, position)[engine.features.columns], dict(edits),
+                      engine.features.categorical, run_split(run_id, version).X_train)
+    return explain_frame(engine, edited)
+
+
+@st.cache_resource(max_entries=32, show_spinner="LIME: perturbing the row 5,000 times…")
+def lime_row(run_id: str, version: str, position: int, output_name: str, num_samples: int = 5000, seed: int = 0):
+    from core.explain import feature_map
+    from core.explain import explain_row_lime
+    run, pipeline = run_store().get(run_id), run_model(run_id, version)
+    features = feature_map(pipeline.named_steps["prep"])
+    row = _run_row(run_id, version, position)[features.columns]
+    return explain_row_lime(pipeline, run_split(run_id, version).X_train, row, features.categorical, run.task,
+                            output_name, num_samples, seed)
+
+
+@st.cache_resource(max_entries=32, show_spinner="Searching for the smallest change…")
+def counterfactual_result(run_id: str, version: str, position: int, allowed: tuple, seed: int = 0):
+    from core.explain import feature_map
+    from core.explain import counterfactual as search
+    pipeline = run_model(run_id, version)
+    features = feature_map(pipeline.named_steps["prep"])
+    return search(pipeline, _run_row(run_id, version, position)[features.columns], list(allowed),
+                  run_split(run_id, version).X_train, features.categorical, seed=seed)
+
+
+def permutation_result(run_id: str, version: str, seed: int = 0, progress=None, compute: bool = True):
+    """Permutation importance on the run's test rows, computed on request and stored with the run."""
+    from core import explain as ex
+    path = run_store().folder(run_id) / "explain" / f"permutation_{seed}.json"
+
+    def load():
+        data = ex.load_json(path)
+        return ex.PermutationResult.from_dict(data) if data else None
+
+    def work(progress):
+        run, split = run_store().get(run_id), run_split(run_id, version)
+        value = ex.permutation_importance_test(run_model(run_id, version), split.X_test, split.y_test, run.task,
+                                               seed=seed, progress=progress)
+        ex.save_json(path, value.to_dict())
+        return value
+    return _shelved(("perm", run_id, version, seed), load, work, progress, compute)
+
+
+def interaction_result(run_id: str, version: str, rows: int = 50, seed: int = 0, progress=None, compute: bool = True):
+    """Tree SHAP interaction values on a seeded sample of rows, computed on request and stored with the run."""
+    from core import explain as ex
+    stem = run_store().folder(run_id) / "explain" / f"interactions_{seed}"
+
+    def work(progress):
+        X, _, _ = ex.all_rows(run_split(run_id, version))
+        picked = X.iloc[ex.sample_positions(len(X), rows, seed)]
+        value = ex.interaction_values(explain_engine(run_id, version, "tree"), picked, progress)
+        ex.save_interactions(value, stem)
+        return value
+    return _shelved(("inter", run_id, version, seed), lambda: ex.load_interactions(stem), work, progress, compute)
+
+
+@st.cache_resource(max_entries=16, show_spinner="Timing interaction values on 1 row…")
+def interaction_seconds_per_row(run_id: str, version: str) -> float:
+    from core.explain import interaction_values
+    return interaction_values(explain_engine(run_id, version, "tree"), run_split(run_id, version).X_test.iloc[:1]).seconds

@@ -1,13 +1,15 @@
 """Streamlit helpers for the Recommend page: data choice, tables of metrics and of recommendations, saved runs."""
 from __future__ import annotations
 
+import json
 import re
 
 import pandas as pd
 import streamlit as st
 
 from core.recsys import BUILTIN_KEY, METRIC_TITLES, MODEL_TITLES, Interactions, plural
-from ui import cache
+from ui._shelf import shelf as shelf_named
+from ui.runs import require_write, run_store
 from ui.common import caption, user_errors
 
 SOURCES = {"builtin": "Built-in: film streaming (synthetic)", "upload": "Upload my own interactions"}
@@ -28,7 +30,7 @@ def choose_data() -> str | None:
                                 key="rec_upload_items")
     if events is not None:
         with user_errors():
-            st.session_state["rec_upload_key"] = cache.recsys_upload(
+            st.session_state["rec_upload_key"] = recsys_upload(
                 events.getvalue(), events.name, items.getvalue() if items else None, items.name if items else None)
     key = st.session_state.get("rec_upload_key")
     if key is None:
@@ -103,7 +105,7 @@ def list_tabs(lists: dict[str, pd.DataFrame], item_noun: str, category_noun: str
 def show_saved(run) -> None:
     """A saved recommender run, read from its files (nothing is recomputed)."""
     with user_errors():
-        saved = cache.saved_recommendations(run.id, run.updated_at.isoformat())
+        saved = saved_recommendations(run.id, run.updated_at.isoformat())
     st.subheader(f"Saved run: {run.name}")
     caption(f"Saved {run.created_at:%Y-%m-%d %H:%M} · data {run.dataset_name} · top {saved['k']} for user "
                f"{saved['user']} · split: {saved['split']['method']} · run id {run.id}. Read from the run's files.")
@@ -113,3 +115,58 @@ def show_saved(run) -> None:
         table = saved["table"]
         metric_table(table, saved["k"], "rmse" in table and bool(table["rmse"].notna().any()), key="rec_saved_table")
     st.divider()
+
+
+# ---------------------------------------------------------------- caching: interactions, fitted systems, lists
+@st.cache_data(max_entries=8, show_spinner="Loading the interactions…")
+def recsys_data(key: str):
+    from core.recsys import load_interactions
+    return load_interactions(key)
+
+
+@st.cache_data(max_entries=8, show_spinner="Reading the uploaded files…")
+def recsys_upload(ratings: bytes, ratings_name: str, items: bytes | None, items_name: str | None) -> str:
+    """Parse and store an uploaded interactions file (+ optional item features); returns its data key."""
+    from core.recsys import interactions_from_upload, save_upload
+    return save_upload(interactions_from_upload(ratings, ratings_name, items, items_name))
+
+
+def recsys_system(key: str, split_json: str, progress=None, build: bool = True):
+    """Fitted and evaluated recommenders for a data set + split (shared, read-only); None when not built and
+    build=False. A shelf, not a cache decorator: building draws live progress into the page."""
+    from core.recsys import SplitSpec, build_system
+    cache_key = (key, split_json)
+    shelf = shelf_named("recommenders", 4)
+    system = shelf.get(cache_key)
+    if system is None and build:
+        system = build_system(recsys_data(key), SplitSpec.from_dict(json.loads(split_json)),
+                              progress or (lambda fraction, message: None))
+        shelf.put(cache_key, system)
+    return system
+
+
+@st.cache_data(max_entries=64, show_spinner="Ranking for this user…")
+def recsys_user(key: str, split_json: str, user: int | None, k: int, liked: tuple[int, ...] = (),
+                categories: tuple[str, ...] = ()) -> dict | None:
+    """Each model's top-k with reasons for a known user (code) or a new visitor (liked items / categories)."""
+    from core.recsys import recommend_user
+    system = recsys_system(key, split_json, build=False)
+    if system is None:
+        return None
+    keys = None if user is not None else [k_ for k_ in ("hybrid", "als", "content", "popular") if k_ in system.models]
+    return recommend_user(system, user, k, list(liked), set(categories) or None, keys)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def saved_recommendations(run_id: str, version: str) -> dict:
+    from core.recsys import load_saved
+    return load_saved(run_store(), run_id)
+
+
+
+
+def save_recommendations_run(system, user: int, k: int):
+    """Store a user's lists as a run (after the one permission check)."""
+    from core.recsys import save_recommendations
+    require_write()
+    return save_recommendations(run_store(), system, user, k)

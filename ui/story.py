@@ -5,6 +5,7 @@ import streamlit as st
 
 from core.share import Story, run_story
 from ui.common import caption, chart, say, select, user_errors
+from ui.runs import guarded
 
 PRESENT_CSS = """<style>
 [data-testid="stSidebar"], header {display: none;}
@@ -18,7 +19,7 @@ def run_demo(dataset_key: str) -> Story:
     with st.status("Running the story: data → model → how good → why → smaller → advice", expanded=True) as status:
         bar = st.progress(0.0)
         with user_errors():
-            story = run_story(dataset_key, progress=lambda f, m: bar.progress(min(f, 1.0), text=m))
+            story = guarded(run_story, dataset_key, progress=lambda f, m: bar.progress(min(f, 1.0), text=m))
         status.update(label=f"Story ready in {story.seconds:.0f} s", state="complete", expanded=False)
     st.session_state["story"] = story
     st.session_state["story_page"] = 0

@@ -1,6 +1,7 @@
 """Streamlit views shared by the Train and Home pages: train with live progress, save runs, show results."""
 from __future__ import annotations
 
+import json
 import uuid
 
 import streamlit as st
@@ -8,7 +9,9 @@ import streamlit as st
 from core.train import charts as charts_train
 from core.models import OPTIMIZER_TITLES, ModelSpec
 from core.data import PrepOptions
-from ui import cache
+from ui._shelf import shelf as shelf_named
+from ui.data import dataset as cached_dataset
+from ui.runs import require_write, run_store
 from ui.common import caption, chart, current_run, LiveProgress, select, to_json, user_errors
 
 
@@ -26,7 +29,7 @@ def estimate_seconds(dataset, spec: ModelSpec, cv_folds: int) -> float:
 
 def trained_for(dataset, spec: ModelSpec, prep: PrepOptions, cv_folds: int, progress=None):
     with user_errors():
-        return cache.trained_model(dataset.key, dataset.fingerprint, spec.to_json(), to_json(prep.to_dict()),
+        return trained_model(dataset.key, dataset.fingerprint, spec.to_json(), to_json(prep.to_dict()),
                                    cv_folds, progress=progress)
 
 
@@ -35,12 +38,13 @@ def _save_run(dataset, trained, group_id: str | None = None):
     from core.runs import save_trained
     saved = st.session_state.setdefault("_saved_runs", {})
     key = (dataset.key, trained.spec.to_json(), to_json(trained.prep.to_dict()), len(trained.report.cv) > 0)
-    store = cache.run_store()
+    store = run_store()
     if key in saved:
         try:
             return store.get(saved[key])
         except Exception:  # noqa: BLE001 - deleted since: save again
             pass
+    require_write()
     run = save_trained(store, trained, dataset.name, group_id=group_id)
     saved[key] = run.id
     return run
@@ -171,3 +175,30 @@ def show_optimizer_comparison(dataset, base: ModelSpec, prep: PrepOptions, optim
     caption(f"{best['optimizer']} reached the lowest loss. The test scores differ by "
                f"{spread * 100:.1f} points between the best and the worst optimizer"
                f"{' — on this data the choice barely matters' if spread < 0.01 else ''}.")
+
+
+# ---------------------------------------------------------------- caching and the background job
+def trained_model(key: str, fingerprint: str, spec_json: str, prep_json: str, cv_folds: int, progress=None):
+    """Train (or reuse) a model keyed by data fingerprint + spec + preprocessing; shared and read-only."""
+    from core.models import ModelSpec
+    from core.train import train_model
+    cache_key = (key, fingerprint, spec_json, prep_json, cv_folds)
+    shelf = shelf_named("models", 32)
+    model = shelf.get(cache_key)
+    if model is None:
+        model = train_model(cached_dataset(key), ModelSpec.from_json(spec_json), PrepOptions.from_dict(json.loads(prep_json)),
+                            cv_folds=cv_folds, progress=progress)
+        shelf.put(cache_key, model)
+    return model
+
+
+
+
+def start_training_job(dataset, spec: ModelSpec, prep: PrepOptions):
+    """Queue a run and train it in a background process that outlives the page (after the permission check)."""
+    from core.train import queue_run, start_background
+    require_write()
+    store = run_store()
+    run = queue_run(store, dataset, spec, prep)
+    store.mark_running(run.id, start_background(run.id))
+    return run

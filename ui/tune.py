@@ -7,8 +7,8 @@ from core.tune import charts as charts_tune
 from core import tune
 from core.models import FAMILIES
 from core.tune import STRATEGIES, TuneConfig, TuneStatus
-from ui import cache
 from ui.common import attempt, caption, chart, to_json
+from ui.runs import guarded
 from ui.training import show_result, train_and_save, trained_for
 
 POLL_S = 2.0          # while workers run
@@ -63,14 +63,14 @@ def search_form(dataset, prep) -> None:
     left, right = st.columns(2)
     if left.button("Start search", type="primary", key="tune_start", disabled=config is None,
                    icon=":material/play_arrow:"):
-        name = attempt(tune.create_study, config)
+        name = attempt(guarded, tune.create_study, config)
         if name:
             tune.start_workers(name, int(workers))
             st.session_state["study"] = name
     if right.button("Compare grid, random and Bayesian", key="tune_compare", disabled=config is None,
                     icon=":material/compare_arrows:", help="Three searches with the same space, budget and seed, "
                                                            "one worker each, drawn on one chart."):
-        started = attempt(tune.start_comparison, config)
+        started = attempt(guarded, tune.start_comparison, config)
         if started:
             st.session_state["study"] = started[1][-1]
 
@@ -163,13 +163,13 @@ def _controls(status: TuneStatus) -> None:
     left, right = st.columns([1, 3])
     if status.active and not status.stop_requested:
         if left.button("Stop", key="tune_stop", icon=":material/stop:"):
-            tune.request_stop(status.name)
+            attempt(guarded, tune.request_stop, status.name)
             st.rerun(scope="fragment")
     elif status.active:
         left.info("Stopping: each worker finishes its current trial, then stops.")
     elif status.n_finished < status.config.budget:
         if left.button("Resume", key="tune_resume", type="primary", icon=":material/play_arrow:"):
-            attempt(tune.resume, status.name, int(st.session_state.get("tune_workers", 1)))
+            attempt(guarded, tune.resume, status.name, int(st.session_state.get("tune_workers", 1)))
             st.rerun(scope="app")
     middle, end = right.columns([3, 1])
     with middle.popover("Add a worker from another terminal or machine", icon=":material/terminal:"):
@@ -181,7 +181,7 @@ def _controls(status: TuneStatus) -> None:
             caption(f"Delete the search '{status.name}' and its {len(status.trials)} trials? Runs trained from it "
                        "stay.")
             if st.button("Delete the search", key="tune_delete", type="primary"):
-                tune.delete_study(status.name)
+                attempt(guarded, tune.delete_study, status.name)
                 st.rerun(scope="app")
 
 
@@ -189,7 +189,7 @@ def _charts(status: TuneStatus) -> None:
     chart(charts_tune.history_figure(status), key="tune_history")
     if len(status.complete_trials()) < 3:
         return
-    figures = cache.tune_charts(status.name, status.version)
+    figures = tune_charts(status.name, status.version)
     left, right = st.columns(2)
     with left:
         chart(figures["importance"], key="tune_importance")
@@ -233,3 +233,14 @@ def best_panel(status: TuneStatus, dataset) -> None:
         show_result(trained_for(dataset, spec, config.prep, config.cv_folds))
         st.page_link("pages/explain.py", label="Explain it →", icon=":material/lightbulb:")
         st.page_link("pages/compress.py", label="Compress it →", icon=":material/compress:")
+
+
+# ---------------------------------------------------------------- caching
+@st.cache_data(max_entries=32, show_spinner=False)
+def tune_charts(name: str, version: str) -> dict:
+    """Setting importances and Optuna's landscape / parallel-coordinate figures of a search, recomputed only when
+    a trial finishes (version = TuneStatus.version)."""
+    status = tune.study_status(name)
+    shares = tune.importances(status)
+    return {"importances": shares, "importance": charts_tune.importance_figure(shares),
+            "landscape": charts_tune.landscape_figure(status, shares), "parallel": charts_tune.parallel_figure(status)}
