@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core import share as advisor
+from core import share
 from core.share import Evidence
 from core.data import load_builtin, make_dataset
 from core.evaluate import MetricReport
@@ -46,25 +46,25 @@ CASES = {
 @pytest.mark.parametrize("rule", list(CASES))
 def test_rule_triggers_and_stays_quiet(rule):
     fires, quiet = CASES[rule]
-    function = getattr(advisor, rule)
+    function = getattr(share, rule)
     advice = function(fires)
     assert advice is not None and advice.rule == rule
-    assert advice.finding.endswith(".") and advice.action and advice.evidence and advice.severity in advisor.SEVERITY_ORDER
+    assert advice.finding.endswith(".") and advice.action and advice.evidence and advice.severity in share.SEVERITY_ORDER
     assert function(quiet) is None
 
 
 def test_every_rule_has_a_case():
-    assert {rule.__name__ for rule in advisor.RULES} == set(CASES)
+    assert {rule.__name__ for rule in share.RULES} == set(CASES)
 
 
 def test_regression_underfitting():
-    assert advisor.underfitting(Evidence(report=report("regression", train={"r2": 0.1}))) is not None
-    assert advisor.underfitting(Evidence(report=report("regression", train={"r2": 0.6}))) is None
+    assert share.underfitting(Evidence(report=report("regression", train={"r2": 0.1}))) is not None
+    assert share.underfitting(Evidence(report=report("regression", train={"r2": 0.6}))) is None
 
 
 def test_advise_sorts_by_severity():
     ev = Evidence(missing_share={"x": 0.1}, leakage_scores={"copy": 1.0})
-    found = advisor.advise(ev)
+    found = share.advise(ev)
     assert [a.rule for a in found] == ["leakage_suspect", "missing_values"]
 
 
@@ -72,12 +72,12 @@ def test_leakage_scores_find_a_planted_copy_of_the_target():
     rng = np.random.default_rng(0)
     frame = pd.DataFrame({"noise": rng.normal(size=400), "label": rng.choice(["yes", "no"], size=400)})
     frame["leak"] = (frame["label"] == "yes").astype(float) + rng.normal(scale=0.01, size=400)
-    scores = advisor.leakage_scores(make_dataset(frame, "label"))
+    scores = share.leakage_scores(make_dataset(frame, "label"))
     assert scores["leak"] > 0.99 and scores["noise"] < 0.7
-    ev = advisor.evidence_for(make_dataset(frame, "label"))
-    assert any(a.rule == "leakage_suspect" and a.evidence["feature"] == "leak" for a in advisor.advise(ev))
+    ev = share.evidence_for(make_dataset(frame, "label"))
+    assert any(a.rule == "leakage_suspect" and a.evidence["feature"] == "leak" for a in share.advise(ev))
 
 
 def test_churn_evidence_has_no_leak_but_flags_missing_and_imbalance():
-    found = {a.rule for a in advisor.advise(advisor.evidence_for(load_builtin("churn")))}
+    found = {a.rule for a in share.advise(share.evidence_for(load_builtin("churn")))}
     assert "leakage_suspect" not in found and {"missing_values", "class_imbalance"} <= found

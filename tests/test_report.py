@@ -76,18 +76,18 @@ def test_report_includes_the_compression_table(saved_run):
 
 
 def test_advice_reads_what_compress_stored(saved_run):
-    from core import share as advisor
+    from core import share
     from core.compress import CompressOptions, compress_run
     store = RunStore()
-    assert advisor.run_evidence(store.get(saved_run.id), store).compression_pick is None
+    assert share.run_evidence(store.get(saved_run.id), store).compression_pick is None
     compress_run(saved_run.id, CompressOptions(onnx=False, rounds=1, repeats=3))
-    pick = advisor.run_evidence(store.get(saved_run.id), store).compression_pick
+    pick = share.run_evidence(store.get(saved_run.id), store).compression_pick
     assert pick and pick["size_ratio"] > 0 and abs(pick["accuracy_change"]) <= 0.01
-    assert any(a.rule == "compression_pick" for a in advisor.advise(advisor.run_evidence(store.get(saved_run.id), store)))
+    assert any(a.rule == "compression_pick" for a in share.advise(share.run_evidence(store.get(saved_run.id), store)))
 
 
 def test_advice_reads_the_stored_shap_and_permutation_agreement(saved_run):
-    from core import share as advisor
+    from core import share
     from core import explain as ex
     from core.data import load_dataset
     from core.data import PrepOptions, split_dataset
@@ -99,6 +99,6 @@ def test_advice_reads_the_stored_shap_and_permutation_agreement(saved_run):
     ex.save_explanation(expl, ex.explanation_stem(store.folder(run.id), expl.method, 200, 0))
     perm = ex.permutation_importance_test(pipeline, split.X_test, split.y_test, run.task, n_repeats=3)
     ex.save_json(store.folder(run.id) / "explain" / "permutation_0.json", perm.to_dict())
-    agreement = advisor.run_evidence(run, store).importance_agreement
+    agreement = share.run_evidence(run, store).importance_agreement
     expected = ex.rank_agreement(expl.importance(0), perm.series())[1]
     assert agreement == pytest.approx(expected) and -1.0 <= agreement <= 1.0

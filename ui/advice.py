@@ -23,7 +23,7 @@ def show_advice(advice: list[Advice], limit: int | None = None) -> None:
 
 def money_view(run, test, report) -> None:
     """Profit over thresholds and cumulative gains for a binary run's test predictions."""
-    from core import evaluate as charts_business
+    from core.evaluate import charts as charts_business
     from core.evaluate import Economics, default_economics, gains_sentence, gains_table, profit_curve, profit_sentence
     from core.evaluate import positive_scores
     score, pos = positive_scores(test, report.positive_label)

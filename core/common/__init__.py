@@ -1,7 +1,6 @@
 """What every capability needs: the user-facing error type, where things are kept, the seed, atomic writes,
-the progress callback type, number formatting, library versions and the shared chart style.
-
-Plotly is imported lazily (only `style` and `empty_figure` need it), so importing this stays light."""
+the progress callback type, number formatting and library versions. The shared chart look is the submodule
+`core.common.charts` (it imports plotly, so it is not loaded here)."""
 from core.common._config import DEFAULT_SEED, db_url, home
 from core.common._errors import ModelDeckError
 from core.common._io import atomic_open, atomic_write

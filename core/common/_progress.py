@@ -12,6 +12,6 @@ def no_progress(*_args, **_kwargs) -> None:
 
 def sub_progress(progress: Progress, index: int, total: int, label: str) -> Progress:
     """Map step `index` of `total` onto its slice of the overall bar, prefixing messages with `label`."""
-    def report(fraction: float, message: str = "", *extra) -> None:
-        progress((index + fraction) / total, f"{label}: {message}" if message else label, *extra)
+    def report(fraction: float, message: str = "", *extra, **named) -> None:
+        progress((index + fraction) / total, f"{label} ({index + 1}/{total}): {message}", *extra, **named)
     return report

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import re
 from functools import lru_cache
+from pathlib import Path
 
-from core.common import home
-from core.common import ModelDeckError
+from core.common import ModelDeckError, atomic_write, home
 
 DEFAULT_LABELS: dict[str, dict[str, tuple[str, str]]] = {
     "builtin:churn": {
@@ -27,7 +26,7 @@ DEFAULT_LABELS: dict[str, dict[str, tuple[str, str]]] = {
 }
 
 
-def _path(dataset_key: str):
+def _path(dataset_key: str) -> Path:
     safe = re.sub(r"[^A-Za-z0-9_.-]", "_", dataset_key)
     return home() / "labels" / f"{safe}.json"
 
@@ -54,11 +53,7 @@ def save_labels(dataset_key: str, labels: dict[str, tuple[str, str]], columns: l
         raise ModelDeckError(f"These columns are not in the data set: {', '.join(unknown)}.")
     clean = {c: (str(label).strip(), str(unit).strip()) for c, (label, unit) in labels.items()
              if str(label).strip() or str(unit).strip()}
-    path = _path(dataset_key)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(clean, indent=1), encoding="utf-8")
-    os.replace(tmp, path)
+    atomic_write(_path(dataset_key), json.dumps(clean, indent=1))
 
 
 def display_names(labels: dict[str, tuple[str, str]]) -> dict[str, str]:

@@ -1,11 +1,15 @@
-"""Profiling, cleaning, normalization and splitting.
+"""The cleaning pipeline and the train/test split, as the user sets them on the Data page.
 
-Preprocessing is a scikit-learn ColumnTransformer that is fitted inside the model Pipeline, so it only
-ever sees the training split (no leakage into the test scores).
+``PrepOptions`` holds the choices (stored with every run); ``build_preprocessor`` turns them into a
+scikit-learn ColumnTransformer that is fitted inside the model Pipeline, so it only ever sees the
+training split (no leakage into the test scores); ``split_dataset`` makes the seeded split.
+
+``IQRClipper`` can sit inside saved pipelines (skops records ``core.data._prep.IQRClipper``): keep it
+in this module, under this name.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
@@ -16,8 +20,8 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import MinMaxScaler, OneHotEncoder, OrdinalEncoder, StandardScaler
 
-from core.data._datasets import Dataset
-from core.common import ModelDeckError
+from core.common import DEFAULT_SEED, ModelDeckError
+from core.data._dataset import Dataset
 
 IMPUTERS = ("none", "mean", "median", "most_frequent")
 SCALERS = ("none", "standard", "minmax")
@@ -34,7 +38,7 @@ class PrepOptions:
     scaling: str = "standard"
     one_hot: bool = True
     test_size: float = 0.2
-    seed: int = 42
+    seed: int = DEFAULT_SEED
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -82,6 +86,8 @@ class IQRClipper(TransformerMixin, BaseEstimator):
 
 @dataclass(frozen=True)
 class Split:
+    """The seeded train/test split, and how many duplicate rows were dropped before it."""
+
     X_train: pd.DataFrame
     X_test: pd.DataFrame
     y_train: pd.Series
@@ -158,103 +164,3 @@ def split_dataset(dataset: Dataset, options: PrepOptions) -> Split:
     X_train, X_test, y_train, y_test = train_test_split(
         X, y, test_size=options.test_size, random_state=options.seed, stratify=stratify)
     return Split(X_train, X_test, y_train, y_test, dropped, stratify is not None)
-
-
-# ---------------------------------------------------------------- profiling
-@dataclass
-class Profile:
-    n_rows: int
-    n_columns: int
-    column_types: dict[str, str]
-    missing: pd.Series            # column -> count of missing cells
-    n_duplicates: int
-    target_summary: pd.Series     # class counts (classification) or describe() (regression)
-    numeric_summary: pd.DataFrame
-    correlation: pd.DataFrame | None
-    notes: list[str] = field(default_factory=list)
-
-    def headline(self, dataset: Dataset) -> str:
-        missing_cells = int(self.missing.sum())
-        unused = len(dataset.unused_columns)
-        parts = [f"{self.n_rows:,} rows and {len(dataset.features):,} input columns"
-                 + (f" ({unused} more not used)" if unused else "")]
-        parts.append(f"{missing_cells:,} missing cells" if missing_cells else "no missing values")
-        parts.append(f"{self.n_duplicates:,} duplicate rows" if self.n_duplicates else "no duplicate rows")
-        text = ", ".join(parts) + "."
-        if dataset.task == "classification":
-            shares = self.target_summary / self.target_summary.sum()
-            imbalanced = shares.max() >= 3 * shares.min()
-            text += (f" The rarest class, '{shares.idxmin()}', is {shares.min():.1%} of rows"
-                     f"{' — imbalanced: judge models by balanced accuracy or F1, not accuracy' if imbalanced else ''}.")
-        return text
-
-
-def profile(dataset: Dataset, max_corr_columns: int = 30) -> Profile:
-    frame = dataset.frame
-    numeric = frame[dataset.numeric_features]
-    corr = None
-    if numeric.shape[1] >= 2:
-        cols = numeric.var(numeric_only=True).sort_values(ascending=False).index[:max_corr_columns]
-        corr = numeric[cols].corr()
-    if dataset.task == "classification":
-        target_summary = frame[dataset.target].astype(str).value_counts()
-    else:
-        target_summary = frame[dataset.target].describe()
-    return Profile(
-        n_rows=len(frame), n_columns=frame.shape[1],
-        column_types=dict(dataset.column_types),
-        missing=frame.isna().sum(),
-        n_duplicates=int(frame.duplicated().sum()),
-        target_summary=target_summary,
-        numeric_summary=numeric.describe().T if not numeric.empty else pd.DataFrame(),
-        correlation=corr,
-    )
-
-
-@dataclass
-class CleaningPreview:
-    """Before/after view of the cleaning steps, computed on the training split."""
-
-    rows_before: int
-    rows_after: int
-    missing_before: int
-    missing_after: int
-    clipped_cells: int
-    before: pd.DataFrame          # training features before preprocessing (numeric only)
-    after: pd.DataFrame           # same rows after the fitted preprocessor
-    stats: pd.DataFrame           # per-column mean/std/min/max before and after
-
-    def sentence(self) -> str:
-        parts = [f"{self.rows_before - self.rows_after:,} duplicate rows removed" if self.rows_before != self.rows_after
-                 else "no duplicate rows removed"]
-        parts.append(f"{self.missing_before:,} missing cells filled" if self.missing_before and not self.missing_after
-                     else f"{self.missing_after:,} missing cells left" if self.missing_after else "no missing cells")
-        if self.clipped_cells:
-            parts.append(f"{self.clipped_cells:,} outlier cells clipped")
-        return "Cleaning on the training split: " + ", ".join(parts) + "."
-
-
-def preview_cleaning(dataset: Dataset, options: PrepOptions) -> CleaningPreview:
-    split = split_dataset(dataset, options)
-    preprocessor = build_preprocessor(dataset, options)
-    transformed = preprocessor.fit_transform(split.X_train)
-    names = list(preprocessor.get_feature_names_out())
-    after = pd.DataFrame(np.asarray(transformed, dtype=float), columns=names, index=split.X_train.index)
-    numeric = [c for c in dataset.numeric_features if c in after.columns]
-    before = split.X_train[numeric].astype(float)
-    clipped = 0
-    if options.clip_outliers and numeric:
-        clipper = preprocessor.named_transformers_["num"].named_steps["clip"]
-        imputed = before.fillna(before.median()) if options.impute_numeric != "none" else before
-        clipped = int(((imputed < clipper.lower_) | (imputed > clipper.upper_)).to_numpy().sum())
-    order = sorted(numeric, key=lambda c: (-int(split.X_train[c].isna().sum()), -float(before[c].std() or 0.0)))
-    before = before[order]
-    stats = pd.concat({"before": before.agg(["mean", "std", "min", "max"]).T,
-                       "after": after[order].agg(["mean", "std", "min", "max"]).T}, axis=1)
-    return CleaningPreview(
-        rows_before=len(dataset.frame),
-        rows_after=len(dataset.frame) - split.dropped_duplicates,
-        missing_before=int(split.X_train.isna().sum().sum()),
-        missing_after=int(np.isnan(after.to_numpy()).sum()),
-        clipped_cells=clipped, before=before, after=after[order], stats=stats,
-    )

@@ -1,28 +1,28 @@
 """Pure chart functions: a result in, a plotly Figure out. Pages call st.plotly_chart on them and
 the HTML report embeds the same figures. No Streamlit here.
 
-Every figure uses TEMPLATE, HEIGHT and a title that says what to look for. Add figures for other
-capabilities (training curves, data profile, …) below, each as one small function.
+Every figure uses the shared look of core.common.charts (TEMPLATE, HEIGHT, `style`) and a title that
+says what to look for. `style`, `empty_figure`, `TEMPLATE`, `HEIGHT` and `metric_name` are imported
+from here by the other capabilities' charts, so they stay importable from this module.
 """
 from __future__ import annotations
 
 from typing import Iterable
 
 import numpy as np
+import pandas as pd
 import plotly.graph_objects as go
 
-from core.evaluate._metrics import (
-    CLASSIFICATION,
-    MetricReport,
-    Predictions,
-    calibration_points,
-    default_positive_label,
-    pr_points,
-    roc_points,
-)
+from core.common.charts import HEIGHT, TEMPLATE, empty_figure, style
+from core.evaluate._curves import calibration_points, pr_points, roc_points
+from core.evaluate._money import Economics, best_threshold
+from core.evaluate._predictions import CLASSIFICATION, Predictions, default_positive_label
+from core.evaluate._report import MetricReport
 
-TEMPLATE = "plotly_white"
-HEIGHT = 380
+__all__ = ["HEIGHT", "TEMPLATE", "empty_figure", "style", "metric_name", "confusion_figure", "roc_figure",
+           "pr_figure", "calibration_figure", "threshold_figure", "residual_figure", "predicted_vs_actual_figure",
+           "train_test_figure", "cv_figure", "profit_figure", "gains_figure"]
+
 #: Colours used for train / test everywhere, so the two splits look the same on every chart.
 SPLIT_COLORS = {"train": "#9aa5b1", "test": "#1f77b4"}
 REFERENCE_LINE = dict(color="#999999", dash="dash", width=1)
@@ -56,28 +56,6 @@ REGRESSION_ERRORS = ("mae", "rmse")  # in the target's units
 def metric_name(key: str) -> str:
     """A readable name for a metric key ("f1_macro" -> "F1 (macro)")."""
     return METRIC_NAMES.get(key, key.replace("_", " ").capitalize())
-
-
-def style(fig: go.Figure, title: str, *, height: int = HEIGHT, **layout) -> go.Figure:
-    """Apply the shared look: template, height, title, compact margins, legend on top."""
-    fig.update_layout(
-        template=TEMPLATE,
-        height=height,
-        title=dict(text=title, x=0.0, xanchor="left"),
-        margin=dict(l=60, r=20, t=60, b=50),
-        legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1.0),
-        **layout,
-    )
-    return fig
-
-
-def empty_figure(title: str, message: str) -> go.Figure:
-    """A figure with no data and a centred message (e.g. "No cross-validation was run")."""
-    fig = go.Figure()
-    fig.add_annotation(text=message, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper")
-    fig.update_xaxes(visible=False)
-    fig.update_yaxes(visible=False)
-    return style(fig, title)
 
 
 # --------------------------------------------------------------------------------------------
@@ -344,6 +322,40 @@ def cv_figure(report: MetricReport) -> go.Figure:
     fig.add_trace(_cv_bar(report, share), row=1, col=1)
     fig.add_trace(_cv_bar(report, errors, pct=False), row=1, col=2)
     return style(fig, title, showlegend=False)
+
+
+# --------------------------------------------------------------------------------------------
+# Money: profit over thresholds and cumulative gains (two-class problems)
+# --------------------------------------------------------------------------------------------
+def profit_figure(curve: pd.DataFrame, econ: Economics, chosen: float | None = None) -> go.Figure:
+    """Profit at each threshold (a profit_curve), with the best and the chosen threshold marked."""
+    best = best_threshold(curve)
+    fig = go.Figure(go.Scatter(x=curve["threshold"], y=curve["profit"], mode="lines", name="expected profit",
+                               hovertemplate="threshold %{x:.2f}: " + econ.currency + "%{y:,.0f}<extra></extra>"))
+    fig.add_vline(x=best["threshold"], line_dash="dash", line_color="#2ca02c",
+                  annotation_text=f"best {best['threshold']:.2f}")
+    if chosen is not None:
+        fig.add_vline(x=chosen, line_dash="dot", line_color="#d62728", annotation_text=f"chosen {chosen:.2f}",
+                      annotation_position="bottom right")
+    fig.update_layout(template=TEMPLATE, height=HEIGHT, title="Profit on the test rows at each decision threshold",
+                      xaxis_title="Decision threshold (flag a row when its probability is at least this)",
+                      yaxis_title=f"Profit ({econ.currency})", margin=dict(l=40, r=20, t=60, b=40))
+    return fig
+
+
+def gains_figure(gains: pd.DataFrame, positive_label: str) -> go.Figure:
+    """Cumulative gains (a gains_table) against the random-order diagonal."""
+    share = [0.0, *gains["top_share"]]
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=share, y=[0.0, *gains["gain"]], mode="lines+markers", name="model"))
+    fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", name="random order", line=dict(dash="dash", color="#999")))
+    fig.update_layout(template=TEMPLATE, height=HEIGHT,
+                      title=f"Cumulative gains: share of '{positive_label}' cases caught when acting on the top rows",
+                      xaxis_title="Share of rows acted on, highest scores first (%)",
+                      yaxis_title=f"Share of '{positive_label}' cases caught (%)", margin=dict(l=40, r=20, t=60, b=40))
+    fig.update_xaxes(tickformat=".0%")
+    fig.update_yaxes(tickformat=".0%")
+    return fig
 
 
 # --------------------------------------------------------------------------------------------

@@ -1,4 +1,60 @@
-"""Why the model says what it says: SHAP engines, narration, permutation importance, LIME, what-if, counterfactuals."""
-from core.explain._explain import (Progress, ADDITIVITY_TOL, DEFAULT_MAX_ROWS, AGNOSTIC_DEFAULT_ROWS, EXACT_METHODS, METHOD_TITLES, METHOD_NOTES, BACKGROUND_ROWS, KERNEL_CENTRES, CHUNK_ROWS, ENTITY_WORDS, single_threaded, entity_words, fmt_value, available_methods, choose_method, is_agnostic, default_rows, FeatureMap, feature_map, OutputSpec, output_spec, NativeFn, BACKENDS, ShapBatch, ShapEngine, library_versions, Explanation, explain_frame, all_rows, sample_positions, explain_split, FORMAT_VERSION, explanation_stem, save_explanation, load_explanation, latest_explanation, feature_direction, encoded_data, strongest_interaction, percentile_phrase, fmt_push, prediction_phrase, row_summary, row_table, global_summary, importance_summary, beeswarm_summary, dependence_summary, waterfall_summary, locate_row, surprising_rows, filter_rows, PermutationResult, permutation_importance_test, rank_agreement, permutation_summary, InteractionResult, interaction_values, interaction_summary, save_json, load_json, save_interactions, load_interactions, unused_columns_note, register_cli)
-from core.explain._lime import (TRAINING_ROWS, LimeResult, explain_row_lime, lime_summary)
-from core.explain._whatif import (edit_row, Counterfactual, counterfactual)
+"""Why the model says what it says, in the data set's own columns.
+
+- Choosing an explainer: `choose_method` / `available_methods` pick the SHAP method that fits a fitted
+  pipeline (Tree SHAP for forests and boosting, Linear SHAP for linear models, Deep SHAP for the PyTorch
+  nets, Permutation / Kernel SHAP for anything); `METHOD_TITLES` and `METHOD_NOTES` name and describe them.
+- Computing: `ShapEngine(pipeline, X_train, task, target, method)` explains raw rows; `explain_split`
+  (a seeded sample of a run's rows) and `explain_frame` (any rows) return an `Explanation`: SHAP values
+  per original column, the explained output, additivity error, predictions and the raw values.
+- Storing with the run (no pickles): `explanation_stem`, `save_explanation`, `load_explanation`,
+  `latest_explanation`; `save_json` / `load_json` and `save_interactions` / `load_interactions`.
+- Telling: `row_summary`, `global_summary` and one `*_summary` sentence per chart, `row_table`,
+  `fmt_value`, `entity_words` ("patient", "patients"); picking rows: `locate_row`, `surprising_rows`,
+  `filter_rows`.
+- Cross-checks: permutation importance on the test rows (`permutation_importance_test`, `rank_agreement`),
+  Tree SHAP interaction values (`interaction_values`), LIME for one row (`explain_row_lime`).
+- What-if: `edit_row` validates an edited row; `counterfactual` finds the smallest change that flips it.
+
+Figures live in `core.explain.charts`; the `explain` command line in `core.explain._cli`. Importing this
+package is light: shap, lime, torch and scikit-learn's ensembles are imported inside the functions.
+"""
+from core.explain._methods import (DEFAULT_MAX_ROWS, EXACT_METHODS, METHOD_NOTES, METHOD_TITLES, available_methods,
+                                   choose_method, default_rows, is_agnostic, single_threaded)
+from core.explain._features import FeatureMap, OutputSpec, feature_map
+from core.explain._engine import ADDITIVITY_TOL, ShapBatch, ShapEngine
+from core.explain._result import (Explanation, all_rows, explain_frame, explain_split, filter_rows, locate_row,
+                                  sample_positions, surprising_rows)
+from core.explain._store import (FORMAT_VERSION, explanation_stem, latest_explanation, load_explanation,
+                                 load_interactions, load_json, save_explanation, save_interactions, save_json)
+from core.explain._narrate import (beeswarm_summary, dependence_summary, entity_words, feature_direction, fmt_push,
+                                   fmt_value, global_summary, importance_summary, percentile_phrase, prediction_phrase,
+                                   row_summary, row_table, strongest_interaction, unused_columns_note,
+                                   waterfall_summary)
+from core.explain._permutation import (PermutationResult, permutation_importance_test, permutation_summary,
+                                       rank_agreement)
+from core.explain._interactions import InteractionResult, interaction_summary, interaction_values
+from core.explain._lime import LimeResult, explain_row_lime, lime_summary
+from core.explain._whatif import Counterfactual, counterfactual, edit_row
+
+__all__ = [
+    # choosing an explainer
+    "DEFAULT_MAX_ROWS", "EXACT_METHODS", "METHOD_NOTES", "METHOD_TITLES", "available_methods", "choose_method",
+    "default_rows", "is_agnostic", "single_threaded",
+    # computing
+    "FeatureMap", "OutputSpec", "feature_map", "ADDITIVITY_TOL", "ShapBatch", "ShapEngine",
+    "Explanation", "all_rows", "explain_frame", "explain_split", "filter_rows", "locate_row", "sample_positions",
+    "surprising_rows",
+    # storing
+    "FORMAT_VERSION", "explanation_stem", "latest_explanation", "load_explanation", "load_interactions", "load_json",
+    "save_explanation", "save_interactions", "save_json",
+    # telling
+    "beeswarm_summary", "dependence_summary", "entity_words", "feature_direction", "fmt_push", "fmt_value",
+    "global_summary", "importance_summary", "percentile_phrase", "prediction_phrase", "row_summary", "row_table",
+    "strongest_interaction", "unused_columns_note", "waterfall_summary",
+    # cross-checks
+    "PermutationResult", "permutation_importance_test", "permutation_summary", "rank_agreement",
+    "InteractionResult", "interaction_summary", "interaction_values",
+    "LimeResult", "explain_row_lime", "lime_summary",
+    # what-if
+    "Counterfactual", "counterfactual", "edit_row",
+]

@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 
 from core.common import ModelDeckError
-from core.explain._explain import fmt_value, single_threaded
+from core.explain._methods import single_threaded
+from core.explain._narrate import fmt_value
 
 
 # ---------------------------------------------------------------- what-if

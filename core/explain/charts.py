@@ -8,8 +8,11 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from core.evaluate.charts import style
-from core.explain._explain import Explanation, InteractionResult, PermutationResult, encoded_data, fmt_value
+from core.common.charts import style
+from core.explain._interactions import InteractionResult
+from core.explain._narrate import encoded_data, fmt_value
+from core.explain._permutation import PermutationResult
+from core.explain._result import Explanation
 
 UP, DOWN, NEUTRAL = "#d62728", "#1f77b4", "#9aa5b1"
 LOW_HIGH = [[0.0, "#1f77b4"], [0.5, "#b4a7d6"], [1.0, "#d62728"]]

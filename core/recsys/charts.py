@@ -6,9 +6,11 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from core.evaluate.charts import style
-from core.recsys._recsys import (K_MAX, METRIC_TITLES, MODEL_TITLES, RANKING_METRICS, RATING_BASELINE, Evaluation,
-                         Interactions, Tuning)
+from core.common.charts import style
+from core.recsys._base import MODEL_TITLES
+from core.recsys._data import Interactions
+from core.recsys._metrics import K_MAX, METRIC_TITLES, RANKING_METRICS, RATING_BASELINE, Evaluation
+from core.recsys._tuning import Tuning
 
 #: One colour per model, the same on every chart.
 MODEL_COLORS = {"popular": "#9aa5b1", "content": "#2ca02c", "item_knn": "#8c564b", "als": "#1f77b4",

@@ -5,9 +5,12 @@ trusted types, never a blind unpickle) and predictions as a .npz of plain arrays
 """
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import shutil
+import sys
+import types
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -17,8 +20,8 @@ from pathlib import Path
 import numpy as np
 import sqlalchemy as sa
 
-from core.common import db_url, home
-from core.common import ModelDeckError
+from core.common import ModelDeckError, atomic_open, atomic_write, db_url, home
+
 
 metadata = sa.MetaData()
 runs_table = sa.Table(
@@ -205,12 +208,9 @@ class RunStore:
     def save_artifacts(self, run_id: str, trained) -> None:
         import skops.io as sio
         folder = self.folder(run_id)
-        tmp_model, tmp_pred = folder / "model.skops.tmp", folder / "predictions.npz.tmp"
-        sio.dump(trained.pipeline, tmp_model)
-        with open(tmp_pred, "wb") as handle:
+        atomic_write(folder / "model.skops", sio.dumps(trained.pipeline))
+        with atomic_open(folder / "predictions.npz") as handle:
             np.savez_compressed(handle, **_prediction_arrays(trained))
-        os.replace(tmp_model, folder / "model.skops")
-        os.replace(tmp_pred, folder / "predictions.npz")
 
     def load_model(self, run_id: str):
         import skops.io as sio
@@ -221,6 +221,7 @@ class RunStore:
         unsafe = [t for t in untrusted if not t.startswith(_TRUSTED_PREFIXES)]
         if unsafe:
             raise ModelDeckError(f"The saved model of run '{run_id}' contains types ModelDeck does not trust: {unsafe}.")
+        _alias_moved_modules(untrusted)
         return sio.load(path, trusted=untrusted)
 
     def load_predictions(self, run_id: str) -> dict:
@@ -234,6 +235,20 @@ class RunStore:
         labels = arrays["labels"].tolist() if "labels" in arrays else None
         return {part: Predictions(arrays[f"{part}_y_true"], arrays[f"{part}_y_pred"],
                                   arrays.get(f"{part}_proba"), labels) for part in ("train", "test")}
+
+
+# Classes that moved when core/ became one package per capability. skops records a class by the module it lived in
+# when the run was saved; these old paths are mapped onto the classes' new homes so older runs still open.
+_MOVED_CLASSES = {"core.prep": ("core.data", ("IQRClipper",))}
+
+
+def _alias_moved_modules(type_names: list[str]) -> None:
+    for old, (new, names) in _MOVED_CLASSES.items():
+        if old not in sys.modules and any(name.startswith(old + ".") for name in type_names):
+            module, home = types.ModuleType(old), importlib.import_module(new)
+            for name in names:
+                setattr(module, name, getattr(home, name))
+            sys.modules[old] = module
 
 
 def _prediction_arrays(trained) -> dict[str, np.ndarray]:

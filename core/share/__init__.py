@@ -1,4 +1,20 @@
-"""Turning measurements into words: the evidence, the advisor, the one-minute story and the HTML report."""
-from core.share._advisor import (SEVERITY_ORDER, Advice, Evidence, Rule, class_imbalance, missing_values, leakage_suspect, overfitting, underfitting, misleading_accuracy, unstable_model, diverging_curves, explainer_disagrees, compression_pick, tuning_not_converged, RULES, advise, leakage_scores, evidence_for, run_evidence)
-from core.share._report import (VERSIONED, Section, library_versions, summary_section, data_section, metrics_section, training_section, advice_section, reproduce_section, compression_section, tuning_section, explanation_section, SECTION_BUILDERS, CSS, render, build_report, write_report, register_cli)
-from core.share._story import (STORY_MODELS, Progress, StoryStep, Story, data_step, train_step, how_good_step, why_step, smaller_step, advice_step, run_story)
+"""Turning measurements into words and pictures people act on.
+
+- The advisor: `evidence_for` (data only) and `run_evidence` (everything stored with a run) gather an `Evidence`;
+  `advise` runs every rule in `RULES` and returns `Advice` items, each with the numbers behind it.
+- The story: `run_story` takes a built-in data set through data → best model → how good → why → smaller → advice
+  in about a minute, as `StoryStep`s for the home page, its presentation mode and the CLI.
+- The report: `build_report` / `write_report` make one self-contained HTML file of a run (`python -m core report`).
+"""
+from core.share._advisor import (RULES, SEVERITY_ORDER, Advice, Evidence, advise, class_imbalance, compression_pick,
+                                 diverging_curves, evidence_for, explainer_disagrees, leakage_scores, leakage_suspect,
+                                 misleading_accuracy, missing_values, overfitting, run_evidence, tuning_not_converged,
+                                 underfitting, unstable_model)
+from core.share._report import Section, build_report, write_report
+from core.share._story import Story, StoryStep, run_story
+
+__all__ = ["RULES", "SEVERITY_ORDER", "Advice", "Evidence", "advise", "class_imbalance", "compression_pick",
+           "diverging_curves", "evidence_for", "explainer_disagrees", "leakage_scores", "leakage_suspect",
+           "misleading_accuracy", "missing_values", "overfitting", "run_evidence", "tuning_not_converged",
+           "underfitting", "unstable_model", "Section", "build_report", "write_report", "Story", "StoryStep",
+           "run_story"]

@@ -7,18 +7,15 @@ from __future__ import annotations
 
 import html
 import json
-import platform
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from importlib import metadata
 from pathlib import Path
 from typing import Callable
 
 import plotly.graph_objects as go
 
-from core.common import ModelDeckError
+from core.common import ModelDeckError, library_versions
 
-VERSIONED = ("scikit-learn", "torch", "numpy", "pandas", "plotly", "streamlit", "shap", "lime", "optuna", "skops")
 
 
 @dataclass
@@ -27,16 +24,6 @@ class Section:
     paragraphs: list[str] = field(default_factory=list)
     figures: list[go.Figure] = field(default_factory=list)
     table_html: str = ""
-
-
-def library_versions() -> dict[str, str]:
-    versions = {"python": platform.python_version()}
-    for name in VERSIONED:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            continue
-    return versions
 
 
 # ---------------------------------------------------------------- sections
@@ -225,16 +212,3 @@ def write_report(run_id: str, out: Path | str, store=None) -> Path:
     out = Path(out)
     out.write_text(build_report(run_id, store), encoding="utf-8")
     return out
-
-
-def register_cli(sub) -> None:
-    parser = sub.add_parser("report", help="export a run as one self-contained HTML file")
-    parser.add_argument("--run", required=True)
-    parser.add_argument("--out", default=None, help="file name (default: report-<run>.html)")
-    parser.set_defaults(func=_cmd_report)
-
-
-def _cmd_report(args) -> int:
-    path = write_report(args.run, args.out or f"report-{args.run}.html")
-    print(f"wrote {path} ({path.stat().st_size / 1024:,.0f} KB)")
-    return 0

@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Callable
 
 import plotly.graph_objects as go
 
+from core.common import Progress
 from core.data import load_dataset
 
 STORY_MODELS = (("linear", {}), ("hist_gb", {"max_iter": 100}), ("mlp", {"hidden": (64, 32), "epochs": 60}))
-Progress = Callable[[float, str], None]
 
 
 @dataclass

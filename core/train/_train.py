@@ -3,23 +3,16 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Callable
-
 import numpy as np
 import pandas as pd
 from sklearn.pipeline import Pipeline
 
 from core.data import Dataset
-from core.common import ModelDeckError
+from core.common import ModelDeckError, Progress, no_progress, sub_progress
 from core.evaluate import MetricReport, Predictions, cross_validate_model, default_positive_label, evaluate
 from core.models import OPTIMIZER_TITLES, OPTIMIZERS, ModelSpec, family, make_estimator
 from core.data import PrepOptions, Split, build_preprocessor, split_dataset
 
-Progress = Callable[..., None]   # progress(fraction, message, history=None)
-
-
-def _quiet(*_args, **_kwargs) -> None:
-    return None
 
 
 @dataclass
@@ -124,7 +117,7 @@ def _train_model(dataset: Dataset, spec: ModelSpec, prep: PrepOptions | None, cv
                  progress: Progress | None) -> TrainedModel:
     start = time.perf_counter()
     prep = prep or PrepOptions()
-    progress = progress or _quiet
+    progress = progress or no_progress
     progress(0.0, f"Preparing {dataset.name}")
     split = split_dataset(dataset, prep)
     check_missing(split, spec, prep)
@@ -152,18 +145,11 @@ def _train_model(dataset: Dataset, spec: ModelSpec, prep: PrepOptions | None, cv
     return trained
 
 
-def _sub_progress(progress: Progress, index: int, total: int, label: str) -> Progress:
-    """Map one job's 0..1 progress into its slice of a batch of `total` jobs."""
-    def report(fraction, message, history=None):
-        progress((index + fraction) / total, f"{label} ({index + 1}/{total}): {message}", history)
-    return report
-
-
 def train_many(dataset: Dataset, specs: list[ModelSpec], prep: PrepOptions | None = None, cv_folds: int = 5,
                progress: Progress | None = None) -> list[TrainedModel]:
     """Train several models on the same split (the leaderboard)."""
-    progress = progress or _quiet
-    return [train_model(dataset, spec, prep, cv_folds, _sub_progress(progress, i, len(specs), spec.title(dataset.task)))
+    progress = progress or no_progress
+    return [train_model(dataset, spec, prep, cv_folds, sub_progress(progress, i, len(specs), spec.title(dataset.task)))
             for i, spec in enumerate(specs)]
 
 
@@ -205,10 +191,10 @@ def compare_optimizers(dataset: Dataset, base: ModelSpec, prep: PrepOptions | No
     """The same network trained with each optimizer (same seed, same split, no CV)."""
     if base.family != "mlp":
         raise ModelDeckError("Optimizer comparison needs the neural network (PyTorch MLP).")
-    progress = progress or _quiet
+    progress = progress or no_progress
     specs = [ModelSpec.create("mlp", seed=base.seed, **(base.params | {"optimizer": o})) for o in optimizers]
     return [train_model(dataset, spec, prep, cv_folds=0,
-                        progress=_sub_progress(progress, i, len(specs), OPTIMIZER_TITLES[spec.params["optimizer"]]))
+                        progress=sub_progress(progress, i, len(specs), OPTIMIZER_TITLES[spec.params["optimizer"]]))
             for i, spec in enumerate(specs)]
 
 

@@ -1,0 +1,126 @@
+"""Upload storage: a validated data set kept under MODELDECK_HOME/datasets as a CSV plus a JSON sidecar
+(types, target, how each column reads back), named by its fingerprint; loading by key and listing.
+
+The sidecar is written last, so a data set is listed only once both files are complete; the dtypes come
+back exactly as stored (integers stay integers, floats round-trip, dates are ISO 8601).
+"""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pandas as pd
+
+from core.common import ModelDeckError, atomic_write, home
+from core.data._builtin import BUILTINS, load_builtin
+from core.data._csv import _FLOAT_EXACT
+from core.data._dataset import Dataset
+
+
+def _uploads_dir() -> Path:
+    path = home() / "datasets"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+
+def save_upload(dataset: Dataset) -> str:
+    """Store the data set under home()/datasets as CSV + JSON sidecar; return "upload:<fingerprint>"."""
+    fingerprint = dataset.fingerprint
+    folder = _uploads_dir()
+    sidecar = {
+        "target": dataset.target,
+        "task": dataset.task,
+        "name": dataset.name,
+        "description": dataset.description,
+        "column_types": dataset.column_types,
+        "columns": [str(c) for c in dataset.frame.columns],
+        "storage": {str(c): _storage_kind(dataset.frame[c]) for c in dataset.frame.columns},
+        "image_shape": list(dataset.image_shape) if dataset.image_shape else None,
+        "synthetic": dataset.synthetic,
+        "notes": dataset.notes,
+        "fingerprint": fingerprint,
+    }
+    atomic_write(folder / f"{fingerprint}.csv", dataset.frame.to_csv(index=False, lineterminator="\n"))
+    atomic_write(folder / f"{fingerprint}.json", json.dumps(sidecar, indent=2))  # written last: marks complete
+    return f"upload:{fingerprint}"
+
+
+def _storage_kind(series: pd.Series) -> str:
+    """How a column is written to and read back from CSV: int, float, bool, datetime or text."""
+    if pd.api.types.is_bool_dtype(series):
+        return "bool"
+    if pd.api.types.is_datetime64_any_dtype(series):
+        return "datetime"
+    if pd.api.types.is_integer_dtype(series) and not series.isna().any():
+        return "int"
+    if pd.api.types.is_numeric_dtype(series):
+        return "float"
+    return "text"
+
+
+def _read_stored_frame(path: Path, kinds: dict[str, str]) -> pd.DataFrame:
+    text_columns = {c: str for c, kind in kinds.items() if kind in ("text", "bool")}
+    frame = pd.read_csv(path, dtype=text_columns, **_FLOAT_EXACT)
+    for column, kind in kinds.items():
+        if kind == "int":
+            frame[column] = frame[column].astype("int64")
+        elif kind == "float":
+            frame[column] = frame[column].astype(float)
+        elif kind == "bool":
+            frame[column] = frame[column].map({"True": True, "False": False})
+        elif kind == "datetime":
+            frame[column] = pd.to_datetime(frame[column], format="ISO8601")
+    return frame
+
+
+def _load_upload(key: str) -> Dataset:
+    fingerprint = key.removeprefix("upload:")
+    if not re.fullmatch(r"[0-9a-f]{16}", fingerprint):
+        raise ModelDeckError(f"'{key}' is not a valid data set reference. Choose a data set again.")
+    folder = _uploads_dir()
+    csv_path, meta_path = folder / f"{fingerprint}.csv", folder / f"{fingerprint}.json"
+    if not (csv_path.exists() and meta_path.exists()):
+        raise ModelDeckError(
+            f"The uploaded data set '{key}' is no longer stored on this server. Upload the file again."
+        )
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        frame = _read_stored_frame(csv_path, meta["storage"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ModelDeckError(f"The stored data set '{key}' is damaged ({exc}). Upload the file again.") from None
+    return Dataset(
+        key=key,
+        name=meta["name"],
+        frame=frame[meta["columns"]],
+        target=meta["target"],
+        task=meta["task"],
+        column_types=meta["column_types"],
+        description=meta["description"],
+        image_shape=tuple(meta["image_shape"]) if meta.get("image_shape") else None,
+        synthetic=bool(meta.get("synthetic")),
+        notes=list(meta.get("notes", [])),
+    )
+
+
+def load_dataset(key: str) -> Dataset:
+    """Load "builtin:<name>" or "upload:<fingerprint>" (a bare built-in name works too)."""
+    if key.startswith("upload:"):
+        return _load_upload(key)
+    if key.startswith("builtin:") or key in BUILTINS:
+        return load_builtin(key)
+    raise ModelDeckError(f"Unknown data set '{key}'. Choose a built-in data set or upload a CSV file.")
+
+
+def list_uploads() -> dict[str, str]:
+    """Stored uploads, newest first: key -> "name (uploaded)"."""
+    sidecars = sorted(_uploads_dir().glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
+    uploads = {}
+    for path in sidecars:
+        try:
+            name = json.loads(path.read_text(encoding="utf-8")).get("name", path.stem)
+        except (OSError, ValueError):
+            continue
+        uploads[f"upload:{path.stem}"] = f"{name} (uploaded)"
+    return uploads
