@@ -35,6 +35,7 @@ def _trained(hidden, epochs):
 
 def _measure(variants, data, rounds=7):
     from core import compress
+    from core.compress import _table as compress_impl
     timing = compress.time_variants(variants, data.X_test, threads=1, rounds=rounds, repeats=30)
     rows, original = [], None
     for v in variants:
@@ -59,6 +60,7 @@ def _header(title):
 def bench_big_mlp(folder: Path) -> None:
     from core import compress
     from core import compress as export
+    from core.compress import _variant as compress_impl
     net, data = _trained((1024, 1024, 256), 12)
     v = [compress_impl._torch_variant("fp32 (PyTorch)", "baseline", net, folder),
          compress_impl._torch_variant("int8 dynamic (PyTorch)", "quantize", compress.quantize_int8(net), folder)]
@@ -90,6 +92,7 @@ def bench_distillation() -> None:
     import numpy as np
 
     from core import compress
+    from core.compress import _variant as compress_impl
     teacher, data = _trained((256, 128), 40)
     teacher_acc = float(np.mean(data.head.predict(compress_impl._torch_runner(teacher)(data.X_test)) == data.y_test))
     distilled, plain = [], []

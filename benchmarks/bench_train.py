@@ -3,7 +3,9 @@
 1. Load + train the default leaderboard (5-fold CV, as the app does) on breast cancer and digits.
 2. Our PyTorch MLP vs scikit-learn's MLPClassifier: same layers, epochs, batch size, optimizer (Adam), no early
    stopping; ratio = sklearn time / ours (target ≥ 1.0: ours no slower), accuracy side by side.
-3. Warm rerun of the Metrics page (AppTest, run store and caches warm): target under 0.3 s.
+3. The MLP's LeanStep (torch.optim's functional update without step()'s wrappers) vs optimizer.step() with
+   fused kernels, same fit as 2., runs interleaved; ratio = step() time / LeanStep time (keep LeanStep while ≥ 1.15).
+4. Warm rerun of the Metrics page (AppTest, run store and caches warm): target under 0.3 s.
 """
 from __future__ import annotations
 
@@ -62,6 +64,33 @@ def bench_mlp_vs_sklearn(epochs: int = 100, hidden=(64, 32), batch: int = 64, re
     return rows
 
 
+def bench_lean_step(epochs: int = 100, hidden=(64, 32), batch: int = 64, repeats: int = 7) -> list[tuple]:
+    import statistics
+    import time
+
+    from sklearn.preprocessing import StandardScaler
+
+    from core.data import PrepOptions, load_builtin, split_dataset
+    from core.models.torch_mlp import TorchMLPClassifier
+    rows = []
+    for name in ("breast_cancer", "digits"):
+        split = split_dataset(load_builtin(name), PrepOptions())
+        X = StandardScaler().fit_transform(split.X_train.to_numpy(float))
+        times: dict[bool, list[float]] = {True: [], False: []}
+        for _ in range(repeats + 1):  # the first round warms up and is dropped
+            for lean in (True, False):  # interleaved, so a busy machine slows both alike
+                model = TorchMLPClassifier(hidden=hidden, epochs=epochs, batch_size=batch, early_stopping=False,
+                                           dropout=0.0, weight_decay=0.0, lr=1e-3, random_state=0)
+                model._lean_steps = lean
+                start = time.perf_counter()
+                model.fit(X, split.y_train)
+                times[lean].append(time.perf_counter() - start)
+        lean_s, step_s = (statistics.median(times[k][1:]) for k in (True, False))
+        rows.append((f"TorchMLP Adam, optimizer.step() fused, {name} (baseline)", step_s, "×speed 1.00"))
+        rows.append((f"TorchMLP Adam, LeanStep,               {name}", lean_s, f"×speed {step_s / lean_s:.2f}"))
+    return rows
+
+
 def bench_metrics_page(repeats: int = 5) -> list[tuple]:
     at, _run = page_on_new_run("pages/metrics.py", cv_folds=5, timeout=60)
     cold, _ = timed(at.run)
@@ -72,7 +101,7 @@ def bench_metrics_page(repeats: int = 5) -> list[tuple]:
 
 
 def main() -> None:
-    rows = bench_leaderboard() + bench_mlp_vs_sklearn() + bench_metrics_page()
+    rows = bench_leaderboard() + bench_mlp_vs_sklearn() + bench_lean_step() + bench_metrics_page()
     width = max(len(r[0]) for r in rows)
     print(f"{'benchmark':<{width}}  {'seconds':>9}  notes")
     for label, seconds, notes in rows:

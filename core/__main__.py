@@ -58,7 +58,7 @@ def cmd_list(args) -> int:
 
 
 # Capability modules that add their own sub-commands through `register_cli(subparsers)`.
-CLI_MODULES: list[str] = ["core.tune._tune", "core.share._report", "core.compress._serve", "core.explain._explain"]
+CLI_MODULES: list[str] = ["core.tune._tune", "core.share._report", "core.compress._cli", "core.explain._explain"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -8,7 +8,7 @@ import pytest
 from pathlib import Path
 
 from core import compress
-from core.compress import _compress as compress_impl
+from core.compress import _fit as compress_impl
 from core.common import ModelDeckError
 from core.compress import CompressOptions
 

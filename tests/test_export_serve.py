@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def _mlp(n_in=12, hidden=(24, 16), n_out=3, seed=0):
     import torch
 
-    from core.models.torch_mlp import build_mlp
+    from core.models import build_mlp
     return build_mlp(n_in, n_out, hidden, "relu", generator=torch.Generator().manual_seed(seed)).eval()
 
 

@@ -16,7 +16,7 @@ from sklearn.preprocessing import StandardScaler
 
 from core.common import ModelDeckError
 from core.models import torch_mlp
-from core.models.torch_mlp import OPTIMIZERS, TorchMLPClassifier, TorchMLPRegressor, build_mlp
+from core.models.torch_mlp import MLP_OPTIMIZERS, TorchMLPClassifier, TorchMLPRegressor, build_mlp
 
 
 @pytest.fixture(scope="module")
@@ -138,7 +138,7 @@ def test_pipeline_passes_progress_and_clones_fitted(cancer):
     assert not hasattr(fresh[-1], "net_")
 
 
-@pytest.mark.parametrize("name", OPTIMIZERS)
+@pytest.mark.parametrize("name", MLP_OPTIMIZERS)
 def test_every_optimizer_trains(name, cancer_scaled):
     X_tr, X_te, y_tr, y_te = cancer_scaled
     lr = {"sgd": 0.05, "momentum": 0.01, "adagrad": 0.05, "rmsprop": 1e-3}.get(name, 1e-3)
@@ -151,9 +151,9 @@ def test_every_optimizer_trains(name, cancer_scaled):
         assert all(b < a for a, b in zip(losses[:4], losses[1:5]))  # steadily down at the start
 
 
-@pytest.mark.parametrize("name", OPTIMIZERS)
+@pytest.mark.parametrize("name", MLP_OPTIMIZERS)
 def test_lean_step_matches_optimizer_step(name, cancer_scaled, monkeypatch):
-    """_LeanStep calls torch.optim's functional update directly; the weights must be bit-identical."""
+    """LeanStep calls torch.optim's functional update directly; the weights must be bit-identical."""
     X_tr, _, y_tr, _ = cancer_scaled
     params = dict(optimizer=name, lr=0.01, epochs=4, schedule="step", step_size=2, gamma=0.5,
                   weight_decay=1e-3, random_state=5)

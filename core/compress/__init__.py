@@ -1,4 +1,49 @@
-"""Smaller and faster models: quantization, pruning, distillation, timing, the trade-off table, ONNX export, serving."""
-from core.compress._compress import (Progress, TREE_FAMILIES, RESULT_FILE, SERVING_FILE, CompressOptions, Head, CompressData, prepare_data, Variant, count_params, QUANT_BACKENDS, DEFAULT_QUANT_BACKEND, quantize_int8, half_precision, fit_net, prune_unstructured, prune_structured, label_budget, distill, mlp_variants, onnx_variants, tree_variants, tree_onnx_variants, cpu_info, time_variants, shap_importance, add_shap_agreement, TradeoffTable, pareto_front, times, pick_variant, headline, reasons_note, slow_notes, compress_folder, supported, compress_run, output_kind, load_result, artifact_path)
-from core.compress._export import (INPUT_NAME, PARITY_TOLERANCE, artifact_bytes, export_torch, export_sklearn, quantize_onnx_dynamic, quantize_onnx_static, OnnxModel, Parity, parity)
-from core.compress._serve import (DEFAULT_VARIANTS, MAX_BATCH, ServedModel, load_served, create_app, cmd_serve, register_cli)
+"""Smaller and faster models, measured honestly.
+
+`compress_run(run_id, CompressOptions(...))` takes a run's PyTorch MLP (or random forest / gradient boosting) and
+builds variants from copies of it — int8 and fp16/bf16 (`quantize_int8`, `half_precision`), unstructured and
+structured pruning (`prune_unstructured`, `prune_structured`), distilled students beside the same student trained
+without a teacher (`distill`), fewer and shallower trees — exports them to ONNX with a parity check, times them at
+batch 1 and 256 with fixed threads, scores them on the run's test split, checks with SHAP whether their reasons
+changed, and saves a `TradeoffTable` with the artifacts in the run's folder (`load_result`, `artifact_path`).
+`pick_variant` chooses what to ship under a size / latency / accuracy budget; `headline`, `slow_notes` and
+`reasons_note` say what the table means. `load_served` / `create_app` serve one variant over HTTP through ONNX
+Runtime (`python -m core serve`). Figures are in `core.compress.charts`.
+
+Importing this package is light: torch, onnx, onnxruntime, skl2onnx, shap and fastapi load when first used.
+"""
+from core.compress._data import CompressData, CompressOptions, Head, prepare_data
+from core.compress._distill import distill, label_budget
+from core.compress._export import (PARITY_TOLERANCE, OnnxModel, Parity, artifact_bytes, export_sklearn, export_torch,
+                                   parity, quantize_onnx_dynamic, quantize_onnx_static)
+from core.compress._fit import fit_net
+from core.compress._pick import headline, pareto_front, pick_variant, slow_notes, times
+from core.compress._prune import prune_structured, prune_unstructured
+from core.compress._quantize import DEFAULT_QUANT_BACKEND, QUANT_BACKENDS, half_precision, quantize_int8
+from core.compress._reasons import reasons_note, shap_importance
+from core.compress._run import compress_run, supported
+from core.compress._serve import ServedModel, create_app, load_served
+from core.compress._store import RESULT_FILE, artifact_path, compress_folder, load_result
+from core.compress._table import TradeoffTable
+from core.compress._timing import time_variants
+from core.compress._variant import Variant, count_params
+
+__all__ = [
+    # what to try, and on what
+    "CompressOptions", "CompressData", "Head", "prepare_data",
+    # the methods (each works on a copy)
+    "QUANT_BACKENDS", "DEFAULT_QUANT_BACKEND", "quantize_int8", "half_precision", "prune_unstructured",
+    "prune_structured", "label_budget", "distill", "fit_net",
+    # variants and their measurement
+    "Variant", "count_params", "time_variants", "shap_importance",
+    # the whole run, its table and what it says
+    "supported", "compress_run", "TradeoffTable", "pareto_front", "pick_variant", "headline", "slow_notes",
+    "reasons_note", "times",
+    # storage
+    "RESULT_FILE", "compress_folder", "load_result", "artifact_path",
+    # ONNX export, parity and ONNX Runtime
+    "export_torch", "export_sklearn", "quantize_onnx_dynamic", "quantize_onnx_static", "OnnxModel", "Parity",
+    "parity", "PARITY_TOLERANCE", "artifact_bytes",
+    # serving
+    "ServedModel", "load_served", "create_app",
+]

@@ -16,25 +16,40 @@ import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 
-from core.common import ModelDeckError
+from core.common import ModelDeckError, atomic_write
 
 INPUT_NAME = "input"
 PARITY_TOLERANCE = 1e-4
 
 
-def artifact_bytes(path: Path) -> int:
-    """Bytes of an artifact on disk, including an ONNX external-data file beside it."""
+def artifact_files(path: Path) -> list[Path]:
+    """An artifact and, when there is one, the ONNX external-data file beside it."""
     path = Path(path)
     extra = Path(str(path) + ".data")
-    return path.stat().st_size + (extra.stat().st_size if extra.exists() else 0)
+    return [path, extra] if extra.exists() else [path]
 
 
-def _atomic_target(path: Path) -> Path:
+def artifact_bytes(path: Path) -> int:
+    """Bytes of an artifact on disk, including an ONNX external-data file beside it."""
+    return sum(f.stat().st_size for f in artifact_files(path))
+
+
+@contextlib.contextmanager
+def _path_beside(path: Path) -> Iterator[Path]:
+    """A temporary file name beside `path` for writers that only take a file name (the ONNX exporter and ONNX
+    Runtime's quantizers); it replaces `path` only if the block ends without an error."""
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    return path.with_name(path.name + ".tmp")
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 @contextlib.contextmanager
@@ -58,16 +73,15 @@ def export_torch(net, n_features: int, path: Path) -> Path:
     import torch
 
     path = Path(path)
-    tmp = _atomic_target(path)
     example = torch.zeros(2, int(n_features), dtype=torch.float32)
-    try:
-        with _quiet_logs(), torch.no_grad():
-            torch.onnx.export(net.eval(), (example,), str(tmp), dynamo=True, input_names=[INPUT_NAME],
-                              output_names=["output"], dynamic_shapes=({0: torch.export.Dim("batch")},),
-                              external_data=False, optimize=True, verbose=False)
-    except Exception as exc:  # the exporter raises many types; say which network failed
-        raise ModelDeckError(f"ONNX export of this network failed: {exc}") from exc
-    os.replace(tmp, path)
+    with _path_beside(path) as tmp:
+        try:
+            with _quiet_logs(), torch.no_grad():
+                torch.onnx.export(net.eval(), (example,), str(tmp), dynamo=True, input_names=[INPUT_NAME],
+                                  output_names=["output"], dynamic_shapes=({0: torch.export.Dim("batch")},),
+                                  external_data=False, optimize=True, verbose=False)
+        except Exception as exc:  # the exporter raises many types; say which network failed
+            raise ModelDeckError(f"ONNX export of this network failed: {exc}") from exc
     return path
 
 
@@ -77,7 +91,6 @@ def export_sklearn(estimator, n_features: int, path: Path) -> Path:
     from skl2onnx.common.data_types import FloatTensorType
 
     path = Path(path)
-    tmp = _atomic_target(path)
     options = {id(estimator): {"zipmap": False}} if hasattr(estimator, "predict_proba") else None
     try:
         model = to_onnx(estimator, initial_types=[(INPUT_NAME, FloatTensorType([None, int(n_features)]))],
@@ -85,8 +98,7 @@ def export_sklearn(estimator, n_features: int, path: Path) -> Path:
     except Exception as exc:  # skl2onnx raises RuntimeError/NotImplementedError/... for missing converters
         reason = str(exc).splitlines()[0][:160]
         raise ModelDeckError(f"skl2onnx could not convert {type(estimator).__name__}: {reason}") from exc
-    tmp.write_bytes(model.SerializeToString())
-    os.replace(tmp, path)
+    atomic_write(path, model.SerializeToString())
     return path
 
 
@@ -94,10 +106,8 @@ def quantize_onnx_dynamic(src: Path, dst: Path) -> Path:
     """ONNX Runtime dynamic int8 quantization (weights int8, activations quantized on the fly)."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    tmp = _atomic_target(Path(dst))
-    with _quiet_logs():
+    with _path_beside(dst) as tmp, _quiet_logs():
         quantize_dynamic(str(src), str(tmp), weight_type=QuantType.QInt8)
-    os.replace(tmp, dst)
     return Path(dst)
 
 
@@ -114,11 +124,9 @@ def quantize_onnx_static(src: Path, dst: Path, calibration: np.ndarray, batch: i
         def get_next(self):
             return next(self.batches, None)
 
-    tmp = _atomic_target(Path(dst))
-    with _quiet_logs():
+    with _path_beside(dst) as tmp, _quiet_logs():
         quantize_static(str(src), str(tmp), _Reader(), quant_format=QuantFormat.QDQ,
                         activation_type=QuantType.QInt8, weight_type=QuantType.QInt8, per_channel=False)
-    os.replace(tmp, dst)
     return Path(dst)
 
 

@@ -1,11 +1,10 @@
-"""`python -m core serve --run ID [--variant NAME]`: a FastAPI + uvicorn prediction server on 127.0.0.1.
+"""Serving one model of a run over HTTP: FastAPI + uvicorn on 127.0.0.1 (`python -m core serve`, see `_cli`).
 
 The model runs through ONNX Runtime (the fp32 export of the run's model, or a variant saved by the Compress
 page); the run's fitted preprocessing turns raw feature rows into the model's inputs. Endpoints: POST /predict
 (a batch of rows), GET /health, and FastAPI's OpenAPI docs at /docs. Bad rows (wrong feature count, NaN or
-infinite numbers, text where a number is expected, an empty batch) get a 422; null is a missing value, filled
-in as in training when the run's preprocessing imputes with a message naming the row
-and the feature.
+infinite numbers, text where a number is expected, an empty batch) get a 422 with a message naming the row and
+the feature; null is a missing value, filled in as in training when the run's preprocessing imputes.
 """
 from __future__ import annotations
 
@@ -18,7 +17,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from core.common import ModelDeckError
+from core.common import ModelDeckError, softmax
+from core.compress._export import OnnxModel, export_sklearn, export_torch
+from core.compress._store import SERVING_FILE, artifact_path, compress_folder, output_kind
 
 DEFAULT_VARIANTS = ("fp32 (ONNX Runtime)", "original ensemble (ONNX Runtime)")
 MAX_BATCH = 10_000
@@ -34,7 +35,7 @@ class ServedModel:
     numeric: list[str]
     categorical: list[str]
     features: list[str]
-    model: object              # core.export.OnnxModel
+    model: OnnxModel
     output: str                # logits | proba | scaled | value
     task: str
     classes: list[str] | None
@@ -78,22 +79,17 @@ class ServedModel:
                                  "not accepted; send null for a missing value).")
 
     def predict(self, rows: list[list]) -> dict:
+        """Labels and probabilities (classification) or values (regression) for a batch of raw rows."""
         frame = self.check_rows(rows)
         X = self.prep.transform(frame)
         X = np.ascontiguousarray(X.toarray() if hasattr(X, "toarray") else X, dtype=np.float32)
         out = self.model.raw(X).astype(np.float64)
         if self.task == "classification":
-            proba = out if self.output == "proba" else _softmax(out)
+            proba = out if self.output == "proba" else softmax(out)
             labels = [self.classes[i] for i in proba.argmax(axis=1)]
             return {"predictions": labels, "probabilities": proba.round(6).tolist(), "classes": self.classes}
         values = out[:, 0] * self.y_scale + self.y_mean if self.output == "scaled" else out[:, 0]
         return {"predictions": values.tolist()}
-
-
-def _softmax(z: np.ndarray) -> np.ndarray:
-    z = z - z.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=1, keepdims=True)
 
 
 def _imputes_numbers(prep) -> bool:
@@ -102,6 +98,7 @@ def _imputes_numbers(prep) -> bool:
 
 
 def _columns(prep) -> tuple[list[str], list[str]]:
+    """(numeric, categorical) raw feature names of the run's ColumnTransformer."""
     numeric, categorical = [], []
     for name, _trans, cols in prep.transformers_:
         if name == "num":
@@ -111,23 +108,19 @@ def _columns(prep) -> tuple[list[str], list[str]]:
     return numeric, categorical
 
 
-def _export_original(run, pipeline, folder: Path) -> tuple[Path, str]:
-    """Export the run's model on the fly when it has not been compressed yet."""
-    from core.compress import _export as export
-
+def _export_original(pipeline, folder: Path) -> tuple[Path, str]:
+    """Export the run's model on the fly when it has not been compressed yet: (ONNX file, output kind)."""
     model = pipeline.named_steps["model"]
     n_in = int(getattr(model, "n_features_in_", 0))
-    if hasattr(model, "net_"):
-        return export.export_torch(model.net_, n_in, folder / "original.onnx"), "logits" \
-            if hasattr(model, "classes_") else "scaled"
-    path = export.export_sklearn(model, n_in, folder / "original.onnx")
-    return path, "proba" if hasattr(model, "classes_") else "value"
+    task = "classification" if hasattr(model, "classes_") else "regression"
+    is_net = hasattr(model, "net_")
+    path = export_torch(model.net_, n_in, folder / "original.onnx") if is_net else \
+        export_sklearn(model, n_in, folder / "original.onnx")
+    return path, output_kind(task, scaled=is_net)
 
 
 def load_served(run_id: str, variant: str | None = None, threads: int = 1, store=None) -> ServedModel:
     """Everything needed to serve one variant of a run (the default is the model as trained, through ONNX Runtime)."""
-    from core.compress import _compress as compress
-    from core.compress import _export as export
     from core.runs import RunStore
 
     store = store or RunStore()
@@ -136,16 +129,16 @@ def load_served(run_id: str, variant: str | None = None, threads: int = 1, store
         raise ModelDeckError(f"Run '{run_id}' is {run.status}; only finished runs can be served.")
     pipeline = store.load_model(run_id)
     prep, model = pipeline.named_steps["prep"], pipeline.named_steps["model"]
-    info_path = compress.compress_folder(run_id, store) / compress.SERVING_FILE
+    info_path = compress_folder(run_id, store) / SERVING_FILE
     info = json.loads(info_path.read_text()) if info_path.exists() else {"variants": {}}
     available = info["variants"]
     if variant is None:
         variant = next((v for v in DEFAULT_VARIANTS if v in available), None)
     if variant is None:
-        path, output = _export_original(run, pipeline, store.folder(run_id) / "serve")
+        path, output = _export_original(pipeline, store.folder(run_id) / "serve")
         variant = "original (ONNX Runtime)"
     elif variant in available:
-        path = compress.artifact_path(run_id, available[variant]["file"], store)
+        path = artifact_path(run_id, available[variant]["file"], store)
         output = available[variant]["output"]
     else:
         names = ", ".join(available) or "none yet (compress the run on the Compress page first)"
@@ -153,7 +146,7 @@ def load_served(run_id: str, variant: str | None = None, threads: int = 1, store
     numeric, categorical = _columns(prep)
     classes = [str(c) for c in model.classes_] if hasattr(model, "classes_") else None
     return ServedModel(run_id, variant, prep, numeric, categorical, list(prep.feature_names_in_),
-                       export.OnnxModel(path, threads), output, run.task or "classification", classes,
+                       OnnxModel(path, threads), output, run.task or "classification", classes,
                        float(np.ravel(getattr(model, "y_mean_", [0.0]))[0]),
                        float(np.ravel(getattr(model, "y_scale_", [1.0]))[0]), _imputes_numbers(prep))
 
@@ -189,24 +182,3 @@ def create_app(served: ServedModel):
     predict.__annotations__ = {"request": PredictRequest, "return": dict}   # a local class: no forward ref
     app.post("/predict")(predict)
     return app
-
-
-def cmd_serve(args) -> int:
-    import uvicorn
-
-    served = load_served(args.run, args.variant, threads=args.threads)
-    print(f"Serving run {served.run_id}, variant '{served.variant}' on http://{args.host}:{args.port} "
-          f"(docs at /docs)", flush=True)
-    uvicorn.run(create_app(served), host=args.host, port=args.port, log_level="warning")
-    return 0
-
-
-def register_cli(subparsers) -> None:
-    serve = subparsers.add_parser("serve", help="serve a run's model over HTTP through ONNX Runtime")
-    serve.add_argument("--run", required=True, help="run id (python -m core list)")
-    serve.add_argument("--variant", default=None, help="a compressed variant with an ONNX file (default: fp32)")
-    serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--host", default="127.0.0.1", choices=["127.0.0.1", "localhost"],
-                       help="loopback only")
-    serve.add_argument("--threads", type=int, default=1, help="ONNX Runtime intra-op threads")
-    serve.set_defaults(func=cmd_serve)

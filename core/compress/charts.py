@@ -1,16 +1,20 @@
-"""Figures for the Compress page: size / latency against accuracy with the Pareto front (pure functions)."""
+"""Figures for the Compress page: size / latency against the run's metric with the Pareto front, and latency per
+variant at batch 1 and 256 (pure functions: a `TradeoffTable` in, a plotly Figure out)."""
 from __future__ import annotations
 
 import numpy as np
 import plotly.graph_objects as go
 
-from core.evaluate.charts import metric_name, style
-from core.compress._compress import TradeoffTable, pareto_front
+from core.common.charts import PALETTE, style
+from core.compress._pick import pareto_front
+from core.compress._table import TradeoffTable
+from core.evaluate.charts import metric_name
 
-ENGINE_COLORS = {"PyTorch": "#1f77b4", "ONNX Runtime": "#ff7f0e", "scikit-learn": "#2ca02c"}
+ENGINE_COLORS = {"PyTorch": PALETTE[0], "ONNX Runtime": PALETTE[1], "scikit-learn": PALETTE[2]}
 
 
 def _score_values(table: TradeoffTable) -> tuple[np.ndarray, str, str]:
+    """The metric of every row (accuracy in %), its axis title and its hover format."""
     values = np.array([r[table.metric] for r in table.rows], dtype=float)
     if table.metric == "accuracy":
         return values * 100, f"{metric_name(table.metric)} on the test split (%)", "%{y:.1f}%"
@@ -58,6 +62,7 @@ def latency_figure(table: TradeoffTable) -> go.Figure:
         fig.add_trace(go.Bar(y=names, x=med, name=label, orientation="h",
                              error_x=dict(type="data", symmetric=False, array=p90 - med, arrayminus=np.zeros_like(med)),
                              hovertemplate="%{y}<br>%{x:.4f} ms<extra>" + label + "</extra>"))
-    return style(fig, f"Latency per row (median, bar to p90; {table.threads} thread{'s' if table.threads > 1 else ''})",
-                 height=max(360, 28 * len(names)), xaxis_title="Milliseconds per row (log scale)", xaxis_type="log",
-                 barmode="group", yaxis=dict(autorange="reversed"))
+    threads = f"{table.threads} thread{'s' if table.threads > 1 else ''}"
+    return style(fig, f"Latency per row (median, bar to p90; {threads})", height=max(360, 28 * len(names)),
+                 xaxis_title="Milliseconds per row (log scale)", xaxis_type="log", barmode="group",
+                 yaxis=dict(autorange="reversed"))

@@ -1,3 +1,38 @@
-"""The model zoo behind the scikit-learn estimator interface (scikit-learn families and PyTorch networks)."""
-from core.models._zoo import (Param, Family, OPTIMIZERS, OPTIMIZER_TITLES, FAMILIES, DEFAULT_LEADERBOARD, family, default_params, ModelSpec, make_estimator)
-from core.models.torch_mlp import TorchMLPClassifier, TorchMLPRegressor
+"""The model zoo: every model family behind the scikit-learn estimator interface.
+
+- The zoo (`_zoo`): `FAMILIES` describes each family (`Family`) and its knobs (`Param`) once, for the
+  pages, the CLI and the tuner; a `ModelSpec` (family + params + seed) is small, JSON-serialisable and
+  hashable, and `make_estimator(spec, task)` builds the same seeded, unfitted estimator from it.
+  `DEFAULT_LEADERBOARD` is the families a leaderboard trains by default.
+- The PyTorch MLP (`torch_mlp`): `TorchMLPClassifier` and `TorchMLPRegressor`, scikit-learn estimators with
+  a per-epoch progress callback, early stopping, a choice of optimizers and schedules, and a GPU when present.
+  `build_mlp` builds the bare seeded network (reused by compression and export).
+- `OPTIMIZERS` / `OPTIMIZER_TITLES`: the optimizers the product offers and their names for people.
+- `intra_op_threads(n)`: run a block on n torch threads, then restore the caller's setting.
+
+Importing this package is light: scikit-learn ensembles and torch are imported inside the functions that use them.
+"""
+from core.models._device import intra_op_threads
+from core.models._nets import build_mlp
+from core.models._optim import OPTIMIZER_TITLES, OPTIMIZERS
+from core.models._zoo import (
+    DEFAULT_LEADERBOARD,
+    FAMILIES,
+    Family,
+    ModelSpec,
+    Param,
+    default_params,
+    family,
+    make_estimator,
+)
+from core.models.torch_mlp import InvalidInputError, TorchMLPClassifier, TorchMLPRegressor, TrainingDivergedError
+
+__all__ = [
+    # the zoo
+    "DEFAULT_LEADERBOARD", "FAMILIES", "Family", "ModelSpec", "Param", "default_params", "family", "make_estimator",
+    # optimizers the product offers
+    "OPTIMIZERS", "OPTIMIZER_TITLES",
+    # the PyTorch MLP
+    "TorchMLPClassifier", "TorchMLPRegressor", "InvalidInputError", "TrainingDivergedError", "build_mlp",
+    "intra_op_threads",
+]

@@ -1,14 +1,16 @@
 """The model zoo: every family behind the scikit-learn estimator interface, described by a ModelSpec.
 
 A ModelSpec (family + params) is small, JSON-serialisable and hashable as text, so it keys caches,
-runs and (later) tuning search spaces. `PARAMS` describes each family's knobs once, for the UI and the CLI.
+runs and (later) tuning search spaces. `FAMILIES` describes each family's knobs once, for the UI and the CLI.
 """
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
 
-from core.common import ModelDeckError
+from core.common import DEFAULT_SEED, ModelDeckError
+from core.models._nets import ACTIVATIONS
+from core.models._optim import OPTIMIZERS, SCHEDULES
 
 
 @dataclass(frozen=True)
@@ -34,9 +36,6 @@ class Family:
     handles_missing: bool = False
     summary: str = ""
 
-
-OPTIMIZERS = ("sgd", "momentum", "adagrad", "rmsprop", "adam")
-OPTIMIZER_TITLES = {"sgd": "SGD", "momentum": "Momentum", "adagrad": "AdaGrad", "rmsprop": "RMSprop", "adam": "Adam"}
 
 FAMILIES: dict[str, Family] = {f.key: f for f in (
     Family("linear", {"classification": "Logistic regression", "regression": "Ridge regression"}, (
@@ -64,10 +63,10 @@ FAMILIES: dict[str, Family] = {f.key: f for f in (
     ), summary="Finds the widest margin between classes; strong on small, scaled data."),
     Family("mlp", {"classification": "Neural network (PyTorch MLP)", "regression": "Neural network (PyTorch MLP)"}, (
         Param("hidden", "Hidden layers (units per layer)", (64, 32), "layers"),
-        Param("activation", "Activation", "relu", "choice", choices=("relu", "tanh", "gelu", "leaky_relu")),
+        Param("activation", "Activation", "relu", "choice", choices=ACTIVATIONS),
         Param("optimizer", "Optimizer", "adam", "choice", choices=OPTIMIZERS),
         Param("lr", "Learning rate", 1e-3, "float", 1e-5, 1.0, log=True),
-        Param("schedule", "Learning-rate schedule", "none", "choice", choices=("none", "step", "cosine")),
+        Param("schedule", "Learning-rate schedule", "none", "choice", choices=SCHEDULES),
         Param("dropout", "Dropout", 0.1, "float", 0.0, 0.9),
         Param("weight_decay", "Weight decay", 1e-4, "float", 0.0, 0.1),
         Param("batch_size", "Batch size", 64, "int", 8, 1024),
@@ -123,10 +122,10 @@ class ModelSpec:
 
     family: str
     params: dict = field(default_factory=dict)
-    seed: int = 42
+    seed: int = DEFAULT_SEED
 
     @classmethod
-    def create(cls, family_key: str, seed: int = 42, **params) -> "ModelSpec":
+    def create(cls, family_key: str, seed: int = DEFAULT_SEED, **params) -> "ModelSpec":
         fam = family(family_key)
         merged = default_params(family_key) | params
         unknown = set(merged) - {p.name for p in fam.params}
@@ -141,7 +140,7 @@ class ModelSpec:
     @classmethod
     def from_json(cls, text: str) -> "ModelSpec":
         data = json.loads(text)
-        return cls.create(data["family"], seed=data.get("seed", 42), **data.get("params", {}))
+        return cls.create(data["family"], seed=data.get("seed", DEFAULT_SEED), **data.get("params", {}))
 
     def title(self, task: str) -> str:
         return family(self.family).title[task]

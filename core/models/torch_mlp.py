@@ -3,17 +3,22 @@
 `TorchMLPClassifier` and `TorchMLPRegressor` fit, predict and score like any scikit-learn model
 (`clone`, `get_params`, pipelines, grid search), and add what scikit-learn's MLP lacks: a per-epoch
 `progress(fraction, message, history)` callback, a choice of optimizers and schedules, dropout,
-early stopping that restores the best weights, a GPU with mixed precision when present, and a
-`build_mlp` network that a DistributedDataParallel job can reuse.
+early stopping that restores the best weights, and a GPU with mixed precision when present. This
+module holds the estimators (their input checks, training loop, inference and persistence); the
+network is in `_nets` (`build_mlp`), device and threads in `_device`, optimizers and schedules in `_optim`.
+
+Saved runs name these classes by their path, `core.models.torch_mlp.TorchMLPClassifier` (and
+Regressor), and restore their instance `__dict__`: the classes stay defined here, with the same
+attribute names and fitted-state layout.
 
 Torch is imported inside functions only, so importing this module costs no more than scikit-learn.
 
 Speed on small tables (a 64-row batch of a small MLP costs ~300 µs, mostly per-op overhead): the
 training data become tensors on the device once, each epoch shuffles them with one `randperm` and
-one gather, batches are slices (views), the forward pass skips nn.Module dispatch, optimizers use
-PyTorch's fused kernels and, after the first step, its functional update without the step()
-wrappers (`_LeanStep`), the running loss stays a tensor (one host sync per epoch), validation runs
-under `inference_mode`, and small networks train on one intra-op thread (`_intra_op_threads`),
+one gather, batches are slices (views), the forward pass skips nn.Module dispatch (`forward_plan`),
+optimizers use PyTorch's fused kernels and, after the first step, its functional update without the
+step() wrappers (`LeanStep`), the running loss stays a tensor (one host sync per epoch), validation
+runs under `inference_mode`, and small networks train on one intra-op thread (`intra_op_threads`),
 because OpenMP threads make tiny matmuls several times slower, and 10x+ slower on a busy machine.
 
 Persistence: `__getstate__` returns only plain Python and numpy values (parameters, fitted
@@ -23,28 +28,20 @@ attributes and the weights as name -> array), so fitted models go through `skops
 from __future__ import annotations
 
 import math
-import numbers
 import time
-from collections.abc import Callable, Sequence
-from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from core.common import ModelDeckError
+from core.common import ModelDeckError, Progress
+from core.models._device import intra_op_threads, resolve_device, threads_for
+from core.models._nets import ACTIVATIONS, build_mlp, forward_plan, hidden_tuple
+from core.models._optim import MLP_OPTIMIZERS, SCHEDULES, LeanStep, make_optimizer, make_scheduler
 
-if TYPE_CHECKING:  # pragma: no cover - typing only
-    import torch
-    from torch import nn
+_intra_op_threads = intra_op_threads  # old name, kept until core.explain, core.compress and benchmarks switch
 
-Progress = Callable[[float, str, list], None]
-
-ACTIVATIONS = ("relu", "tanh", "gelu", "leaky_relu")
-OPTIMIZERS = ("sgd", "momentum", "adagrad", "rmsprop", "adam", "adamw")
-SCHEDULES = ("none", "step", "cosine")
 _PREDICT_CHUNK = 65_536  # rows per forward pass at prediction time (bounds memory on big inputs)
 
 
@@ -54,254 +51,6 @@ class InvalidInputError(ModelDeckError, ValueError):
 
 class TrainingDivergedError(ModelDeckError, FloatingPointError):
     """The training loss became NaN or infinite (usually a learning rate too large for the optimizer)."""
-
-
-# --------------------------------------------------------------------------- network
-
-
-def _activation_module(name: str) -> "nn.Module":
-    from torch import nn
-
-    if name == "relu":
-        return nn.ReLU()
-    if name == "tanh":
-        return nn.Tanh()
-    if name == "gelu":
-        return nn.GELU()
-    if name == "leaky_relu":
-        return nn.LeakyReLU(0.01)
-    raise ValueError(f"Unknown activation '{name}'. Choose one of: {', '.join(ACTIVATIONS)}.")
-
-
-def _hidden_tuple(hidden: Any) -> tuple[int, ...]:
-    """Hidden layer widths as a tuple of positive ints; accepts a tuple, a list or a single int."""
-    if isinstance(hidden, numbers.Integral):
-        hidden = (hidden,)
-    try:
-        widths = tuple(int(h) for h in hidden)
-    except (TypeError, ValueError):
-        raise ValueError(f"hidden must be a sequence of layer widths such as (64, 32), got {hidden!r}.") from None
-    if any(w < 1 for w in widths):
-        raise ValueError(f"Every hidden layer needs at least 1 unit, got {widths}.")
-    return widths
-
-
-def build_mlp(n_in: int, n_out: int, hidden: Sequence[int] = (64, 32), activation: str = "relu",
-              dropout: float = 0.0, *, generator: "torch.Generator | None" = None) -> "nn.Sequential":
-    """Linear -> activation -> (dropout) per hidden layer, then a linear output layer, on the CPU.
-
-    Weights follow PyTorch's default `nn.Linear` initialisation. With a CPU `generator` the
-    initialisation draws only from it (the global RNG is left untouched), so one seed gives the
-    same network on every machine and every device it is moved to afterwards.
-    """
-    import torch
-    from torch import nn
-
-    widths = _hidden_tuple(hidden)
-    layers: list[nn.Module] = []
-    fan_in = int(n_in)
-    with torch.device("meta"):  # allocate nothing and draw nothing yet; initialised below
-        for width in widths:
-            layers += [nn.Linear(fan_in, width), _activation_module(activation)]
-            if dropout > 0:
-                layers.append(nn.Dropout(float(dropout)))
-            fan_in = width
-        layers.append(nn.Linear(fan_in, int(n_out)))
-    net = nn.Sequential(*layers)
-    with torch.no_grad():
-        for module in net:
-            if isinstance(module, nn.Linear):  # real CPU storage (to_empty() would cost 0.3 s on first use)
-                module.weight = nn.Parameter(torch.empty(module.out_features, module.in_features))
-                module.bias = nn.Parameter(torch.empty(module.out_features))
-                # the law of nn.Linear.reset_parameters, drawn from `generator`
-                nn.init.kaiming_uniform_(module.weight, a=math.sqrt(5), generator=generator)
-                bound = 1.0 / math.sqrt(module.in_features) if module.in_features > 0 else 0.0
-                module.bias.uniform_(-bound, bound, generator=generator)
-    return net
-
-
-def _resolve_device(device: Any) -> "torch.device":
-    import torch
-
-    name = "auto" if device is None else str(device)
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    resolved = torch.device(name)
-    if resolved.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device='{name}' was requested but no CUDA GPU is available; use device='auto' or 'cpu'.")
-    return resolved
-
-
-# Below this many multiply-adds per layer and batch (batch_size x the largest weight matrix),
-# a step is a few dozen tiny kernels and OpenMP/MKL threads only add wake-up and barrier costs:
-# on a 2-core machine a 64x64x64 matmul took 9 µs on one thread and 25-260 µs on two, worse
-# when other processes keep the cores busy. Bigger layers keep torch's thread setting.
-_SINGLE_THREAD_WORK = 2**21
-
-
-@contextmanager
-def _intra_op_threads(n: int | None):
-    """Run the block with n torch intra-op threads, then restore the caller's setting.
-
-    torch.set_num_threads acts on the calling thread's OpenMP/MKL setting (other Python threads,
-    e.g. other Streamlit sessions, keep theirs), and the previous value is restored on exit.
-    """
-    import torch
-
-    previous = torch.get_num_threads()
-    if n is None or n == previous:
-        yield
-        return
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
-
-
-def _threads_for(rows: int, arch: dict, device: "torch.device") -> int | None:
-    """1 when a pass over `rows` rows is small enough that threads cost more than they give, else None."""
-    widths = [arch["n_in"], *arch["hidden"], arch["n_out"]]
-    widest = max(a * b for a, b in zip(widths, widths[1:]))
-    return 1 if device.type == "cpu" and rows * widest <= _SINGLE_THREAD_WORK else None
-
-
-def _make_optimizer(name: str, params, *, lr: float, momentum: float, weight_decay: float,
-                    device: "torch.device") -> "torch.optim.Optimizer":
-    import torch
-
-    # Fused kernels (one call per step for all tensors) exist for these on CPU and CUDA in
-    # torch >= 2.4; they cut the optimizer's share of a small-batch step roughly in half.
-    fused = {"fused": True} if device.type in ("cpu", "cuda") else {}
-    if name == "sgd":
-        return torch.optim.SGD(params, lr=lr, momentum=0.0, weight_decay=weight_decay, **fused)
-    if name == "momentum":
-        return torch.optim.SGD(params, lr=lr, momentum=momentum, nesterov=False, weight_decay=weight_decay, **fused)
-    if name == "adagrad":
-        return torch.optim.Adagrad(params, lr=lr, weight_decay=weight_decay, **fused)
-    if name == "rmsprop":
-        return torch.optim.RMSprop(params, lr=lr, weight_decay=weight_decay)
-    if name == "adam":
-        return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay, **fused)
-    if name == "adamw":
-        return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay, **fused)
-    raise ValueError(f"Unknown optimizer '{name}'. Choose one of: {', '.join(OPTIMIZERS)}.")
-
-
-def _make_scheduler(name: str, optimizer, *, step_size: int, gamma: float, epochs: int):
-    import torch
-
-    if name == "none":
-        return None
-    if name == "step":
-        return torch.optim.lr_scheduler.StepLR(optimizer, step_size=max(1, int(step_size)), gamma=gamma)
-    if name == "cosine":
-        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, int(epochs)))
-    raise ValueError(f"Unknown schedule '{name}'. Choose one of: {', '.join(SCHEDULES)}.")
-
-
-def _forward_plan(net: "nn.Sequential", training: bool) -> Callable:
-    """A plain function computing net(x) for a build_mlp network without nn.Module call overhead.
-
-    About 20 µs cheaper per small-batch step than net(x) (no hooks, no __call__ dispatch); it reads
-    the same Parameter objects, so optimizer updates and load_state_dict are seen. Dropout is
-    applied only when `training`.
-    """
-    import torch
-    import torch.nn.functional as F
-    from torch import nn
-
-    steps: list[Callable] = []
-    for module in net:
-        if isinstance(module, nn.Linear):
-            steps.append(lambda x, w=module.weight, b=module.bias: F.linear(x, w, b))
-        elif isinstance(module, nn.ReLU):
-            steps.append(torch.relu)
-        elif isinstance(module, nn.Tanh):
-            steps.append(torch.tanh)
-        elif isinstance(module, nn.GELU):
-            steps.append(F.gelu)
-        elif isinstance(module, nn.LeakyReLU):
-            steps.append(lambda x, s=module.negative_slope: F.leaky_relu(x, s))
-        elif isinstance(module, nn.Dropout):
-            if training:
-                steps.append(lambda x, p=module.p: F.dropout(x, p, True))
-        else:  # not a build_mlp layer: fall back to the module itself
-            steps.append(module)
-
-    def forward(x):
-        for step in steps:
-            x = step(x)
-        return x
-
-    return forward
-
-
-class _LeanStep:
-    """optimizer.step() without its per-call wrappers, for small-batch training on CPU.
-
-    torch.optim's step() goes through profiler hooks, dynamo guards and per-step state
-    gathering: on a 64-row batch of a small MLP that is ~20% of the whole step. The first call
-    runs the real step() (which creates the optimizer state); later calls hand the same state
-    lists to torch.optim's own functional update (`torch.optim.adam.adam`, ...), with the group's
-    current lr so schedulers keep working. The arithmetic is the library's, so the weights are
-    bit-identical to calling step() (tests/test_torch_mlp.py checks this for every optimizer).
-    """
-
-    def __init__(self, optimizer, name: str):
-        self.optimizer = optimizer
-        self.name = name
-        self.group = optimizer.param_groups[0]
-        self.params = list(self.group["params"])
-        self._update = None
-
-    def __call__(self) -> None:
-        if self._update is None:
-            self.optimizer.step()
-            self._update = self._bind()
-            return
-        import torch
-
-        with torch.no_grad():
-            self._update([p.grad for p in self.params], self.group["lr"])
-
-    def _bind(self) -> Callable:
-        from torch.optim import adagrad, adam, adamw, rmsprop, sgd
-
-        g, params, name = self.group, self.params, self.name
-        state = [self.optimizer.state[p] for p in params]
-        if name in ("adam", "adamw"):
-            m = [s["exp_avg"] for s in state]
-            v = [s["exp_avg_sq"] for s in state]
-            steps = [s["step"] for s in state]
-            beta1, beta2 = g["betas"]
-            fn = adam.adam if name == "adam" else adamw.adamw
-            extra = {"decoupled_weight_decay": g.get("decoupled_weight_decay", False)} if name == "adam" else {}
-            return lambda grads, lr: fn(params, grads, m, v, [], steps, foreach=g["foreach"], fused=g["fused"],
-                                        amsgrad=False, beta1=beta1, beta2=beta2, lr=lr, eps=g["eps"],
-                                        weight_decay=g["weight_decay"], maximize=False, **extra)
-        if name in ("sgd", "momentum"):
-            bufs = [s.get("momentum_buffer") for s in state]
-            return lambda grads, lr: sgd.sgd(params, grads, bufs, foreach=g["foreach"], fused=g["fused"],
-                                             weight_decay=g["weight_decay"], momentum=g["momentum"], lr=lr,
-                                             dampening=g["dampening"], nesterov=g["nesterov"], maximize=False)
-        if name == "adagrad":
-            sums = [s["sum"] for s in state]
-            steps = [s["step"] for s in state]
-            return lambda grads, lr: adagrad.adagrad(params, grads, sums, steps, fused=g["fused"],
-                                                     foreach=g["foreach"], lr=lr, weight_decay=g["weight_decay"],
-                                                     lr_decay=g["lr_decay"], eps=g["eps"], maximize=False)
-        if name == "rmsprop":
-            square = [s["square_avg"] for s in state]
-            grad_avg = [s["grad_avg"] for s in state] if g["centered"] else []
-            bufs = [s["momentum_buffer"] for s in state] if g["momentum"] > 0 else []
-            steps = [s["step"] for s in state]
-            return lambda grads, lr: rmsprop.rmsprop(params, grads, square, grad_avg, bufs, steps,
-                                                     foreach=g["foreach"], lr=lr, alpha=g["alpha"], eps=g["eps"],
-                                                     weight_decay=g["weight_decay"], momentum=g["momentum"],
-                                                     centered=g["centered"])
-        optimizer = self.optimizer  # unknown optimizer: the regular path
-        return lambda grads, lr: optimizer.step()
 
 
 # --------------------------------------------------------------------------- input checks
@@ -335,7 +84,7 @@ def _has_missing_labels(y: np.ndarray) -> bool:
 class _TorchMLPBase(BaseEstimator):
     """Shared parameters, training loop and persistence; subclasses define the task."""
 
-    _lean_steps = True  # see _LeanStep; tests switch it off to compare with optimizer.step()
+    _lean_steps = True  # see _optim.LeanStep; tests switch it off to compare with optimizer.step()
 
     def __init__(self, hidden=(64, 32), activation="relu", dropout=0.0, weight_decay=0.0,
                  optimizer="adam", lr=1e-3, momentum=0.9, schedule="none", step_size=30, gamma=0.1,
@@ -381,11 +130,11 @@ class _TorchMLPBase(BaseEstimator):
 
     # ----- checks
     def _check_params(self) -> tuple[int, ...]:
-        widths = _hidden_tuple(self.hidden)
+        widths = hidden_tuple(self.hidden)
         if self.activation not in ACTIVATIONS:
             raise ValueError(f"Unknown activation '{self.activation}'. Choose one of: {', '.join(ACTIVATIONS)}.")
-        if self.optimizer not in OPTIMIZERS:
-            raise ValueError(f"Unknown optimizer '{self.optimizer}'. Choose one of: {', '.join(OPTIMIZERS)}.")
+        if self.optimizer not in MLP_OPTIMIZERS:
+            raise ValueError(f"Unknown optimizer '{self.optimizer}'. Choose one of: {', '.join(MLP_OPTIMIZERS)}.")
         if self.schedule not in SCHEDULES:
             raise ValueError(f"Unknown schedule '{self.schedule}'. Choose one of: {', '.join(SCHEDULES)}.")
         if not 0.0 <= float(self.dropout) < 1.0:
@@ -421,7 +170,7 @@ class _TorchMLPBase(BaseEstimator):
         split_seed, torch_seed = (int(s) for s in rng.randint(0, 2**31 - 1, size=2))
         X_tr, y_tr, X_val, y_val = self._holdout(X, y_enc, split_seed)
 
-        device = _resolve_device(self.device)
+        device = resolve_device(self.device)
         use_amp = bool(self.mixed_precision) and device.type == "cuda"
         generator = torch.Generator().manual_seed(torch_seed)
         self._net_arch = {"n_in": int(X.shape[1]), "n_out": int(self._n_outputs()), "hidden": list(widths),
@@ -432,8 +181,8 @@ class _TorchMLPBase(BaseEstimator):
         # global random state is the same after fit as before.
         fork_devices = [device.index if device.index is not None else torch.cuda.current_device()] \
             if device.type == "cuda" else []
-        threads = _threads_for(int(self.batch_size), self._net_arch, device)
-        with torch.random.fork_rng(devices=fork_devices), _intra_op_threads(threads):
+        threads = threads_for(int(self.batch_size), self._net_arch, device)
+        with torch.random.fork_rng(devices=fork_devices), intra_op_threads(threads):
             torch.random.default_generator.manual_seed(torch_seed)
             if device.type == "cuda":
                 torch.cuda.manual_seed(torch_seed)
@@ -472,18 +221,18 @@ class _TorchMLPBase(BaseEstimator):
             yv = self._target_tensor(y_val, device)
 
         loss_fn = self._loss_fn()
-        optimizer = _make_optimizer(self.optimizer, net.parameters(), lr=float(self.lr),
-                                    momentum=float(self.momentum), weight_decay=float(self.weight_decay),
-                                    device=device)
-        scheduler = _make_scheduler(self.schedule, optimizer, step_size=self.step_size, gamma=float(self.gamma),
-                                    epochs=int(self.epochs))
+        optimizer = make_optimizer(self.optimizer, net.parameters(), lr=float(self.lr),
+                                   momentum=float(self.momentum), weight_decay=float(self.weight_decay),
+                                   device=device)
+        scheduler = make_scheduler(self.schedule, optimizer, step_size=self.step_size, gamma=float(self.gamma),
+                                   epochs=int(self.epochs))
         scaler = torch.amp.GradScaler("cuda") if use_amp else None
 
         n, bs, epochs, patience = len(Xt), int(self.batch_size), int(self.epochs), int(self.patience)
         params = [p for group in optimizer.param_groups for p in group["params"]]
-        train_forward = _forward_plan(net, training=True)
-        eval_forward = _forward_plan(net, training=False)
-        step = _LeanStep(optimizer, self.optimizer) if self._lean_steps and scaler is None else optimizer.step
+        train_forward = forward_plan(net, training=True)
+        eval_forward = forward_plan(net, training=False)
+        step = LeanStep(optimizer, self.optimizer) if self._lean_steps and scaler is None else optimizer.step
         history: list[dict] = []
         best_loss, best_epoch, best_state, stale = math.inf, 0, None, 0
         nan_val = torch.full((), float("nan"), device=device)
@@ -577,8 +326,8 @@ class _TorchMLPBase(BaseEstimator):
         net = self.net_
         device = next(net.parameters()).device
         outs = []
-        threads = _threads_for(min(len(X), _PREDICT_CHUNK), self._net_arch, device)
-        with torch.inference_mode(), _intra_op_threads(threads):
+        threads = threads_for(min(len(X), _PREDICT_CHUNK), self._net_arch, device)
+        with torch.inference_mode(), intra_op_threads(threads):
             for lo in range(0, max(len(X), 1), _PREDICT_CHUNK):
                 xb = torch.from_numpy(np.ascontiguousarray(X[lo:lo + _PREDICT_CHUNK])).to(device)
                 outs.append(net(xb).float().cpu().numpy())

@@ -1,0 +1,116 @@
+"""The MLP network itself: `build_mlp` (a seeded `nn.Sequential` of Linear -> activation -> dropout
+layers) and `forward_plan`, the same forward pass as a plain function without nn.Module dispatch.
+
+`build_mlp` is what the estimators train, what a saved model is rebuilt into on load, and what a
+DistributedDataParallel job or the compression code can reuse. Torch is imported inside functions only.
+"""
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    import torch
+    from torch import nn
+
+ACTIVATIONS = ("relu", "tanh", "gelu", "leaky_relu")
+
+
+def _activation_module(name: str) -> "nn.Module":
+    from torch import nn
+
+    if name == "relu":
+        return nn.ReLU()
+    if name == "tanh":
+        return nn.Tanh()
+    if name == "gelu":
+        return nn.GELU()
+    if name == "leaky_relu":
+        return nn.LeakyReLU(0.01)
+    raise ValueError(f"Unknown activation '{name}'. Choose one of: {', '.join(ACTIVATIONS)}.")
+
+
+def hidden_tuple(hidden: Any) -> tuple[int, ...]:
+    """Hidden layer widths as a tuple of positive ints; accepts a tuple, a list or a single int."""
+    if isinstance(hidden, numbers.Integral):
+        hidden = (hidden,)
+    try:
+        widths = tuple(int(h) for h in hidden)
+    except (TypeError, ValueError):
+        raise ValueError(f"hidden must be a sequence of layer widths such as (64, 32), got {hidden!r}.") from None
+    if any(w < 1 for w in widths):
+        raise ValueError(f"Every hidden layer needs at least 1 unit, got {widths}.")
+    return widths
+
+
+def build_mlp(n_in: int, n_out: int, hidden: Sequence[int] = (64, 32), activation: str = "relu",
+              dropout: float = 0.0, *, generator: "torch.Generator | None" = None) -> "nn.Sequential":
+    """Linear -> activation -> (dropout) per hidden layer, then a linear output layer, on the CPU.
+
+    Weights follow PyTorch's default `nn.Linear` initialisation. With a CPU `generator` the
+    initialisation draws only from it (the global RNG is left untouched), so one seed gives the
+    same network on every machine and every device it is moved to afterwards.
+    """
+    import torch
+    from torch import nn
+
+    widths = hidden_tuple(hidden)
+    layers: list[nn.Module] = []
+    fan_in = int(n_in)
+    with torch.device("meta"):  # allocate nothing and draw nothing yet; initialised below
+        for width in widths:
+            layers += [nn.Linear(fan_in, width), _activation_module(activation)]
+            if dropout > 0:
+                layers.append(nn.Dropout(float(dropout)))
+            fan_in = width
+        layers.append(nn.Linear(fan_in, int(n_out)))
+    net = nn.Sequential(*layers)
+    with torch.no_grad():
+        for module in net:
+            if isinstance(module, nn.Linear):  # real CPU storage (to_empty() would cost 0.3 s on first use)
+                module.weight = nn.Parameter(torch.empty(module.out_features, module.in_features))
+                module.bias = nn.Parameter(torch.empty(module.out_features))
+                # the law of nn.Linear.reset_parameters, drawn from `generator`
+                nn.init.kaiming_uniform_(module.weight, a=math.sqrt(5), generator=generator)
+                bound = 1.0 / math.sqrt(module.in_features) if module.in_features > 0 else 0.0
+                module.bias.uniform_(-bound, bound, generator=generator)
+    return net
+
+
+def forward_plan(net: "nn.Sequential", training: bool) -> Callable:
+    """A plain function computing net(x) for a build_mlp network without nn.Module call overhead.
+
+    About 20 µs cheaper per small-batch step than net(x) (no hooks, no __call__ dispatch); it reads
+    the same Parameter objects, so optimizer updates and load_state_dict are seen. Dropout is
+    applied only when `training`.
+    """
+    import torch
+    import torch.nn.functional as F
+    from torch import nn
+
+    steps: list[Callable] = []
+    for module in net:
+        if isinstance(module, nn.Linear):
+            steps.append(lambda x, w=module.weight, b=module.bias: F.linear(x, w, b))
+        elif isinstance(module, nn.ReLU):
+            steps.append(torch.relu)
+        elif isinstance(module, nn.Tanh):
+            steps.append(torch.tanh)
+        elif isinstance(module, nn.GELU):
+            steps.append(F.gelu)
+        elif isinstance(module, nn.LeakyReLU):
+            steps.append(lambda x, s=module.negative_slope: F.leaky_relu(x, s))
+        elif isinstance(module, nn.Dropout):
+            if training:
+                steps.append(lambda x, p=module.p: F.dropout(x, p, True))
+        else:  # not a build_mlp layer: fall back to the module itself
+            steps.append(module)
+
+    def forward(x):
+        for step in steps:
+            x = step(x)
+        return x
+
+    return forward
