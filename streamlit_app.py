@@ -3,11 +3,16 @@ import streamlit as st
 
 st.set_page_config(page_title="ModelDeck", page_icon=":material/explore:", layout="wide")
 
+from ui.auth import gate  # noqa: E402
+
+gate()   # with sign-in on (secrets), the sign-in form and nothing else until it succeeds
+
 PAGES = [
     st.Page("pages/home.py", title="Home", icon=":material/home:", url_path="home", default=True),
     st.Page("pages/data.py", title="Data", icon=":material/table_chart:", url_path="data"),
     st.Page("pages/train.py", title="Train", icon=":material/model_training:", url_path="train"),
     st.Page("pages/metrics.py", title="Metrics", icon=":material/insights:", url_path="metrics"),
+    st.Page("pages/predict.py", title="Predict", icon=":material/batch_prediction:", url_path="predict"),
     st.Page("pages/explain.py", title="Explain", icon=":material/lightbulb:", url_path="explain"),
     st.Page("pages/tune.py", title="Tune", icon=":material/tune:", url_path="tune"),
     st.Page("pages/compress.py", title="Compress", icon=":material/compress:", url_path="compress"),
@@ -18,8 +23,9 @@ PAGES = [
 
 page = st.navigation(PAGES)
 
-from ui.common import sidebar  # noqa: E402  (after navigation so the menu draws first)
+from ui.common import session_guard, sidebar  # noqa: E402  (after navigation so the menu draws first)
 
+session_guard()   # a revoked or mistyped share link: a clear message, nothing else
 sidebar_slot = st.sidebar.empty()
 with sidebar_slot.container():
     sidebar()
@@ -27,4 +33,4 @@ try:
     page.run()
 finally:  # redrawn after the page so it shows the run the page just selected (kept as is if the page stopped early)
     with sidebar_slot.container():
-        sidebar()
+        sidebar(controls=True)

@@ -62,3 +62,6 @@ view.downloads(table, view.result_folder(run.id))
 st.code(f"python -m core serve --run {run.id} --variant \"{table.baseline}\"", language="bash")
 caption("Serves the model through ONNX Runtime on 127.0.0.1 with OpenAPI docs at /docs; any variant with an "
            "ONNX file can be served.")
+
+st.subheader("What serving costs")
+view.serving_cost_view(run)

@@ -9,6 +9,10 @@ caption("See which columns drive the model overall and why it made one predictio
            "each column pushed the answer up or down; LIME, permutation importance and counterfactuals check it.")
 
 run = view_ui.finished_run()
+from ui import image_explain  # noqa: E402  (issue 13: a CNN on pictures is explained on the picture itself)
+if image_explain.is_picture_run(run):
+    image_explain.explain_view(run)
+    st.stop()
 pipeline = view_ui.model_of(run)
 method, rows = view_ui.choose(run, pipeline)
 explanation = view_ui.explanation(run, run.updated_at.isoformat(), method, rows)

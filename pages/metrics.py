@@ -3,10 +3,12 @@ import pandas as pd
 import streamlit as st
 
 from core.evaluate import charts as charts
-from core.evaluate import MetricReport, at_threshold, positive_scores, threshold_sweep
+from core.evaluate import (MetricReport, at_threshold, best_f1_threshold, positive_scores, threshold_sentence,
+                           threshold_sweep)
 from ui.advice import money_view, run_advice, run_report, show_advice
 from ui.common import caption, chart, current_run, select, user_errors
 from ui.runs import finished_runs, run_predictions
+from ui import slices as slices_view
 
 st.title("How good is the model?")
 caption("Scores on rows the model never saw while training, next to its scores on the rows it learned from.")
@@ -32,6 +34,7 @@ report = MetricReport.from_dict(run.metrics)
 with user_errors():
     preds = run_predictions(run.id, run.updated_at.isoformat())
 test = preds["test"]
+oof = preds.get("oof")          # out-of-fold predictions of the training rows (runs trained with CV)
 pct = report.task == "classification"
 
 
@@ -66,8 +69,9 @@ for col, name in zip(st.columns(len(cards)), cards):
     if name in report.test:
         delta = report.test[name] - report.train[name] if name in report.train else None
         col.metric(charts.metric_name(name), fmt(report.test[name]), delta=gap_words(delta), delta_color="off",
-                   delta_arrow="off")
+                   delta_arrow="off", help=f"Test rows, measured once: {report.interval_text(name, pct)}")
 st.markdown(f"**{report.headline()}**")
+caption(report.test_label())
 warning = report.overfitting_sentence()
 if warning:
     st.warning(warning, icon=":material/psychology:")
@@ -112,8 +116,16 @@ if pct:
             st.info("The decision threshold applies to two-class problems with probabilities.")
         else:
             score, pos = positive_scores(test, report.positive_label)
-            threshold = st.slider(f"Flag a row as '{pos}' when its probability is at least", 0.0, 1.0, 0.5, 0.01,
-                                  key="metrics_threshold")
+            chosen = None
+            if oof is not None and oof.proba is not None:
+                chosen = best_f1_threshold(oof.y_true, positive_scores(oof, pos)[0], pos)
+                caption(threshold_sentence(chosen, len(oof), at_threshold(test.y_true, score, pos, chosen), pos,
+                                           "F1"))
+            else:
+                caption("This run has no out-of-fold predictions (trained without cross-validation), so no threshold "
+                        "is recommended: choosing one on the test rows would flatter it.")
+            threshold = st.slider(f"Flag a row as '{pos}' when its probability is at least", 0.0, 1.0,
+                                  chosen if chosen is not None else 0.5, 0.01, key="metrics_threshold")
             point = at_threshold(test.y_true, score, pos, threshold)
             chart(charts.threshold_figure(threshold_sweep(test.y_true, score, pos), threshold))
             a, b, c = st.columns(3)
@@ -139,7 +151,7 @@ if pct:
             st.info("The money view applies to two-class problems with probabilities.")
         else:
             with user_errors():
-                money_view(run, test, report)
+                money_view(run, test, report, oof)
 else:
     tabs = st.tabs(["Predicted vs actual", "Residuals", "Train vs test", "Cross-validation", "All numbers"])
     with tabs[0]:
@@ -154,3 +166,9 @@ else:
 with tabs[-1]:
     st.dataframe(all_numbers_table(report), column_config={"metric": st.column_config.TextColumn(width="medium")},
                  hide_index=True)
+
+# ---------------------------------------------------------------- where it fails (issue 16)
+st.subheader("Where does the model fail?")
+caption("Groups of test rows on which the model does clearly worse than on the whole: each category, each quarter of "
+        "a numeric column, pairs of them, and what a small tree fitted on the errors finds.")
+slices_view.section(run)

@@ -3,12 +3,14 @@ import pandas as pd
 import streamlit as st
 
 from ui.common import caption, current_run_id, read_only, select, user_errors
-from ui.runs import delete_run, rename_run, run_store
+from ui.runs import delete_run, may_change, rename_run, restart_run, visible_runs
+from ui.compare import section as compare_section
+from ui.card import section as card_section
 
 st.title("Runs")
 caption("Every model you train is saved here and survives restarts. Open one to see its report, or share its link.")
 
-runs = run_store().list()
+runs = visible_runs()      # this user's runs (and older ones that belong to no one); one run in a shared view
 if not runs:
     st.info("No runs yet. Train a model and it will appear here.")
     st.page_link("pages/train.py", label="Go to Train →", icon=":material/model_training:")
@@ -37,12 +39,19 @@ chosen = st.selectbox("Run", ids, index=ids.index(current) if current in ids els
 run = by_id[chosen]
 if run.status == "failed":
     st.error(f"This run failed: {run.error}")
+    if run.kind == "train" and may_change(run) and st.button("Restart it", key="runs_restart",
+                                                             icon=":material/restart_alt:"):
+        with user_errors():
+            restart_run(run.id)
+        st.rerun()
 elif run.status in ("queued", "running"):
     st.info(f"Still training: {run.progress:.0%} — {run.message}")
 
-locked = read_only()
-if locked:
+locked = not may_change(run)
+if read_only():
     caption("You opened a shared link: runs can be viewed here but not renamed or deleted.")
+elif locked:
+    caption("This run belongs to no one in particular and sign-in is on, so it is read-only here.")
 col_open, col_rename, col_delete = st.columns(3)
 with col_open:
     if st.button("Open report", type="primary", disabled=run.status != "done", key="runs_open"):
@@ -66,3 +75,8 @@ with col_delete:
 with st.expander("Details"):
     st.json({"spec": run.spec, "preprocessing": run.prep, "timings": run.timings, "data set": run.dataset_key,
              "fingerprint": run.fingerprint})
+
+card_section(run)
+
+st.divider()
+compare_section()

@@ -11,6 +11,11 @@ from ui.training import (background_panel, estimate_seconds, show_result, start_
 st.title("Train")
 dataset = current_dataset()
 prep = current_prep()
+from ui import images as image_ui  # noqa: E402  (issue 13: pictures get the CNN, augmentation and transfer views)
+if image_ui.is_image(dataset):
+    from ui.image_training import train_view
+    train_view(dataset, prep)
+    st.stop()
 caption(f"Train models on **{dataset.name}** to predict '{dataset.target}' ({dataset.task}). "
            f"Cleaning: {prep.describe(bool(dataset.categorical_features))} (change it on the Data page).")
 
@@ -45,8 +50,8 @@ with tab_one:
         show_result(trained_for(dataset, ModelSpec.from_json(last[1]), PrepOptions.from_dict(json.loads(last[2])), last[3]))
 
 with tab_board:
-    caption("Train several models on the same split in one click, ranked on the test rows, "
-               "with cross-validation on the training rows for the spread.")
+    caption("Train several models on the same split in one click. They are ranked by cross-validation on the "
+            "training rows; only the chosen one is then scored on the test rows, once.")
     chosen = st.multiselect("Models", list(FAMILIES), default=list(DEFAULT_LEADERBOARD),
                             format_func=lambda k: FAMILIES[k].title[dataset.task], key="board_models",
                             persist_state="session")

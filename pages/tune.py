@@ -8,6 +8,10 @@ from ui.tune import best_panel, choose_study, live_panel, search_form
 st.title("Tune")
 dataset = current_dataset()
 prep = current_prep()
+from ui.images import is_image  # noqa: E402  (issue 13)
+if is_image(dataset):
+    st.info("These are pictures: the search below treats each pixel as a column (the table models). The "
+            "convolutional network is trained and compared on the Train page.", icon=":material/image:")
 caption(f"Find the settings that score best on **{dataset.name}** within a trial budget, and see how the search "
            f"got there. Scores are cross-validated on the training rows; the test rows stay unseen. "
            f"Cleaning: {prep.describe()}.")

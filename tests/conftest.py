@@ -24,3 +24,11 @@ def fresh_home(tmp_path, monkeypatch):
     monkeypatch.setenv("MODELDECK_HOME", str(tmp_path))
     monkeypatch.delenv("MODELDECK_DB_URL", raising=False)
     return tmp_path
+
+
+@pytest.fixture(autouse=True)
+def _one_browser(monkeypatch):
+    """Every AppTest session is the same browser (as if the tabs of one person), so a run made in one AppTest opens
+    in the next; tests of ownership give sessions their own identities."""
+    import ui.auth
+    monkeypatch.setattr(ui.auth, "_cookie_token", lambda: "tests-one-browser-0000000000")

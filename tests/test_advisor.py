@@ -38,6 +38,17 @@ CASES = {
     "explainer_disagrees": (Evidence(importance_agreement=0.2), Evidence(importance_agreement=0.9)),
     "compression_pick": (Evidence(compression_pick={"name": "int8", "size_ratio": 3.9, "speed_ratio": 2.1,
                                                     "accuracy_change": -0.002}), Evidence()),
+    # issue 11: rules that fire on real data
+    "identifier_input": (Evidence(risky_inputs={"PassengerId": "an identifier: unique for every row and consecutive"}),
+                         Evidence(risky_inputs={})),
+    "high_cardinality": (Evidence(wide_one_hot={"Ticket": 681, "Sex": 2}), Evidence(wide_one_hot={"Sex": 2})),
+    "bare_code_labels": (Evidence(task="classification", class_counts={"0": 549, "1": 342}),
+                         Evidence(task="classification", class_counts={"died": 549, "survived": 342})),
+    "better_model_available": (
+        Evidence(report=report(cv={"accuracy": (0.78, 0.02)}),
+                 leaderboard=[{"run": "r2", "title": "Random forest", "cv_mean": 0.83}]),
+        Evidence(report=report(cv={"accuracy": (0.83, 0.02)}),
+                 leaderboard=[{"run": "r1", "title": "Logistic regression", "cv_mean": 0.78}])),
     "tuning_not_converged": (Evidence(tuning_best_so_far=[0.8, 0.82, 0.83, 0.84, 0.85, 0.86, 0.88, 0.90]),
                              Evidence(tuning_best_so_far=[0.8, 0.88, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9])),
 }

@@ -370,9 +370,11 @@ def test_empty_and_constant_columns_are_not_features():
 
 
 def test_small_numeric_columns_are_not_taken_for_ids():
-    frame = pd.DataFrame({"x": np.arange(100), "y": np.arange(100) * 2.5})
+    # issue 11 changed this on purpose: consecutive integers unique per row (0, 1, …, 99) are a row number, left out;
+    # small numbers that repeat stay inputs
+    frame = pd.DataFrame({"row": np.arange(100), "x": np.arange(100) % 7, "y": np.arange(100) * 2.5})
     ds = make_dataset(frame, "y")
-    assert ds.features == ["x"] and ds.task == "regression"
+    assert ds.features == ["x"] and ds.task == "regression" and ds.column_types["row"] == "identifier"
 
 
 # --------------------------------------------------------------------------- task inference

@@ -338,8 +338,10 @@ def read_metrics(page, run_id: str) -> dict:
     drawn_plotly_charts(page, 1, "metrics")
     assert page.locator(".js-plotly-plot").count() >= 5, "metrics: expected several plotly charts on the page"
     assert f"run={run_id}" in page.url, f"the Metrics page lost the run: {page.url}"
+    page.get_by_test_id("stSidebar").get_by_role("button", name=re.compile("Make a read-only link")).click()
+    wait_for_app(page)
     share_box = page.get_by_test_id("stSidebar").get_by_test_id("stCode")
-    expect(share_box).to_contain_text(f"/metrics?run={run_id}")
+    expect(share_box).to_contain_text(re.compile(r"/metrics\?share=[0-9A-Za-z_-]{32}"))
     seen = {"url": page.url, "sidebar_link": share_box.inner_text().strip(), "headline": headline_text(page),
             "accuracy": metric_value(page, "Accuracy").inner_text().strip()}
     assert_no_errors(page, "metrics")
@@ -362,8 +364,19 @@ def open_shared(page, url: str, run_id: str, seen: dict, step: str) -> None:
     expect(page.get_by_text("The model is right").first).to_be_visible()
     assert headline_text(page) == seen["headline"], f"{step}: a different headline for the shared run"
     expect(metric_value(page, "Accuracy")).to_have_text(seen["accuracy"])
-    assert f"run={run_id}" in page.url, f"{step}: the shared page lost the run: {page.url}"
+    assert "share=" in page.url, f"{step}: the shared page lost its link: {page.url}"
+    expect(page.get_by_test_id("stSidebar").get_by_text("Shared view: read-only.")).to_be_visible()
     assert_no_errors(page, step)
+    shoot(page, step)
+
+
+def refuse_plain_link(page, url: str, step: str) -> None:
+    """The page's own URL (?run=…) is not a share link: another browser sees that the run is someone else's."""
+    from playwright.sync_api import expect
+    page.goto(url)
+    wait_for_app(page)
+    expect(page.get_by_text(re.compile("belongs to someone else")).first).to_be_visible()
+    assert page.get_by_text("The model is right").count() == 0, f"{step}: another browser saw the run"
     shoot(page, step)
 
 
@@ -381,12 +394,15 @@ def test_user_flow_and_share_link(browser, app):
     finally:
         context.close()
 
-    # A different user (new context: no cookies, no session state) opens the link: the URL bar, then the sidebar's.
-    for step, url in (("5_shared_url", seen["url"]), ("6_shared_sidebar_link", seen["sidebar_link"])):
+    # A different user (new context: no cookies, no session state): the URL bar's address shows nothing of the run,
+    # the sidebar's read-only link shows the same report.
+    for step, url, check in (("5_plain_url_refused", seen["url"], refuse_plain_link),
+                             ("6_shared_sidebar_link", seen["sidebar_link"],
+                              lambda page, url, step: open_shared(page, url, run_id, seen, step))):
         other, page = _new_page(browser)
         try:
             with on_failure_show(page, app, step):
-                open_shared(page, url, run_id, seen, step)
+                check(page, url, step)
         finally:
             other.close()
     log(f"e2e flow done (run {run_id}); screenshots in {SCREENSHOTS}")

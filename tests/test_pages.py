@@ -105,7 +105,7 @@ def test_leaderboard_and_optimizer_comparison(fresh_home):
     next(m for m in at.multiselect if m.key == "board_models").set_value(["linear", "knn"]).run()
     button(at, "board_go").click().run()
     assert_clean(at)
-    assert any("Best on the test rows" in c.value for c in at.caption)
+    assert any(c.value.startswith("Chosen:") and "cross-validation" in c.value for c in at.caption)  # issue 11
     next(n for n in at.number_input if n.key == "opt_mlp_epochs").set_value(5).run()
     next(m for m in at.multiselect if m.key == "opt_list").set_value(["sgd", "adam"]).run()
     button(at, "opt_go").click().run()
@@ -166,10 +166,11 @@ def test_shared_link_is_read_only(fresh_home):
     from core.train import train_model
     ds = load_builtin("iris")
     run = save_trained(RunStore(), train_model(ds, ModelSpec.create("linear"), cv_folds=0), ds.name)
-    at = open_page("pages/runs.py", run=run.id, view="shared")
+    token = RunStore().create_share(run.id)
+    at = open_page("pages/runs.py", share=token)
     assert_clean(at)
     assert button(at, "runs_delete").disabled and button(at, "runs_rename").disabled
     assert any("shared link" in c.value for c in at.caption)
-    metrics = open_page("pages/metrics.py", run=run.id, view="shared")
+    metrics = open_page("pages/metrics.py", share=token)
     assert_clean(metrics)
     assert any(run.name in h.value for h in metrics.subheader)

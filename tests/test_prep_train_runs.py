@@ -92,7 +92,9 @@ def test_leaderboard_sorted_with_plain_lines(cancer):
     specs = [ModelSpec.create(f) for f in ("linear", "knn", "random_forest")]
     models = train_many(cancer, specs, PrepOptions(), cv_folds=3)
     table = leaderboard_table(models, "accuracy")
-    assert list(table["accuracy"]) == sorted(table["accuracy"], reverse=True)
+    # issue 11: ranked by cross-validation on the training rows; a test score only for the chosen model
+    assert list(table["cv_mean"]) == sorted(table["cv_mean"], reverse=True)
+    assert table["chosen"].tolist() == [True, False, False] and table["test"].notna().tolist() == [True, False, False]
     assert table["cv_std"].notna().all() and (table["size_kb"] > 0).all()
     assert all(line.startswith("catches") for line in table["in_plain_words"])
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from core import tune
-from core.tune import _tune as tune_impl  # the module whose GRACE_S the workers read
+from core.tune import _storage as tune_impl  # the module whose GRACE_S the workers read
 from core.tune import Dim, SearchSpace, TuneConfig
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,11 +33,11 @@ def wait_until(condition, timeout: float = 60.0, every: float = 0.1) -> None:
         time.sleep(every)
 
 
-def slow_mlp_study() -> str:
+def slow_mlp_study(budget: int = 10) -> str:
     """Trials of about a second or more (many epochs, no early stopping), so a worker can be caught mid-trial."""
     space = SearchSpace("mlp", (Dim("lr", "float", 1e-3, 1e-1, log=True),),
                         {"hidden": "32", "epochs": 400, "early_stopping": False, "batch_size": 128})
-    return tune.create_study(TuneConfig(IRIS, space, "accuracy", "random", budget=10, cv_folds=2))
+    return tune.create_study(TuneConfig(IRIS, space, "accuracy", "random", budget=budget, cv_folds=2))
 
 
 def running_trials(name: str) -> list:
@@ -78,6 +79,24 @@ def test_a_killed_worker_leaves_the_study_usable(fresh_home, monkeypatch):
     assert tune.run_worker(name, n_trials=1) == 1
     status = tune.study_status(name)
     assert [t.state.name for t in status.trials][-1] == "COMPLETE" and status.n_failed == 1
+
+
+def test_the_survivor_finishes_the_budget_of_a_killed_worker(fresh_home, monkeypatch):
+    """The budget is shared by the workers: when one of two is killed, the other runs what is left of it."""
+    monkeypatch.setattr(tune_impl, "GRACE_S", 4)
+    name = slow_mlp_study(budget=4)
+    pids = tune.start_workers(name, 2)
+    # kill the worker the last slot is kept for (the first by name), so the other has to take it over
+    victim = min(pids, key=lambda pid: f"{socket.gethostname()}:{pid}")
+    mine = lambda t: t.user_attrs.get("worker") == f"{socket.gethostname()}:{victim}"  # noqa: E731
+    wait_until(lambda: any(mine(t) for t in running_trials(name)), timeout=90)
+    os.kill(victim, signal.SIGKILL)
+    wait_until(lambda: tune.study_status(name).done, timeout=180, every=0.5)
+    status = tune.study_status(name)
+    assert [t.number for t in status.trials] == list(range(4)) and status.n_running == 0
+    lost = [t for t in status.trials if t.state.name == "FAIL"]
+    assert len(lost) == 1 and mine(lost[0]) and "stopped answering" in status.fail_reasons()[0]
+    assert status.n_complete == 3 and status.done
 
 
 def test_a_terminated_worker_marks_its_trial_failed_at_once(fresh_home):

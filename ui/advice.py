@@ -21,10 +21,12 @@ def show_advice(advice: list[Advice], limit: int | None = None) -> None:
             icon=ICONS[item.severity])
 
 
-def money_view(run, test, report) -> None:
-    """Profit over thresholds and cumulative gains for a binary run's test predictions."""
+def money_view(run, test, report, oof=None) -> None:
+    """Profit over thresholds and cumulative gains for a binary run's test predictions; the most profitable threshold
+    is chosen on the out-of-fold predictions `oof` of the training rows when the run has them."""
     from core.evaluate import charts as charts_business
-    from core.evaluate import Economics, default_economics, gains_sentence, gains_table, profit_curve, profit_sentence
+    from core.evaluate import (Economics, chosen_profit, chosen_profit_sentence, default_economics, gains_sentence,
+                               gains_table, profit_curve, profit_sentence)
     from core.evaluate import positive_scores
     score, pos = positive_scores(test, report.positive_label)
     econ = default_economics(run.dataset_key)
@@ -35,8 +37,14 @@ def money_view(run, test, report) -> None:
     cost_fn = c.number_input(f"Cost of missing a '{pos}' case", 0.0, 1e9, econ.cost_fn, step=10.0, key="biz_fn")
     econ = Economics(value_tp, cost_fp, cost_fn, econ.currency)
     curve = profit_curve(test.y_true, score, pos, econ)
-    chart(charts_business.profit_figure(curve, econ, st.session_state.get("metrics_threshold")))
-    caption(profit_sentence(curve, econ))
+    if oof is not None and oof.proba is not None:
+        choice = chosen_profit(oof.y_true, positive_scores(oof, pos)[0], test.y_true, score, pos, econ)
+        chart(charts_business.profit_figure(curve, econ, choice["threshold"]))
+        caption(chosen_profit_sentence(choice, econ))
+    else:
+        chart(charts_business.profit_figure(curve, econ, st.session_state.get("metrics_threshold")))
+        caption(profit_sentence(curve, econ) + " This run has no out-of-fold predictions, so this threshold was "
+                "read off the test rows themselves: expect less on new data.")
     gains = gains_table(test.y_true, score, pos)
     chart(charts_business.gains_figure(gains, pos))
     caption(gains_sentence(gains, pos))

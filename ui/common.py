@@ -11,7 +11,7 @@ from core.data import BUILTINS, DEFAULT_DATASET
 from core.common import ModelDeckError
 from core.data import PrepOptions
 from ui.data import dataset
-from ui.runs import run_dataset_key, run_store
+from ui.runs import in_shared_view, may_change, may_view, owns_upload, run_dataset_key, run_store, shared_run_id
 
 
 @contextmanager
@@ -45,6 +45,8 @@ def _synced(name: str, default: str | None) -> str | None:
 
 
 def select(name: str, value: str | None) -> None:
+    if name == "run" and in_shared_view():
+        return                          # a shared link shows its one run, whatever a page selects
     st.session_state[f"_sel_{name}"] = value
     if value:
         st.query_params[name] = value
@@ -54,7 +56,18 @@ def select(name: str, value: str | None) -> None:
 
 # ---------------------------------------------------------------- data set
 def current_dataset_key() -> str:
-    return _synced("data", f"builtin:{DEFAULT_DATASET}")
+    """The chosen data set; in a shared view, the shared run's. Someone else's upload (a link with ?data=…) is
+    not opened: the default data set is shown instead, with a note."""
+    default = f"builtin:{DEFAULT_DATASET}"
+    if in_shared_view():
+        return run_dataset_key(shared_run_id()) or default
+    key = _synced("data", default)
+    if not owns_upload(key):
+        st.warning("That uploaded data set belongs to someone else, so it is not shown here; upload your own copy.",
+                   icon=":material/lock:")
+        select("data", default)
+        return default
+    return key
 
 
 def current_dataset():
@@ -65,8 +78,15 @@ def current_dataset():
 def dataset_options() -> dict[str, str]:
     """key -> title, built-ins first, then uploads stored in MODELDECK_HOME."""
     from core.data import list_uploads
+    from ui.auth import identity
+    who = identity()
     options = {f"builtin:{name}": title for name, (title, _description) in BUILTINS.items()}
-    options.update(list_uploads())
+    if in_shared_view():
+        key = current_dataset_key()
+        return options if key in options else {key: dataset(key).name, **options}
+    options.update(list_uploads(owner=who.owner if who else ""))
+    from core.data import image_set_options
+    options.update(image_set_options(owner=who.owner if who else ""))    # picture sets: built-in, then zips
     return options
 
 
@@ -80,38 +100,74 @@ def current_prep() -> PrepOptions:
 
 # ---------------------------------------------------------------- runs
 def current_run_id() -> str | None:
+    """The selected run (?run=…); in a shared view, always the shared run."""
+    if in_shared_view():
+        return shared_run_id()
     return _synced("run", None)
 
 
 def current_run():
+    """The selected run, if this session may see it (a run of someone else's needs a share link)."""
     run_id = current_run_id()
     if not run_id:
         return None
     try:
-        return run_store().get(run_id)
+        run = run_store().get(run_id)
     except ModelDeckError as exc:
         st.warning(f"{exc}")
         select("run", None)
         return None
-
-
-def share_link(page: str = "metrics") -> str | None:
-    """A link that opens this run for someone else, read-only."""
-    run_id = current_run_id()
-    if not run_id:
+    if not may_view(run):
+        st.warning(f"Run '{run_id}' belongs to someone else. Ask its owner for a share link to see it.",
+                   icon=":material/lock:")
+        select("run", None)
         return None
+    return run
+
+
+def session_guard() -> None:
+    """Before any page: a share link that no longer opens anything ends the page with a clear message."""
+    with user_errors():
+        shared_run_id()
+
+
+def share_url(token: str, page: str = "metrics") -> str:
+    """The read-only link a share token makes (the app's own address, this page, the token)."""
     from urllib.parse import urlsplit
     url = urlsplit(st.context.url or "")
     base = f"{url.scheme}://{url.netloc}" if url.netloc else ""
-    return f"{base}/{page}?run={run_id}&view=shared"
+    return f"{base}/{page}?share={token}"
 
 
 def read_only() -> bool:
-    """True for a session opened from a share link: it can look at the run but not rename or delete runs."""
-    return _synced("view", None) == "shared"
+    """True for a session opened from a share link: it can look at its one run but change nothing."""
+    return in_shared_view()
 
 
-def sidebar() -> None:
+def _share_controls(run) -> None:
+    """Make a read-only link to the run (kept for this session) or revoke every link to it."""
+    from ui.runs import create_share_link, revoke_share_links
+    links = st.session_state.setdefault("_share_links", {})
+    page = "recommend" if run.kind == "recommender" else "metrics"
+    if run.id in links:
+        st.caption("Read-only link to this run (anyone with it can look, no one can change anything):")
+        st.code(links[run.id], language=None)
+    elif st.button("Make a read-only link", key="share_make", icon=":material/link:"):
+        links[run.id] = attempt(lambda: share_url(create_share_link(run.id), page))
+        if links[run.id] is None:
+            links.pop(run.id)
+        else:
+            st.rerun()
+    if run_store().share_links(run.id) and st.button("Revoke all links to this run", key="share_revoke",
+                                                     icon=":material/link_off:"):
+        if attempt(revoke_share_links, run.id) is not None:
+            links.pop(run.id, None)
+            st.rerun()
+
+
+def sidebar(controls: bool = False) -> None:
+    """Data set and run in use; with `controls` (drawn once per rerun, after the page), sharing and sign-out."""
+    from ui.auth import identity, sign_out_button
     with st.container():
         if read_only():
             st.info("Shared view: read-only.", icon=":material/visibility:")
@@ -121,12 +177,15 @@ def sidebar() -> None:
         run = current_run()
         if run is not None:
             st.caption(f"Run: {run.name} ({run.status})")
-            link = share_link("recommend" if run.kind == "recommender" else "metrics")
-            if link:
-                st.caption("Share this run:")
-                st.code(link, language=None)
+            if controls and run.status == "done" and may_change(run):
+                _share_controls(run)
         else:
             st.caption("Run: none yet — train a model.")
+        who = identity()
+        if who is not None and who.signed_in:
+            st.caption(f"Signed in as {who.label}")
+            if controls:
+                sign_out_button()
 
 
 # ---------------------------------------------------------------- labels: every chart and sentence uses them

@@ -125,7 +125,7 @@ def compress_stamp(run_id: str) -> float:
 def run_compression(run, options: CompressOptions, progress) -> None:
     """Compress a finished run's model (on a copy: the cached original stays untouched) and store the table."""
     from core.compress import compress_run
-    require_write()
+    require_write(run.id)
     version = run.updated_at.isoformat()
     compress_run(run.id, options, pipeline=run_model(run.id, version), split=run_split(run.id, version),
                  store=run_store(), progress=progress)
@@ -134,3 +134,47 @@ def run_compression(run, options: CompressOptions, progress) -> None:
 def result_folder(run_id: str):
     from core.compress import compress_folder
     return compress_folder(run_id, run_store())
+
+
+# ---------------------------------------------------------------- what serving costs (issue 16)
+def _measure(run) -> None:
+    from core.compress import measure_throughput, save_throughput
+    version = run.updated_at.isoformat()
+    found = measure_throughput(run.id, run_model(run.id, version), run_split(run.id, version).X_test, run_store())
+    save_throughput(run.id, found, run_store())
+
+
+def serving_cost_view(run) -> None:
+    """Volume and price in, cost per million and per month out, from the measured rows per second per core."""
+    from core.compress import DEFAULT_PER_DAY, DEFAULT_PRICE_PER_HOUR, cleaning_share, cost_headline, cost_table
+    from ui.common import caption
+    c1, c2, c3 = st.columns(3)
+    per_day = c1.number_input("Predictions per day", 1, 10**11, DEFAULT_PER_DAY, step=100_000, key="cost_per_day")
+    price = c2.number_input("Price per core-hour (USD)", 0.0, 100.0, DEFAULT_PRICE_PER_HOUR, step=0.01,
+                            format="%.3f", key="cost_price")
+    batch = c3.radio("Rows per request", [1, 64], horizontal=True, key="cost_batch",
+                     help="1: one prediction per request (an app); 64: requests batched (scoring a file)")
+    caption(f"Defaults: {DEFAULT_PER_DAY:,} predictions a day and ${DEFAULT_PRICE_PER_HOUR} per core-hour (about an "
+            "on-demand cloud vCPU). Load is assumed spread evenly over the day; peaks need more cores.")
+    if st.button("Measure serving speed", icon=":material/speed:", key="cost_measure"):
+        with st.spinner("Timing every servable variant on one core…"):
+            require_write(run.id)                      # the one permission check: the result is saved with the run
+            _measure(run)
+    from core.compress import load_throughput
+    measured = load_throughput(run.id, run_store())          # a small JSON file: read as is, no cache to go stale
+    if not measured:
+        st.info("Not measured yet: press the button (a few seconds per variant).", icon=":material/speed:")
+        return
+    table = cost_table(measured, per_day, price, batch)
+    st.markdown(f"**{cost_headline(measured, per_day, price, batch)}**")
+    st.dataframe(table, hide_index=True, key="cost_table", column_config={
+        "rows/s per core": st.column_config.NumberColumn(format="%,.0f"),
+        "model alone rows/s": st.column_config.NumberColumn(format="%,.0f"),
+        "busy": st.column_config.NumberColumn(format="percent"),
+        "$ per million": st.column_config.NumberColumn(format="$%.4f"),
+        "$ per month": st.column_config.NumberColumn(format="$%.2f")})
+    share = cleaning_share(measured, batch)
+    caption(f"Measured with ONNX Runtime on one thread ({measured[0].cpu or 'this CPU'}), on this run's test rows; "
+            "'rows/s per core' includes the cleaning step every request goes through."
+            + (f" The cleaning step takes {'nearly all' if share > 0.995 else f'up to {share:.0%}'} of each request "
+               "here." if share > 0.5 else ""))

@@ -25,6 +25,33 @@ def cleaning(key: str, prep_json: str) -> CleaningPreview:
     return preview_cleaning(dataset(key), PrepOptions.from_dict(json.loads(prep_json)))
 
 
+@st.cache_data(max_entries=32, show_spinner=False)
+def column_fates(key: str, prep_json: str) -> list:
+    """Every column's fate under these cleaning options (core.data.column_plan)."""
+    from core.data import column_plan
+    return column_plan(dataset(key), PrepOptions.from_dict(json.loads(prep_json)))
+
+
+def column_choices(key: str) -> dict:
+    """The user's column overrides for data set `key` (kept per data set in this session)."""
+    return dict(st.session_state.setdefault("_column_uses", {}).get(key, {}))
+
+
+def set_column_choices(key: str, uses: dict) -> None:
+    """Remember the overrides for `key` and make them the ones the cleaning options carry (prep_column_uses)."""
+    st.session_state.setdefault("_column_uses", {})[key] = dict(uses)
+    st.session_state["prep_column_uses"] = dict(uses)
+
+
+@st.cache_data(max_entries=8, show_spinner="Training the plain and the oversampled model on cross-validation folds…")
+def balancing(key: str, prep_json: str):
+    """Plain vs oversampled logistic regression on cross-validation of the training rows (core.train)."""
+    from core.models import ModelSpec
+    from core.train import compare_balancing
+    prep = PrepOptions.from_dict(json.loads(prep_json))
+    return compare_balancing(dataset(key), ModelSpec.create("linear", seed=prep.seed), prep)
+
+
 @st.cache_data(max_entries=16, show_spinner="Checking the data…")
 def dataset_advice(key: str) -> list:
     """Advisor output that needs only the data (imbalance, missing values, leakage suspects)."""
@@ -35,12 +62,11 @@ def dataset_advice(key: str) -> list:
 def store_upload(uploaded: Dataset) -> str:
     """Save an uploaded data set; returns its key."""
     from core.data import save_upload
-    require_write()
-    return save_upload(uploaded)
+    return save_upload(uploaded, owner=require_write().owner)   # listed for this user (browser) only
 
 
 def store_labels(key: str, labels: dict, columns) -> None:
     """Save the human labels and units of a data set's columns."""
     from core.data import save_labels
-    require_write()
+    require_write(dataset_key=key)
     save_labels(key, labels, columns)

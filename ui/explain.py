@@ -16,7 +16,7 @@ from core import explain as ex
 from core.common import ModelDeckError
 from ui._shelf import shelf as shelf_named
 from ui.data import dataset as cached_dataset
-from ui.runs import run_model, run_split, run_store
+from ui.runs import require_write, run_model, run_split, run_store
 from ui.common import attempt, caption, chart, current_run, LiveProgress, say, user_errors
 
 
@@ -122,9 +122,10 @@ def header(view: View) -> None:
     e = view.expl
     st.markdown(f"**{view.run.model_title} on {view.run.dataset_name}** · run {view.run.id}")
     adds_up = e.additivity_error <= ex.ADDITIVITY_TOL
-    caption(f"{e.fidelity()} · {'exact values' if e.exact else 'values estimated by sampling'}; the base value "
-               f"plus the pushes {'equals' if adds_up else 'misses'} the model's {e.output_phrase()} "
-               f"{'within' if adds_up else 'by up to'} {e.additivity_error:.1e}. "
+    sums = (f"; the base value plus the pushes {'equals' if adds_up else 'misses'} the model's {e.output_phrase()} "
+            f"{'within' if adds_up else 'by up to'} {e.additivity_error:.1e}. " if e.exact else
+            ": sampled values add up by construction, so only their spread between seeds says how precise they are. ")
+    caption(f"{e.fidelity()} · {'exact values' if e.exact else 'values estimated by sampling'}{sums}"
                + ("Category columns: the pushes of their one-hot columns are added up into one value. "
                   if len(e.transformed_names) != len(e.features) else "")
                + f"Computed in {e.seconds:.1f} s with shap {e.versions.get('shap', '?')}, stored with the run.")
@@ -410,6 +411,7 @@ def stored_explanation(run_id: str, version: str, method: str, max_rows: int, se
     stem = ex.explanation_stem(run_store().folder(run_id), method, max_rows, seed)
 
     def work(progress):
+        require_write(run_id)        # the result is stored with the run: its owner only
         value = ex.explain_split(explain_engine(run_id, version, method), run_split(run_id, version), max_rows,
                                  seed, progress)
         ex.save_explanation(value, stem)
@@ -477,6 +479,7 @@ def permutation_result(run_id: str, version: str, seed: int = 0, progress=None, 
         return ex.PermutationResult.from_dict(data) if data else None
 
     def work(progress):
+        require_write(run_id)        # the result is stored with the run: its owner only
         run, split = run_store().get(run_id), run_split(run_id, version)
         value = ex.permutation_importance_test(run_model(run_id, version), split.X_test, split.y_test, run.task,
                                                seed=seed, progress=progress)
@@ -491,6 +494,7 @@ def interaction_result(run_id: str, version: str, rows: int = 50, seed: int = 0,
     stem = run_store().folder(run_id) / "explain" / f"interactions_{seed}"
 
     def work(progress):
+        require_write(run_id)        # the result is stored with the run: its owner only
         X, _, _ = ex.all_rows(run_split(run_id, version))
         picked = X.iloc[ex.sample_positions(len(X), rows, seed)]
         value = ex.interaction_values(explain_engine(run_id, version, "tree"), picked, progress)

@@ -30,6 +30,7 @@ def choose_data() -> str | None:
                                 key="rec_upload_items")
     if events is not None:
         with user_errors():
+            require_write()           # storing an upload is a write: not from a shared link
             st.session_state["rec_upload_key"] = recsys_upload(
                 events.getvalue(), events.name, items.getvalue() if items else None, items.name if items else None)
     key = st.session_state.get("rec_upload_key")
@@ -168,5 +169,4 @@ def saved_recommendations(run_id: str, version: str) -> dict:
 def save_recommendations_run(system, user: int, k: int):
     """Store a user's lists as a run (after the one permission check)."""
     from core.recsys import save_recommendations
-    require_write()
-    return save_recommendations(run_store(), system, user, k)
+    return save_recommendations(require_write(), system, user, k)

@@ -1,11 +1,13 @@
 """The home page's demo story: run it with progress, show it as cards or as a presentation."""
 from __future__ import annotations
 
+from html import escape
+
 import streamlit as st
 
 from core.share import Story, run_story
 from ui.common import caption, chart, say, select, user_errors
-from ui.runs import guarded
+from ui.runs import require_write
 
 PRESENT_CSS = """<style>
 [data-testid="stSidebar"], header {display: none;}
@@ -19,7 +21,8 @@ def run_demo(dataset_key: str) -> Story:
     with st.status("Running the story: data → model → how good → why → smaller → advice", expanded=True) as status:
         bar = st.progress(0.0)
         with user_errors():
-            story = guarded(run_story, dataset_key, progress=lambda f, m: bar.progress(min(f, 1.0), text=m))
+            story = run_story(dataset_key, progress=lambda f, m: bar.progress(min(f, 1.0), text=m),
+                              store=require_write())
         status.update(label=f"Story ready in {story.seconds:.0f} s", state="complete", expanded=False)
     st.session_state["story"] = story
     st.session_state["story_page"] = 0
@@ -43,9 +46,11 @@ def show_presentation(story: Story) -> None:
     st.markdown(PRESENT_CSS, unsafe_allow_html=True)
     page = st.session_state.get("story_page", 0)
     step = story.steps[page]
-    st.markdown(f"<div class='md-step'>{page + 1} / {len(story.steps)} · {step.title}</div>"
-                f"<div class='md-big'>{say(step.big)}</div><div class='md-sentence'>{say(step.sentence)}</div>",
-                unsafe_allow_html=True)
+    # the text holds names from the data (class labels, column names and labels typed by users): escaped, so it
+    # shows as text and never as markup
+    st.markdown(f"<div class='md-step'>{page + 1} / {len(story.steps)} · {escape(step.title)}</div>"
+                f"<div class='md-big'>{escape(say(step.big))}</div>"
+                f"<div class='md-sentence'>{escape(say(step.sentence))}</div>", unsafe_allow_html=True)
     if step.figure is not None:
         chart(step.figure, key=f"present_{step.key}")
     back, _, forward, leave = st.columns([1, 4, 1, 1])

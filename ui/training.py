@@ -44,8 +44,7 @@ def _save_run(dataset, trained, group_id: str | None = None):
             return store.get(saved[key])
         except Exception:  # noqa: BLE001 - deleted since: save again
             pass
-    require_write()
-    run = save_trained(store, trained, dataset.name, group_id=group_id)
+    run = save_trained(require_write(), trained, dataset.name, group_id=group_id)   # the run is this user's
     saved[key] = run.id
     return run
 
@@ -53,7 +52,7 @@ def _save_run(dataset, trained, group_id: str | None = None):
 def train_and_save(dataset, spec: ModelSpec, prep: PrepOptions, cv_folds: int):
     title = spec.title(dataset.task)
     with st.status(f"Training {title}…", expanded=True) as status:
-        curve = charts_train.loss_curve_figure if spec.family == "mlp" else None
+        curve = charts_train.loss_curve_figure if spec.family in ("mlp", "cnn") else None
         progress = LiveProgress(f"Training {title}", chart=curve)
         trained = trained_for(dataset, spec, prep, cv_folds, progress)
         progress.done()
@@ -70,13 +69,17 @@ def show_result(trained) -> None:
     primary = report.primary
     pct = primary != "r2" and report.task == "classification"
     c1, c2, c3, c4 = st.columns(4)
-    c1.metric(f"Test {primary.replace('_', ' ')}", f"{report.test[primary]:.1%}" if pct else f"{report.test[primary]:.3f}")
     if primary in report.cv:
         mean, std = report.cv[primary]
-        c2.metric("Cross-validation", f"{mean:.1%} ± {std:.1%}" if pct else f"{mean:.3f} ± {std:.3f}")
+        c1.metric(f"Cross-validated {primary.replace('_', ' ')}", f"{mean:.1%} ± {std:.1%}" if pct else
+                  f"{mean:.3f} ± {std:.3f}", help="Mean ± std over the folds of the training rows.")
+    value = f"{report.test[primary]:.1%}" if pct else f"{report.test[primary]:.3f}"
+    c2.metric(f"Test {primary.replace('_', ' ')} (measured once)", value,
+              help="Bootstrap 95% interval over the test rows: " + report.interval_text())
     c3.metric("Fit time", f"{trained.fit_seconds:.2f} s")
     c4.metric("Model size", f"{trained.size_bytes / 1024:,.0f} KB")
     caption(report.headline())
+    caption(report.test_label())
     warning = report.overfitting_sentence()
     if warning:
         st.warning(warning)
@@ -130,26 +133,32 @@ def train_leaderboard(dataset, families: list[str], prep: PrepOptions, cv_folds:
             runs.append(_save_run(dataset, trained, group_id=group))
             models.append(trained)
         status.update(label=f"{len(specs)} models trained and saved as runs", state="complete", expanded=False)
-    best = max(range(len(models)), key=lambda i: models[i].report.test[models[i].report.primary])
-    select("run", runs[best].id)
+    from core.train import choose_best
+    best, _rule = choose_best(models)
+    select("run", runs[models.index(best)].id)
     return models
 
 
 def show_leaderboard(dataset, families: list[str], prep: PrepOptions, metric: str, cv_folds: int = 5) -> None:
-    from core.train import leaderboard_table
+    from core.train import leaderboard_sentence, leaderboard_table
     models = [trained_for(dataset, spec, prep, cv_folds) for spec in _leaderboard_specs(dataset, families, prep)]
-    table = leaderboard_table(models, metric)
+    with user_errors():
+        table = leaderboard_table(models, metric)
     percent = metric not in ("mae", "rmse", "r2")
     chart(charts_train.leaderboard_figure(table, metric, percent=percent))
-    best = table.iloc[0]
-    caption(f"Best on the test rows: {best['model']} — {best['in_plain_words']}.")
+    caption(f"Chosen: {leaderboard_sentence(models, metric)} The other models were ranked on cross-validation only, "
+            "so their test scores are not shown: comparing them on the test rows would make the winner's score "
+            "optimistic.")
     fmt = "{:.1%}" if percent else "{:.3f}"
-    st.dataframe(table.style.format({metric: fmt, "cv_mean": fmt, "cv_std": fmt, "fit_s": "{:.2f}",
-                                     "predict_ms_per_row": "{:.4f}", "size_kb": "{:,.0f}"}),
+    shown = table.drop(columns=["test_low", "test_high"]).assign(
+        test=[fmt.format(v) if chosen else "—" for v, chosen in zip(table["test"], table["chosen"])])
+    st.dataframe(shown.style.format({"cv_mean": fmt, "cv_std": fmt, "fit_s": "{:.2f}", "predict_ms_per_row": "{:.4f}",
+                                     "size_kb": "{:,.0f}"}),
                  hide_index=True, column_config={
-                     "cv_mean": "CV mean", "cv_std": "CV ± std", "fit_s": "fit (s)",
+                     "cv_mean": "CV mean", "cv_std": "CV ± std", "test": "test (chosen only)", "fit_s": "fit (s)",
                      "predict_ms_per_row": "predict (ms/row)", "size_kb": "size (KB)",
-                     "in_plain_words": st.column_config.TextColumn("in plain words", width="large")})
+                     "in_plain_words": st.column_config.TextColumn("in plain words (held-out training rows)",
+                                                                   width="large")})
 
 
 # ---------------------------------------------------------------- optimizers
@@ -197,8 +206,7 @@ def trained_model(key: str, fingerprint: str, spec_json: str, prep_json: str, cv
 def start_training_job(dataset, spec: ModelSpec, prep: PrepOptions):
     """Queue a run and train it in a background process that outlives the page (after the permission check)."""
     from core.train import queue_run, start_background
-    require_write()
-    store = run_store()
+    store = require_write()          # acting for this user: the queued run is theirs
     run = queue_run(store, dataset, spec, prep)
     store.mark_running(run.id, start_background(run.id))
     return run

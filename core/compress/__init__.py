@@ -8,10 +8,14 @@ batch 1 and 256 with fixed threads, scores them on the run's test split, checks 
 changed, and saves a `TradeoffTable` with the artifacts in the run's folder (`load_result`, `artifact_path`).
 `pick_variant` chooses what to ship under a size / latency / accuracy budget; `headline`, `slow_notes` and
 `reasons_note` say what the table means. `load_served` / `create_app` serve one variant over HTTP through ONNX
-Runtime (`python -m core serve`). Figures are in `core.compress.charts`.
+Runtime (`python -m core serve`). What serving costs: `measure_throughput` (rows per second per core at batch 1 and
+64, saved with `save_throughput`) and `serving_cost` / `cost_table` (per million predictions and per month at a
+volume and an hourly price). Figures are in `core.compress.charts`.
 
 Importing this package is light: torch, onnx, onnxruntime, skl2onnx, shap and fastapi load when first used.
 """
+from core.compress._cost import (DEFAULT_PER_DAY, DEFAULT_PRICE_PER_HOUR, ServingCost, Throughput, cleaning_share,
+                                 cost_headline, cost_table, load_throughput, measure_throughput, save_throughput, serving_cost)
 from core.compress._data import CompressData, CompressOptions, Head, prepare_data
 from core.compress._distill import distill, label_budget
 from core.compress._export import (PARITY_TOLERANCE, OnnxModel, Parity, artifact_bytes, export_sklearn, export_torch,
@@ -20,7 +24,7 @@ from core.compress._fit import fit_net
 from core.compress._pick import headline, pareto_front, pick_variant, slow_notes, times
 from core.compress._prune import prune_structured, prune_unstructured
 from core.compress._quantize import DEFAULT_QUANT_BACKEND, QUANT_BACKENDS, half_precision, quantize_int8
-from core.compress._reasons import reasons_note, shap_importance
+from core.compress._reasons import rank_agreement, reasons_note, shap_importance, shap_values
 from core.compress._run import compress_run, supported
 from core.compress._serve import ServedModel, create_app, load_served
 from core.compress._store import RESULT_FILE, artifact_path, compress_folder, load_result
@@ -35,7 +39,7 @@ __all__ = [
     "QUANT_BACKENDS", "DEFAULT_QUANT_BACKEND", "quantize_int8", "half_precision", "prune_unstructured",
     "prune_structured", "label_budget", "distill", "fit_net",
     # variants and their measurement
-    "Variant", "count_params", "time_variants", "shap_importance",
+    "Variant", "count_params", "time_variants", "shap_importance", "shap_values", "rank_agreement",
     # the whole run, its table and what it says
     "supported", "compress_run", "TradeoffTable", "pareto_front", "pick_variant", "headline", "slow_notes",
     "reasons_note", "times",
@@ -46,4 +50,7 @@ __all__ = [
     "parity", "PARITY_TOLERANCE", "artifact_bytes",
     # serving
     "ServedModel", "load_served", "create_app",
+    # what serving costs
+    "Throughput", "measure_throughput", "save_throughput", "load_throughput", "ServingCost", "serving_cost",
+    "cost_table", "cost_headline", "cleaning_share", "DEFAULT_PER_DAY", "DEFAULT_PRICE_PER_HOUR",
 ]

@@ -19,15 +19,19 @@ from core.compress._variant import Variant
 
 
 def supported(family: str) -> bool:
-    """Whether compression covers a model family (the PyTorch MLP and the tree ensembles)."""
-    return family == "mlp" or family in TREE_FAMILIES
+    """Whether compression covers a model family (the PyTorch MLP and CNN, and the tree ensembles)."""
+    return family in ("mlp", "cnn") or family in TREE_FAMILIES
 
 
 def _build_variants(family: str, pipeline, data: CompressData, options: CompressOptions, folder: Path,
                     stage) -> list[Variant]:
     """Every variant of the run's model, the original first; ONNX Runtime rows when `options.onnx`."""
-    if family == "mlp":
-        variants = mlp_variants(pipeline, data, options, folder, stage(0.0, 0.45))
+    if family in ("mlp", "cnn"):
+        if family == "cnn":   # issue 13: the CNN's own variants; its ONNX rows are built like the MLP's
+            from core.compress._cnn import cnn_variants
+            variants = cnn_variants(pipeline, data, options, folder, stage(0.0, 0.45))
+        else:
+            variants = mlp_variants(pipeline, data, options, folder, stage(0.0, 0.45))
         extra = onnx_variants(variants[0], variants, data, options, folder, stage(0.45, 0.55)) if options.onnx else []
         return variants[:1] + extra + variants[1:]
     variants = tree_variants(pipeline, data, options, folder, stage(0.0, 0.45))
@@ -38,19 +42,24 @@ def compress_run(run_id: str, options: CompressOptions | None = None, *, pipelin
                  progress: Progress | None = None) -> TradeoffTable:
     """Build, export and measure every variant of a run's model; save the table and artifacts with the run.
 
-    `pipeline` and `split` may be passed (e.g. from a cache); the pipeline is never modified.
+    `pipeline` and `split` may be passed (e.g. from a cache); the pipeline is never modified. The work is recorded
+    as a job with a heartbeat in the run store, so a compression that was killed reads 'failed' wherever it ran.
     """
-    from core.data import PrepOptions, load_dataset, split_dataset
     from core.runs import RunStore
 
     options = (options or CompressOptions()).check()
-    progress = progress or no_progress
     store = store or RunStore()
+    with store.job("compress", run_id, f"Compressing run {run_id}"):   # a heartbeat while it works (core.runs)
+        return _compress(run_id, options, pipeline, split, store, progress or no_progress)
+
+
+def _compress(run_id: str, options: CompressOptions, pipeline, split, store, progress: Progress) -> TradeoffTable:
+    from core.data import PrepOptions, load_dataset, split_dataset
     run = store.get(run_id)
     fam = run.spec.get("family", "")
     if not supported(fam):
-        raise ModelDeckError(f"Compression covers the neural network (PyTorch MLP) and tree ensembles (random forest, "
-                             f"gradient boosting); this run is '{fam}'. Train one of those on the Train page.")
+        raise ModelDeckError(f"Compression covers the neural networks (PyTorch MLP and CNN) and tree ensembles (random "
+                             f"forest, gradient boosting); this run is '{fam}'. Train one of those on the Train page.")
     start = time.perf_counter()
     pipeline = pipeline if pipeline is not None else store.load_model(run_id)
     split = split if split is not None else split_dataset(load_dataset(run.dataset_key), PrepOptions.from_dict(run.prep))
@@ -66,7 +75,7 @@ def compress_run(run_id: str, options: CompressOptions | None = None, *, pipelin
                            repeats=options.repeats, progress=stage(0.55, 0.95))
     progress(0.96, "Scoring every variant on the test split")
     rows = _score_rows(variants, data, timing)
-    if options.shap_check:
+    if options.shap_check and fam != "cnn":   # a CNN's reasons are checked on the picture (Explain page), not here
         progress(0.97, "Checking whether each variant still has the same reasons (SHAP ranks)")
         add_shap_agreement(rows, variants, data, seed=options.seed)
     metric = "accuracy" if data.head.task == "classification" else "r2"

@@ -5,6 +5,12 @@ page); the run's fitted preprocessing turns raw feature rows into the model's in
 (a batch of rows), GET /health, and FastAPI's OpenAPI docs at /docs. Bad rows (wrong feature count, NaN or
 infinite numbers, text where a number is expected, an empty batch) get a 422 with a message naming the row and
 the feature; null is a missing value, filled in as in training when the run's preprocessing imputes.
+
+POST /predict/batch (rows as JSON objects keyed by column name) and POST /predict/csv (a CSV file as the body) are
+the Predict page's batch: the same schema check against the run's training columns (`core.predict.check_schema`:
+missing, renamed, extra, wrong type, unseen categories, each problem with what is done about it; blocking problems
+give a 422 listing them), then the served model's predictions and, on request, the top three reasons per row
+(SHAP on the run's own pipeline).
 """
 from __future__ import annotations
 
@@ -20,6 +26,7 @@ import pandas as pd
 from core.common import ModelDeckError, softmax
 from core.compress._export import OnnxModel, export_sklearn, export_torch
 from core.compress._store import SERVING_FILE, artifact_path, compress_folder, output_kind
+from core.predict import RunModel, check_schema, explain_reasons, reason_engine, run_model_from
 
 DEFAULT_VARIANTS = ("fp32 (ONNX Runtime)", "original ensemble (ONNX Runtime)")
 MAX_BATCH = 10_000
@@ -42,6 +49,8 @@ class ServedModel:
     y_mean: float = 0.0
     y_scale: float = 1.0
     imputes_numbers: bool = False
+    run_model: RunModel | None = None   # the run's pipeline, training rows and contract (the batch endpoints)
+    _engine: object = None              # the SHAP explainer for reasons, made on first request
 
     def check_rows(self, rows: list[list]) -> pd.DataFrame:
         """Validate raw rows; raise ModelDeckError naming the first bad row and feature."""
@@ -80,7 +89,10 @@ class ServedModel:
 
     def predict(self, rows: list[list]) -> dict:
         """Labels and probabilities (classification) or values (regression) for a batch of raw rows."""
-        frame = self.check_rows(rows)
+        return self.predict_frame(self.check_rows(rows))
+
+    def predict_frame(self, frame: pd.DataFrame) -> dict:
+        """Predictions for rows already in the model's columns and types."""
         X = self.prep.transform(frame)
         X = np.ascontiguousarray(X.toarray() if hasattr(X, "toarray") else X, dtype=np.float32)
         out = self.model.raw(X).astype(np.float64)
@@ -92,20 +104,51 @@ class ServedModel:
         return {"predictions": values.tolist()}
 
 
+    def predict_table(self, frame: pd.DataFrame, reasons: bool = False) -> dict:
+        """The Predict page's batch: schema check, predictions for every predictable row, optional reasons."""
+        if len(frame) > MAX_BATCH:
+            raise ModelDeckError(f"At most {MAX_BATCH} rows per request; got {len(frame)}.")
+        model = self.run_model
+        check = check_schema(frame, model.contract)
+        problems = [{"kind": p.kind, "column": p.column, "level": p.level, "message": p.message}
+                    for p in check.problems]
+        if not check.ok:
+            raise BatchRefused(check.blocking_message(), problems)
+        rows = np.flatnonzero(check.predictable)
+        answer = self.predict_frame(check.X.iloc[rows]) if len(rows) else {"predictions": []}
+        n = check.n_rows
+        out = {"rows": n, "predicted": len(rows), "summary": check.summary(), "problems": problems,
+               "notes": check.row_notes, "predictions": [None] * n}
+        for i, value in zip(rows, answer["predictions"]):
+            out["predictions"][i] = value
+        if self.task == "classification":
+            out["classes"] = self.classes
+            out["probabilities"] = [None] * n
+            for i, value in zip(rows, answer.get("probabilities", [])):
+                out["probabilities"][i] = value
+        if reasons and len(rows):
+            if self._engine is None:
+                self._engine = reason_engine(model.pipeline, model.X_train, model.contract.task, model.contract.target)
+            found = explain_reasons(self._engine, check.X.iloc[rows], model.X_train, model.contract,
+                                    model.words[1])
+            out["reasons"] = [[] for _ in range(n)]
+            for i, words in zip(rows, found):
+                out["reasons"][i] = [w for w in words if w]
+            out["reasons_model"] = "the run's original model (SHAP)"
+        return out
+
+
+class BatchRefused(ModelDeckError):
+    """The batch's columns do not fit the model: the message and every problem found."""
+
+    def __init__(self, message: str, problems: list[dict]):
+        super().__init__(message)
+        self.problems = problems
+
+
 def _imputes_numbers(prep) -> bool:
     numeric = dict((name, trans) for name, trans, _cols in prep.transformers_).get("num")
     return numeric is not None and "impute" in getattr(numeric, "named_steps", {})
-
-
-def _columns(prep) -> tuple[list[str], list[str]]:
-    """(numeric, categorical) raw feature names of the run's ColumnTransformer."""
-    numeric, categorical = [], []
-    for name, _trans, cols in prep.transformers_:
-        if name == "num":
-            numeric += list(cols)
-        elif name == "cat":
-            categorical += list(cols)
-    return numeric, categorical
 
 
 def _export_original(pipeline, folder: Path) -> tuple[Path, str]:
@@ -143,12 +186,15 @@ def load_served(run_id: str, variant: str | None = None, threads: int = 1, store
     else:
         names = ", ".join(available) or "none yet (compress the run on the Compress page first)"
         raise ModelDeckError(f"Variant '{variant}' has no ONNX file for run '{run_id}'. Servable variants: {names}.")
-    numeric, categorical = _columns(prep)
+    from core.data import PrepOptions, load_dataset, split_dataset
+    run_model = run_model_from(run, pipeline, split_dataset(load_dataset(run.dataset_key),
+                                                            PrepOptions.from_dict(run.prep)))
+    contract = run_model.contract
     classes = [str(c) for c in model.classes_] if hasattr(model, "classes_") else None
-    return ServedModel(run_id, variant, prep, numeric, categorical, list(prep.feature_names_in_),
+    return ServedModel(run_id, variant, prep, contract.numeric, contract.categorical, list(prep.feature_names_in_),
                        OnnxModel(path, threads), output, run.task or "classification", classes,
                        float(np.ravel(getattr(model, "y_mean_", [0.0]))[0]),
-                       float(np.ravel(getattr(model, "y_scale_", [1.0]))[0]), _imputes_numbers(prep))
+                       float(np.ravel(getattr(model, "y_scale_", [1.0]))[0]), _imputes_numbers(prep), run_model)
 
 
 def create_app(served: ServedModel):
@@ -181,4 +227,48 @@ def create_app(served: ServedModel):
 
     predict.__annotations__ = {"request": PredictRequest, "return": dict}   # a local class: no forward ref
     app.post("/predict")(predict)
+    _add_batch_endpoints(app, served, lock)
     return app
+
+
+def _add_batch_endpoints(app, served: ServedModel, lock: threading.Lock) -> None:
+    """POST /predict/batch (JSON objects keyed by column) and POST /predict/csv (a CSV body): the page's batch."""
+    from fastapi import HTTPException, Request
+    from fastapi.responses import JSONResponse
+    from pydantic import BaseModel, Field
+
+    class BatchRequest(BaseModel):
+        rows: list[dict[str, float | int | str | None]] = Field(
+            ..., description=f"New rows keyed by column name; the model's columns: {', '.join(served.features)}. "
+                             "Other columns are ignored; renamed columns and category spellings are matched.")
+        reasons: bool = Field(False, description="add the top three reasons per row (SHAP; slower)")
+
+    def answer(frame: pd.DataFrame, reasons: bool):
+        try:
+            with lock:
+                return served.predict_table(frame, reasons)
+        except BatchRefused as exc:
+            return JSONResponse(status_code=422, content={"detail": str(exc), "problems": exc.problems})
+        except ModelDeckError as exc:
+            raise HTTPException(status_code=422, detail=str(exc)) from None
+
+    def batch(request) -> dict:
+        """Predict rows given as objects keyed by column name, after the schema check of the Predict page."""
+        if not request.rows:
+            raise HTTPException(status_code=422, detail="'rows' is empty: send at least one row.")
+        return answer(pd.DataFrame(request.rows), request.reasons)
+
+    batch.__annotations__ = {"request": BatchRequest, "return": dict}
+    app.post("/predict/batch")(batch)
+
+    async def batch_csv(request, reasons=False):
+        """Predict the rows of a CSV file sent as the request body (Content-Type: text/csv)."""
+        from core.data import read_csv
+        try:
+            frame = read_csv(await request.body(), "request body").frame
+        except ModelDeckError as exc:
+            raise HTTPException(status_code=422, detail=str(exc)) from None
+        return answer(frame, reasons)
+
+    batch_csv.__annotations__ = {"request": Request, "reasons": bool}
+    app.post("/predict/csv")(batch_csv)

@@ -18,9 +18,14 @@ SERVING_FILE = "serving.json"
 
 
 def compress_folder(run_id: str, store=None) -> Path:
-    """The folder holding a run's compression result and artifacts."""
+    """The folder holding a run's compression result and artifacts (put back from `compress.old` if a process
+    stopped between the two renames of `_save_result`)."""
     from core.runs import RunStore
-    return (store or RunStore()).folder(run_id) / "compress"
+    folder = (store or RunStore()).folder(run_id) / "compress"
+    aside = folder.with_name("compress.old")
+    if not folder.exists() and aside.exists():
+        os.replace(aside, folder)
+    return folder
 
 
 def output_kind(task: str, scaled: bool) -> str:
@@ -52,8 +57,12 @@ def _save_result(work: Path, folder: Path, table: TradeoffTable, data: CompressD
     """Write the table and the serving info into `work`, then swap `work` in as the run's compression folder."""
     _write_serving(work, data, variants)
     (work / RESULT_FILE).write_text(table.to_json())
-    shutil.rmtree(folder, ignore_errors=True)
+    aside = folder.with_name("compress.old")         # two renames: a reader (or a crash) never finds half a folder
+    shutil.rmtree(aside, ignore_errors=True)
+    if folder.exists():
+        os.replace(folder, aside)
     os.replace(work, folder)
+    shutil.rmtree(aside, ignore_errors=True)
 
 
 def load_result(run_id: str, store=None) -> TradeoffTable | None:

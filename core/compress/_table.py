@@ -63,6 +63,14 @@ def _scores(head: Head, y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, flo
     return {"r2": float(r2_score(y_true, y_pred)), "mae": float(mean_absolute_error(y_true, y_pred))}
 
 
+def _raw_train_labels(data: CompressData) -> np.ndarray:
+    """The training targets as labels / values (CompressData keeps them encoded for fitting)."""
+    head = data.head
+    if head.task == "classification":
+        return head.classes[data.y_train]
+    return data.y_train.astype(np.float64) * head.y_scale + head.y_mean
+
+
 def _agreement(head: Head, original: np.ndarray, pred: np.ndarray) -> float:
     """Share of test rows with the original's label; for regression, R² of the variant against the original."""
     if head.task == "classification":
@@ -89,6 +97,9 @@ def _row(v: Variant, data: CompressData, timing: dict,
     row["throughput_rows_s"] = 256.0 / (row["b256_ms"] / 1e3)
     row["noisy"] = bool(row["b1_p90_ms"] > 2 * row["b1_ms"] or row["b256_p90_ms"] > 2 * row["b256_ms"])
     row.update(_scores(data.head, data.y_test, pred))
+    # the same scores on the training rows: what the budget pick reads, so the test rows choose nothing
+    train_pred = data.head.predict(v.run(data.X_train), scaled=v.scaled)
+    row.update({f"train_{k}": s for k, s in _scores(data.head, _raw_train_labels(data), train_pred).items()})
     row["agreement"] = 1.0 if original_pred is None else _agreement(data.head, original_pred, pred)
     row["onnx_file"] = v.onnx_file
     row["parity_max_abs_diff"] = v.parity["max_abs_diff"] if v.parity else None
@@ -118,4 +129,7 @@ def _add_ratios(rows: list[dict], metric: str) -> str:
         r["speed_b256_x"] = base["b256_ms"] / r["b256_ms"]
         sign = -1.0 if metric in ("mae", "rmse") else 1.0
         r["delta_points"] = sign * (r[metric] - original) * (100.0 if metric != "mae" else 1.0)
+        if f"train_{metric}" in r:
+            r["train_delta_points"] = sign * (r[f"train_{metric}"] - rows[0][f"train_{metric}"]) * \
+                (100.0 if metric != "mae" else 1.0)
     return base["variant"]

@@ -12,11 +12,17 @@ import re
 import warnings
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from core.common import ModelDeckError
 
-MAX_UPLOAD_BYTES = 100 * 2**20  # larger files get a clear message (the browser uploader allows up to 250 MB)
+MAX_UPLOAD_BYTES = 100 * 2**20  # larger files get a clear message (server.maxUploadSize stops them in the browser)
+# What one upload may hold beyond its size (issue 12; the Data page states them, `upload_limits`): a file past a limit
+# is refused with a message before any cleaning or training code sees it.
+MAX_ROWS = 1_000_000
+MAX_COLUMNS = 2_000
+MAX_CELL_CHARS = 10_000
 
 _SNIFF_CHARS = 64 * 1024
 _DELIMITERS = (",", ";", "\t", "|")
@@ -280,9 +286,49 @@ def read_csv(
     decimal = "," if _decimal_comma(sample, delimiter) else "."
     if decimal == ",":
         notes.append("Numbers use a decimal comma (e.g. 1,5); they were read as decimals.")
+    if len(names) > MAX_COLUMNS:
+        raise ModelDeckError(f"'{filename}' has {len(names):,} columns; ModelDeck reads at most {MAX_COLUMNS:,}. "
+                             "Keep the columns the model needs and upload again.")
     frame = _parse(text, delimiter, names, has_header, decimal)
     _check_shape(frame, sample, delimiter, filename)
+    _check_limits(frame, filename)
+    notes += _multiline_notes(frame)
     return CsvRead(frame=frame, delimiter=delimiter, encoding=encoding, has_header=has_header, notes=notes)
+
+
+def _multiline_notes(frame: pd.DataFrame) -> list[str]:
+    """A quoted value that spans lines usually means a stray double quote swallowed the lines after it."""
+    notes = []
+    for column in frame.columns:
+        if not pd.api.types.is_string_dtype(frame[column]) and frame[column].dtype != object:
+            continue
+        spans = frame[column].astype(str).str.contains("\n", regex=False) & frame[column].notna()
+        if spans.any():
+            first = int(np.flatnonzero(spans.to_numpy())[0])
+            notes.append(f"Column '{column}': {int(spans.sum()):,} value(s) span several lines (the first in data row "
+                         f"{first + 1:,}). A double quote (\") opened there swallowed the lines up to the next quote; "
+                         "if that is not meant, remove the stray quote and upload again.")
+    return notes
+
+
+def upload_limits() -> str:
+    """The limits of an upload, in the words the Data page shows."""
+    return (f"up to {MAX_UPLOAD_BYTES // 2**20} MB, {MAX_ROWS:,} rows, {MAX_COLUMNS:,} columns and "
+            f"{MAX_CELL_CHARS:,} characters per value")
+
+
+def _check_limits(frame: pd.DataFrame, filename: str) -> None:
+    if len(frame) > MAX_ROWS:
+        raise ModelDeckError(f"'{filename}' has {len(frame):,} rows; ModelDeck reads at most {MAX_ROWS:,}. Upload a "
+                             "sample of the rows.")
+    for column in frame.columns:
+        values = frame[column]
+        if values.dtype == object or pd.api.types.is_string_dtype(values):
+            longest = int(values.dropna().astype(str).str.len().max() or 0) if values.notna().any() else 0
+            if longest > MAX_CELL_CHARS:
+                raise ModelDeckError(f"Column '{str(column)[:80]}' of '{filename}' holds a value of {longest:,} "
+                                     f"characters; ModelDeck reads at most {MAX_CELL_CHARS:,} per value. Shorten or "
+                                     "drop that column and upload again.")
 
 
 def _check_shape(frame: pd.DataFrame, sample: str, delimiter: str, filename: str) -> None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 TASKS = ("classification", "regression")
-COLUMN_TYPES = ("numeric", "categorical", "date", "identifier", "constant", "empty")
+COLUMN_TYPES = ("numeric", "categorical", "date", "identifier", "text", "constant", "empty")
 USABLE_TYPES = ("numeric", "categorical")
 
 

@@ -4,12 +4,17 @@
 scikit-learn ColumnTransformer that is fitted inside the model Pipeline, so it only ever sees the
 training split (no leakage into the test scores); ``split_dataset`` makes the seeded split.
 
-``IQRClipper`` can sit inside saved pipelines (skops records ``core.data._prep.IQRClipper``): keep it
-in this module, under this name.
+Which column goes where is the column plan's job (``core.data._columns``): numbers to the numeric steps,
+categories to one-hot, frequent one-hot or target encoding by the stated rule, dates (when chosen) to
+``DateParts``, the rest left out. ``PrepOptions.categories`` is "auto" for new runs; runs stored before it
+read back as "one_hot" (every category one-hot, capped at 50), which is what they were trained with.
+
+``IQRClipper`` and ``DateParts`` can sit inside saved pipelines (skops records ``core.data._prep.<name>``):
+keep them in this module, under these names.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -21,6 +26,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import MinMaxScaler, OneHotEncoder, OrdinalEncoder, StandardScaler
 
 from core.common import DEFAULT_SEED, ModelDeckError
+from core.data._columns import MAX_CATEGORIES, MIN_FREQUENCY, column_plan
 from core.data._dataset import Dataset
 
 IMPUTERS = ("none", "mean", "median", "most_frequent")
@@ -39,6 +45,12 @@ class PrepOptions:
     one_hot: bool = True
     test_size: float = 0.2
     seed: int = DEFAULT_SEED
+    categories: str = "auto"        # "auto": the stated encoder rule; "one_hot": every category one-hot (≤ 50)
+    column_uses: dict = field(default_factory=dict)    # the user's overrides: column -> use (see core.data._columns)
+    resample: str = "none"          # "none" | "random_over" | "smote": oversample the training folds (core.train)
+
+    #: what a stored dict without a field meant when it was saved (fields added later reproduce the old behaviour)
+    LEGACY = {"categories": "one_hot"}
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -46,6 +58,8 @@ class PrepOptions:
     @classmethod
     def from_dict(cls, data: dict | None) -> "PrepOptions":
         known = {k: v for k, v in (data or {}).items() if k in cls.__dataclass_fields__}
+        if data is not None:
+            known = {**cls.LEGACY, **known}
         return cls(**known)
 
     def describe(self, has_categories: bool = True) -> str:
@@ -58,7 +72,13 @@ class PrepOptions:
         if self.scaling != "none":
             parts.append(f"{'standard' if self.scaling == 'standard' else 'min-max'} scaling")
         if has_categories:
-            parts.append("one-hot categories" if self.one_hot else "ordinal categories")
+            rule = "one-hot categories" if self.categories == "one_hot" else "categories by the encoder rule"
+            parts.append(rule if self.one_hot else "ordinal categories")
+        if self.column_uses:
+            parts.append(f"{len(self.column_uses)} column choice(s) of yours")
+        if self.resample != "none":
+            parts.append(f"rare classes oversampled ({'SMOTE' if self.resample == 'smote' else 'random'}, "
+                         "training folds only)")
         parts.append(f"{self.test_size:.0%} test split, seed {self.seed}")
         return "; ".join(parts)
 
@@ -109,10 +129,12 @@ def _numeric_steps(options: PrepOptions) -> list:
     return steps or [("identity", "passthrough")]
 
 
+def _impute_categories(options: PrepOptions) -> list:
+    return [("impute", SimpleImputer(strategy="most_frequent"))] if options.impute_categorical != "none" else []
+
+
 def _categorical_steps(options: PrepOptions) -> list:
-    steps = []
-    if options.impute_categorical != "none":
-        steps.append(("impute", SimpleImputer(strategy="most_frequent")))
+    steps = _impute_categories(options)
     if options.one_hot:
         steps.append(("encode", OneHotEncoder(handle_unknown="ignore", sparse_output=False, max_categories=50)))
     else:
@@ -121,15 +143,82 @@ def _categorical_steps(options: PrepOptions) -> list:
     return steps
 
 
+def _frequent_steps(options: PrepOptions) -> list:
+    return _impute_categories(options) + [("encode", OneHotEncoder(
+        handle_unknown="infrequent_if_exist", sparse_output=False, min_frequency=MIN_FREQUENCY,
+        max_categories=MAX_CATEGORIES + 1))]
+
+
+def _target_steps(options: PrepOptions) -> list:
+    """Cross-fitted target encoding with seeded shuffled folds (scikit-learn 1.9 takes them as `cv`)."""
+    import sklearn
+    from sklearn.model_selection import KFold
+    from sklearn.preprocessing import TargetEncoder
+    if tuple(int(x) for x in sklearn.__version__.split(".")[:2]) >= (1, 9):
+        encoder = TargetEncoder(cv=KFold(5, shuffle=True, random_state=options.seed))
+    else:
+        encoder = TargetEncoder(random_state=options.seed)
+    return _impute_categories(options) + [("encode", encoder)]
+
+
+class DateParts(TransformerMixin, BaseEstimator):
+    """Each date column becomes year, month and day of week (numbers); a missing date gets the training median."""
+
+    PARTS = ("year", "month", "day_of_week")
+
+    def fit(self, X, y=None):
+        parts = self._parts(X)
+        self.fill_ = np.nan_to_num(np.nanmedian(parts, axis=0), nan=0.0) if len(parts) else np.zeros(parts.shape[1])
+        self.n_features_in_ = parts.shape[1] // len(self.PARTS)
+        self.feature_names_in_ = np.asarray([str(c) for c in getattr(X, "columns", range(self.n_features_in_))],
+                                            dtype=object)
+        self.outputs_per_column_ = [len(self.PARTS)] * self.n_features_in_
+        return self
+
+    def _parts(self, X) -> np.ndarray:
+        frame = pd.DataFrame(X)
+        columns = []
+        for name in frame.columns:
+            when = pd.to_datetime(frame[name], errors="coerce", format="mixed")
+            columns += [when.dt.year, when.dt.month, when.dt.dayofweek]
+        return np.column_stack([c.to_numpy(dtype=float) for c in columns]) if columns else np.empty((len(frame), 0))
+
+    def transform(self, X):
+        parts = self._parts(X)
+        return np.where(np.isnan(parts), self.fill_, parts)
+
+    def get_feature_names_out(self, input_features=None):
+        names = input_features if input_features is not None else self.feature_names_in_
+        return np.asarray([f"{c}_{p}" for c in names for p in self.PARTS], dtype=object)
+
+
+def _date_steps(options: PrepOptions) -> list:
+    steps = [("parts", DateParts())]
+    if options.scaling == "standard":
+        steps.append(("scale", StandardScaler()))
+    elif options.scaling == "minmax":
+        steps.append(("scale", MinMaxScaler()))
+    return steps
+
+
+#: transformer name, steps, and which uses it takes; feature maps treat names starting with "cat" as categories
+_GROUPS = (("num", _numeric_steps, ("numeric",)), ("cat", _categorical_steps, ("one_hot", "ordinal")),
+           ("cat_frequent", _frequent_steps, ("frequent_one_hot",)), ("cat_target", _target_steps, ("target_encode",)),
+           ("date", _date_steps, ("date_parts",)))
+CATEGORY_INPUTS = ("one_hot", "ordinal", "frequent_one_hot", "target_encode")
+
+
 def build_preprocessor(dataset: Dataset, options: PrepOptions) -> ColumnTransformer:
-    """ColumnTransformer for the data set's numeric and categorical features (unused columns are dropped)."""
+    """ColumnTransformer over the columns the column plan uses (the rest are dropped)."""
+    plan = column_plan(dataset, options)
     transformers = []
-    if dataset.numeric_features:
-        transformers.append(("num", Pipeline(_numeric_steps(options)), list(dataset.numeric_features)))
-    if dataset.categorical_features:
-        transformers.append(("cat", Pipeline(_categorical_steps(options)), list(dataset.categorical_features)))
+    for name, steps, uses in _GROUPS:
+        columns = [f.column for f in plan if f.use in uses]
+        if columns:
+            transformers.append((name, Pipeline(steps(options)), columns))
     if not transformers:
-        raise ModelDeckError("There are no usable feature columns: every column is empty, constant or an identifier.")
+        raise ModelDeckError("There are no usable feature columns: every column is left out (empty, constant, an "
+                             "identifier or text). Use at least one column on the Data page.")
     return ColumnTransformer(transformers, remainder="drop", verbose_feature_names_out=False)
 
 
@@ -149,7 +238,9 @@ def split_dataset(dataset: Dataset, options: PrepOptions) -> Split:
         before = len(frame)
         frame = frame.drop_duplicates()
         dropped = before - len(frame)
-    X = _as_categorical_strings(frame[dataset.features], dataset.categorical_features)
+    plan = column_plan(dataset, options)
+    X = _as_categorical_strings(frame[[f.column for f in plan if f.used]],
+                                [f.column for f in plan if f.use in CATEGORY_INPUTS])
     y = frame[dataset.target]
     if dataset.task == "classification":
         y = y.astype(str)

@@ -92,7 +92,7 @@ def preview_cleaning(dataset: Dataset, options: PrepOptions) -> CleaningPreview:
     """Fit the preprocessor on the training split and compare its numeric columns before and after."""
     split = split_dataset(dataset, options)
     preprocessor = build_preprocessor(dataset, options)
-    transformed = preprocessor.fit_transform(split.X_train)
+    transformed = preprocessor.fit_transform(split.X_train, split.y_train)   # target encoding learns from y
     names = list(preprocessor.get_feature_names_out())
     after = pd.DataFrame(np.asarray(transformed, dtype=float), columns=names, index=split.X_train.index)
     numeric = [c for c in dataset.numeric_features if c in after.columns]

@@ -1,5 +1,6 @@
 """Type inference for table columns: numbers hidden in text ('$1,200', '45%'), dates, identifiers
-(by name or near-unique values), categories, constant and empty columns, and the task a target suggests.
+(by name, integers unique per row and sequential or in row order, near-unique text such as names and ticket
+codes), free text, categories, constant and empty columns, and the task a target suggests.
 
 ``clean_types`` converts and types every column in one pass and explains each conversion in a note;
 the helpers ``_try_numeric``, ``_is_textual`` and ``_examples`` are shared with target validation.
@@ -100,9 +101,45 @@ def _try_dates(series: pd.Series) -> pd.Series | None:
     return None
 
 
+NEAR_UNIQUE = 0.5      # a text column with more distinct values than this share of its filled cells is a code
+FREE_TEXT_WORDS = 5    # a text column whose values average this many words is free text
+
+
+def integer_identifier(series: pd.Series) -> str | None:
+    """Why an integer column is a row identifier ('unique for every row, numbered 1 to 891 in order'), or None.
+
+    Every value must be a distinct integer, and they must count rows: consecutive (no more than 1% gaps) or
+    increasing in file order. Measurements that happen to be unique (prices in cents) are neither."""
+    filled = series.dropna()
+    n = len(filled)
+    if n <= 20 or filled.nunique() != n or not np.allclose(filled, np.round(filled)):
+        return None
+    low, high = int(filled.min()), int(filled.max())
+    if high - low + 1 <= 1.01 * n:
+        return f"unique for every row and consecutive ({low:,} to {high:,}): a row number"
+    if filled.is_monotonic_increasing:
+        return f"unique for every row and increasing in file order ({low:,} to {high:,}): a running number"
+    return None
+
+
+def near_unique(series: pd.Series) -> bool:
+    """More than half the filled cells hold a value of their own, and over 20 values (names, ticket codes)."""
+    filled = series.dropna()
+    distinct = filled.nunique()
+    return distinct > 20 and distinct > NEAR_UNIQUE * len(filled)
+
+
+def free_text(series: pd.Series) -> bool:
+    """Values that read as sentences: on average at least FREE_TEXT_WORDS words."""
+    filled = _head(series.dropna().astype(str))
+    return len(filled) > 0 and float(filled.str.split().str.len().mean()) >= FREE_TEXT_WORDS
+
+
 def _classify_numeric(name: object, series: pd.Series) -> str:
     distinct = series.nunique(dropna=True)
     if _looks_like_id_name(name) and distinct >= 0.95 * series.notna().sum() and distinct > 20:
+        return "identifier"
+    if not pd.api.types.is_bool_dtype(series) and integer_identifier(series) is not None:
         return "identifier"
     return "numeric"
 
@@ -110,7 +147,9 @@ def _classify_numeric(name: object, series: pd.Series) -> str:
 def _classify_text(name: object, series: pd.Series) -> str:
     filled = series.dropna()
     distinct = filled.nunique()
-    if distinct > 20 and distinct >= 0.95 * len(filled):
+    if free_text(filled) and distinct > 20:
+        return "text"
+    if near_unique(filled):
         return "identifier"
     if _looks_like_id_name(name) and distinct >= 0.95 * len(filled) and distinct > 1:
         return "identifier"
@@ -167,7 +206,7 @@ def clean_types(frame: pd.DataFrame, target: str | None = None) -> tuple[pd.Data
 
 
 def detect_column_types(frame: pd.DataFrame, target: str | None = None) -> dict[str, str]:
-    """Column -> "numeric" | "categorical" | "date" | "identifier" | "constant" | "empty"."""
+    """Column -> "numeric" | "categorical" | "date" | "identifier" | "text" | "constant" | "empty"."""
     return clean_types(frame, target)[1]
 
 

@@ -25,10 +25,13 @@ def _uploads_dir() -> Path:
 
 
 
-def save_upload(dataset: Dataset) -> str:
-    """Store the data set under home()/datasets as CSV + JSON sidecar; return "upload:<fingerprint>"."""
+def save_upload(dataset: Dataset, owner: str | None = None) -> str:
+    """Store the data set under home()/datasets as CSV + JSON sidecar; return "upload:<fingerprint>". With
+    `owner`, the upload is listed for that owner only (see `list_uploads`)."""
     fingerprint = dataset.fingerprint
     folder = _uploads_dir()
+    if owner is not None:
+        _add_owner(folder / f"{fingerprint}.owners.json", owner)
     sidecar = {
         "target": dataset.target,
         "task": dataset.task,
@@ -110,14 +113,40 @@ def load_dataset(key: str) -> Dataset:
         return _load_upload(key)
     if key.startswith("builtin:") or key in BUILTINS:
         return load_builtin(key)
+    if key.startswith("images:"):   # image sets: built-in pictures or an uploaded zip (core.data._images)
+        from core.data._images import load_image_set
+        return load_image_set(key)
     raise ModelDeckError(f"Unknown data set '{key}'. Choose a built-in data set or upload a CSV file.")
 
 
-def list_uploads() -> dict[str, str]:
-    """Stored uploads, newest first: key -> "name (uploaded)"."""
-    sidecars = sorted(_uploads_dir().glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
+def _add_owner(path: Path, owner: str) -> None:
+    """Owners of an upload (issue 12): the same file uploaded by two people is stored once and listed for both."""
+    try:
+        owners = set(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError):
+        owners = set()
+    if owner not in owners:
+        atomic_write(path, json.dumps(sorted(owners | {owner})))
+
+
+def _owned_by(fingerprint: str, owner: str) -> bool:
+    """Whether `owner` may see an upload; one without an owners file (older, or from the command line) is everyone's."""
+    try:
+        return owner in json.loads((_uploads_dir() / f"{fingerprint}.owners.json").read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return True
+    except (OSError, ValueError):
+        return False
+
+
+def list_uploads(owner: str | None = None) -> dict[str, str]:
+    """Stored uploads, newest first: key -> "name (uploaded)"; with `owner`, only theirs and everyone's."""
+    sidecars = sorted((p for p in _uploads_dir().glob("*.json") if not p.name.endswith(".owners.json")),
+                      key=lambda p: p.stat().st_mtime, reverse=True)
     uploads = {}
     for path in sidecars:
+        if owner is not None and not _owned_by(path.stem, owner):
+            continue
         try:
             name = json.loads(path.read_text(encoding="utf-8")).get("name", path.stem)
         except (OSError, ValueError):

@@ -1,6 +1,6 @@
 """Validation: turning any table plus a chosen target into a ``Dataset``, or a ``ModelDeckError`` that
 says what to fix (a target with one class, a class with one row, text in a regression target, no usable
-input column, duplicate column names, ...).
+input column, duplicate column names, ...). Infinite numbers (``inf``) are treated as missing, with a note.
 """
 from __future__ import annotations
 
@@ -91,6 +91,25 @@ def _check_classes(series: pd.Series, target: str) -> None:
         )
 
 
+def _infinite_as_missing(frame: pd.DataFrame, target: str, notes: list[str]) -> pd.DataFrame:
+    """±inf in a numeric column becomes missing (imputed like any gap); rows with an infinite target are dropped."""
+    numeric = [c for c in frame.columns if pd.api.types.is_float_dtype(frame[c])]
+    infinite = {c: int(np.isinf(frame[c]).sum()) for c in numeric}
+    infinite = {c: n for c, n in infinite.items() if n}
+    if not infinite:
+        return frame
+    frame = frame.copy()
+    if target in infinite:
+        keep = ~np.isinf(frame[target])
+        notes.append(f"Dropped {infinite.pop(target):,} row(s) whose target '{target}' is infinite (inf).")
+        frame = frame.loc[keep].reset_index(drop=True)
+    for column, count in infinite.items():
+        frame[column] = frame[column].replace([np.inf, -np.inf], np.nan)
+        notes.append(f"Column '{column}': {count:,} infinite value(s) (inf) were treated as missing and are filled "
+                     "like any missing number.")
+    return frame
+
+
 def _check_features(frame: pd.DataFrame, target: str, types: dict[str, str]) -> None:
     if any(kind in USABLE_TYPES for kind in types.values()):
         return
@@ -141,6 +160,7 @@ def make_dataset(
     if column_types is None:
         frame, column_types, type_notes = clean_types(frame, target)
         notes += type_notes
+    frame = _infinite_as_missing(frame, target, notes)
     _check_features(frame, target, column_types)
     dataset = Dataset(
         key=key or "",

@@ -5,14 +5,17 @@ fewer folds when the smallest class (or the data) is too small for the number as
 scoring run through ``sklearn.model_selection.cross_validate`` (a clone of the estimator per fold,
 one process); :class:`_FoldScorer` is the scoring callable it calls once per fold, which scores every
 metric with scikit-learn's own scorers, leaves out a metric that fails on a fold (e.g. ROC AUC when a
-fold lacks a class) and reports progress. scikit-learn is imported inside the functions.
+fold lacks a class) and reports progress. :func:`cross_validate_oof` also returns the out-of-fold
+predictions (each training row predicted by the fold model that did not see it, as
+``cross_val_predict`` would), from the same fitted folds: what thresholds and other choices are made
+on, so the test split stays unseen. scikit-learn is imported inside the functions.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from core.common import DEFAULT_SEED, ModelDeckError, Progress
-from core.evaluate._predictions import CLASSIFICATION, REGRESSION, as_str
+from core.evaluate._predictions import CLASSIFICATION, REGRESSION, Predictions, as_str
 
 #: Metric name -> scikit-learn scoring name; "neg_" scorers are reported positive.
 CV_SCORERS = {
@@ -47,6 +50,22 @@ def cross_validate_model(
     progress message says so); fewer than 2 rows in a class raises ModelDeckError. A metric that
     fails on some fold (e.g. ROC AUC when a fold lacks a class) is left out.
     """
+    return cross_validate_oof(estimator, X, y, task, folds, random_state, progress, oof=False)[0]
+
+
+def cross_validate_oof(
+    estimator,
+    X,
+    y,
+    task: str,
+    folds: int = 5,
+    random_state: int = DEFAULT_SEED,
+    progress: Progress | None = None,
+    oof: bool = True,
+) -> tuple[dict[str, tuple[float, float]], Predictions | None]:
+    """(metric -> (mean, std), out-of-fold Predictions) from one set of fitted folds (see
+    :func:`cross_validate_model`). Row i of the out-of-fold predictions is training row i predicted by
+    the fold model that was fitted without it."""
     from sklearn.model_selection import cross_validate
 
     y_arr = np.asarray(y)
@@ -54,13 +73,42 @@ def cross_validate_model(
     splits = list(splitter.split(np.zeros(len(y_arr)), y_arr))
     scorer = _FoldScorer(names, len(splits), note, progress)
     # n_jobs=1: in this process even inside a joblib context, so progress arrives fold by fold.
-    results = cross_validate(estimator, X, y, cv=splits, scoring=scorer, n_jobs=1, error_score="raise")
+    results = cross_validate(estimator, X, y, cv=splits, scoring=scorer, n_jobs=1, error_score="raise",
+                             return_estimator=oof)
     per_fold = {name: results[f"test_{name}"] for name in names}
-    return {
+    summary = {
         name: (float(np.mean(values)), float(np.std(values)))
         for name, values in per_fold.items()
         if np.all(np.isfinite(values))
     }
+    if not oof:
+        return summary, None
+    return summary, _out_of_fold(results["estimator"], splits, X, y_arr, task)
+
+
+def _rows(X, idx):
+    return X.iloc[idx] if hasattr(X, "iloc") else np.asarray(X)[idx]
+
+
+def _out_of_fold(models, splits, X, y: np.ndarray, task: str) -> Predictions:
+    """Each row predicted by the fold model that did not see it; probabilities in the first model's class order."""
+    n = len(y)
+    if task != CLASSIFICATION:
+        pred = np.empty(n)
+        for model, (_train, held) in zip(models, splits):
+            pred[held] = np.asarray(model.predict(_rows(X, held)), dtype=float)
+        return Predictions(y.astype(float), pred)
+    labels = [str(c) for c in models[0].classes_]
+    pred = np.empty(n, dtype=object)
+    proba = np.zeros((n, len(labels))) if all(hasattr(m, "predict_proba") for m in models) else None
+    for model, (_train, held) in zip(models, splits):
+        rows = _rows(X, held)
+        pred[held] = as_str(model.predict(rows))
+        if proba is not None:
+            fold_labels = [str(c) for c in model.classes_]
+            fold_proba = np.asarray(model.predict_proba(rows), dtype=float)
+            proba[np.ix_(held, [labels.index(c) for c in fold_labels])] = fold_proba
+    return Predictions(as_str(y), as_str(pred), proba, labels)
 
 
 def _plan(y: np.ndarray, task: str, folds: int, random_state: int):

@@ -78,6 +78,28 @@ def gains_sentence(gains: pd.DataFrame, positive_label: str, share: float = 0.2)
             f"(measured on {int(gains['rows'].iloc[-1]):,} test rows).")
 
 
+def chosen_profit(oof_y, oof_score, test_y, test_score, positive_label, econ: Economics,
+                  default_threshold: float = 0.5) -> dict:
+    """The most profitable threshold chosen on out-of-fold predictions of the training rows, then scored once on
+    the test rows: {"threshold", "oof_rows", "oof_profit_per_row", "test": row at the chosen threshold,
+    "test_default": row at the default threshold}."""
+    oof_curve = profit_curve(oof_y, oof_score, positive_label, econ)
+    best = best_threshold(oof_curve)
+    test = profit_curve(test_y, test_score, positive_label, econ,
+                        thresholds=[float(best["threshold"]), default_threshold])
+    return {"threshold": float(best["threshold"]), "oof_rows": int(best["rows"]),
+            "oof_profit_per_row": float(best["profit_per_row"]), "test": test.iloc[0], "test_default": test.iloc[1]}
+
+
+def chosen_profit_sentence(choice: dict, econ: Economics, default_threshold: float = 0.5) -> str:
+    """The threshold chosen without peeking, and what it earned on the test rows (scored once)."""
+    c, test, at_default = econ.currency, choice["test"], choice["test_default"]
+    return (f"The most profitable threshold on out-of-fold predictions of the {choice['oof_rows']:,} training rows "
+            f"is {choice['threshold']:.2f}. Applied once to the {int(test['rows']):,} test rows it flags "
+            f"{test['flagged_share']:.0%} of them and earns {c}{test['profit']:,.0f}, versus "
+            f"{c}{at_default['profit']:,.0f} at the usual {default_threshold:.2f}.")
+
+
 def profit_sentence(curve: pd.DataFrame, econ: Economics, default_threshold: float = 0.5) -> str:
     best = best_threshold(curve)
     at_default = curve.loc[(curve["threshold"] - default_threshold).abs().idxmin()]

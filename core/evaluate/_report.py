@@ -5,6 +5,10 @@ matrix and the per-class table of the test split. It judges overfitting (train m
 primary metric above :data:`OVERFIT_GAP`: 5 points of accuracy, 0.10 of R²) and says what the numbers
 mean in plain words (:meth:`MetricReport.headline`, :meth:`MetricReport.overfitting_sentence`). It
 round-trips through JSON-safe dicts (``to_dict`` / ``from_dict``), the form a run stores.
+
+Honest labels: ``test_ci`` holds bootstrap 95% intervals of the test scores, ``selection`` how the model
+was chosen (e.g. "chosen by 5-fold cross-validation"); :meth:`MetricReport.test_label` says both in one
+sentence ("… measured once on 114 unseen rows"). Reports saved before these fields load with them empty.
 """
 from __future__ import annotations
 
@@ -34,6 +38,29 @@ class MetricReport:
     n_test: int = 0
     positive_label: str | None = None
     primary: str = "accuracy"
+    test_ci: dict[str, tuple[float, float]] = field(default_factory=dict)   # bootstrap 95% interval per metric
+    selection: str = ""             # how this model was chosen, e.g. "chosen by 5-fold cross-validation"
+    cv_folds: int = 0
+
+    # ---- honest labels ----
+    def interval_text(self, metric: str | None = None, pct: bool | None = None) -> str:
+        """'95.6% (95% interval 91.2%–98.2%)' for a test metric; just the value when no interval is stored."""
+        metric = metric or self.primary
+        value = self.test.get(metric, float("nan"))
+        pct = self.task == CLASSIFICATION if pct is None else pct
+        show = (lambda v: _pct(v)) if pct else _num
+        if metric not in self.test_ci:
+            return show(value)
+        low, high = self.test_ci[metric]
+        return f"{show(value)} (95% interval {show(low)}–{show(high)})"
+
+    def test_label(self) -> str:
+        """What the test score is and is not: how the model was chosen, and that the test rows were scored once."""
+        name = _METRIC_WORDS.get(self.primary, self.primary.replace("_", " "))
+        chosen = self.selection or (f"cross-validated on {self.cv_folds} folds of the {self.n_train:,} training rows"
+                                    if self.cv_folds else f"trained on {self.n_train:,} rows")
+        value = self.interval_text().replace("(95% interval", "(bootstrap 95% interval")
+        return f"{chosen[0].upper() + chosen[1:]}; measured once on {self.n_test:,} unseen rows: {name} {value}."
 
     # ---- judgements ----
     def gap(self) -> float:
@@ -141,6 +168,9 @@ class MetricReport:
             "n_test": int(self.n_test),
             "positive_label": self.positive_label,
             "primary": self.primary,
+            "test_ci": {k: [_float(lo), _float(hi)] for k, (lo, hi) in self.test_ci.items()},
+            "selection": self.selection,
+            "cv_folds": int(self.cv_folds),
         }
 
     @classmethod
@@ -157,7 +187,14 @@ class MetricReport:
             n_test=int(d.get("n_test", 0)),
             positive_label=d.get("positive_label"),
             primary=d.get("primary", "r2" if d["task"] == REGRESSION else "accuracy"),
+            test_ci={k: (float(v[0]), float(v[1])) for k, v in d.get("test_ci", {}).items()},
+            selection=d.get("selection", ""),
+            cv_folds=int(d.get("cv_folds", 0)),
         )
+
+
+_METRIC_WORDS = {"accuracy": "accuracy", "balanced_accuracy": "balanced accuracy", "f1_macro": "F1 (macro)",
+                 "roc_auc": "ROC AUC", "r2": "R²", "mae": "mean absolute error", "rmse": "RMSE"}
 
 
 def _float(value) -> float:

@@ -86,3 +86,21 @@ def _ratio(num, den) -> np.ndarray:
     out = np.zeros_like(num)
     np.divide(num, den, out=out, where=den > 0)
     return out
+
+
+def best_f1_threshold(y_true, score, positive_label) -> float:
+    """The threshold (of 0.00 … 1.00) with the highest F1 on these rows; the one nearest 0.5 among ties.
+
+    Call it on out-of-fold predictions of the training rows, never on the test rows it will be judged on."""
+    sweep = threshold_sweep(y_true, score, positive_label)
+    best = sweep["f1"].max()
+    ties = sweep.loc[np.isclose(sweep["f1"], best), "threshold"].to_numpy()
+    return float(ties[np.argmin(np.abs(ties - 0.5))])
+
+
+def threshold_sentence(chosen: float, oof_rows: int, test_point: dict, positive_label: str, objective: str) -> str:
+    """How a threshold was chosen (out-of-fold rows) and what it gave on the test rows, scored once."""
+    return (f"{objective} is highest at a threshold of {chosen:.2f} on out-of-fold predictions of the {oof_rows:,} "
+            f"training rows (each predicted by a model that did not see it). Applied once to the test rows, it "
+            f"flags {test_point['tp'] + test_point['fp']} as '{positive_label}': precision "
+            f"{test_point['precision']:.1%}, recall {test_point['recall']:.1%}.")

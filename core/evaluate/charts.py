@@ -18,10 +18,11 @@ from core.evaluate._curves import calibration_points, pr_points, roc_points
 from core.evaluate._money import Economics, best_threshold
 from core.evaluate._predictions import CLASSIFICATION, Predictions, default_positive_label
 from core.evaluate._report import MetricReport
+from core.evaluate._slices import SliceReport
 
 __all__ = ["HEIGHT", "TEMPLATE", "empty_figure", "style", "metric_name", "confusion_figure", "roc_figure",
            "pr_figure", "calibration_figure", "threshold_figure", "residual_figure", "predicted_vs_actual_figure",
-           "train_test_figure", "cv_figure", "profit_figure", "gains_figure"]
+           "train_test_figure", "cv_figure", "profit_figure", "gains_figure", "slices_figure"]
 
 #: Colours used for train / test everywhere, so the two splits look the same on every chart.
 SPLIT_COLORS = {"train": "#9aa5b1", "test": "#1f77b4"}
@@ -426,3 +427,27 @@ def _regression_pair() -> go.Figure:
 def _esc(text: str) -> str:
     """Make a class label safe inside a hovertemplate (no %{…} placeholders, no HTML tags)."""
     return str(text).replace("{", "(").replace("}", ")").replace("<", "&lt;")
+
+
+def slices_figure(report: SliceReport) -> go.Figure:
+    """Error per slice with its 95% interval, surest weak spot on top; the dashed line is the whole test split."""
+    if not report.slices:
+        return empty_figure("Where the model fails", "No slice is worse than the whole.")
+    shown = report.slices[::-1]
+    pct = report.task == "classification"
+    colours = ["#d62728" if s.surely_worse else "#9aa5b1" if s.too_small else "#ff7f0e" for s in shown]
+    labels = [s.description if len(s.description) <= 60 else s.description[:57] + "…" for s in shown]
+    fmt = ".0%" if pct else ",.3g"
+    fig = go.Figure(go.Bar(
+        x=[s.error for s in shown], y=labels, orientation="h", marker_color=colours,
+        error_x=dict(type="data", symmetric=False, array=[s.high - s.error for s in shown],
+                     arrayminus=[s.error - s.low for s in shown], color="#555555"),
+        customdata=[[s.size, s.low, s.high] for s in shown],
+        hovertemplate="%{y}<br>error %{x:" + fmt + "} (95%: %{customdata[1]:" + fmt + "} to %{customdata[2]:" + fmt
+                      + "})<br>%{customdata[0]:,} rows<extra></extra>"))
+    fig.add_vline(x=report.overall, line=REFERENCE_LINE, annotation_text="all test rows", annotation_position="top")
+    fig.update_xaxes(title="share misclassified" if pct else "mean absolute error", tickformat=".0%" if pct else None,
+                     rangemode="tozero")
+    return style(fig, f"Where the model fails: {len(shown)} slices of the {report.n_rows:,} test rows, surest first "
+                      "(red: surely worse; grey: too few rows to tell)", height=max(320, 30 * len(shown) + 130),
+                 showlegend=False)

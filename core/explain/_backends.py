@@ -1,11 +1,12 @@
-"""The SHAP back-ends, one per method: each builds a shap explainer and returns `run(X_t)`.
+"""The SHAP back-ends, one per method: each builds an explainer once and returns `run(X_t, rng)`.
 
-`run` takes rows already transformed by the pipeline's "prep" step and returns the model's native
-SHAP values, base values and outputs (phi (n, m, K), base (K,), out (n, K)); the engine maps them to
-the explained output. Deep SHAP runs on a float64 copy of the PyTorch network (so its additivity check
-tests DeepLIFT's rules, not float32 rounding); Gradient SHAP (expected gradients) is approximate;
-Permutation and Kernel SHAP seed numpy's global RNG around shap's calls and restore it afterwards.
-shap and torch are imported inside each back-end, so importing this is light.
+`run` takes rows already transformed by the pipeline's "prep" step and a ``numpy.random.Generator`` and returns
+the model's native SHAP values, base values and outputs (phi (n, m, K), base (K,), out (n, K)); the engine maps
+them to the explained output. Tree, Linear and Deep SHAP are exact and draw nothing; Deep SHAP runs on a float64
+copy of the PyTorch network (so its additivity check tests DeepLIFT's rules, not float32 rounding). The sampled
+methods (Permutation, Kernel, Gradient SHAP) draw only from the generator they are given (core.explain._sampling),
+never from numpy's process-wide one, so a result depends on its seed alone, whatever other threads do. Nothing
+a back-end holds changes after it is built. shap and torch are imported inside each back-end.
 """
 from __future__ import annotations
 
@@ -14,8 +15,10 @@ from typing import Callable
 
 import numpy as np
 
+from core.explain._sampling import expected_gradients, kernel_shap, permutation_shap
+
 KERNEL_CENTRES = 10                  # k-means centres Kernel SHAP uses as its background
-NativeFn = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]]   # X_t -> (phi, base, out)
+NativeFn = Callable[..., tuple[np.ndarray, np.ndarray, np.ndarray]]   # (X_t, rng) -> (phi, base, out)
 
 
 def _as3d(phi) -> np.ndarray:
@@ -28,21 +31,7 @@ def _as2d(out) -> np.ndarray:
     return out.reshape(len(out), -1)
 
 
-class _SeededGlobalRNG:
-    """shap's Permutation and Kernel explainers draw from numpy's global RNG: seed it, then restore it."""
-
-    def __init__(self, seed: int):
-        self.seed = seed
-
-    def __enter__(self):
-        self.state = np.random.get_state()
-        np.random.seed(self.seed)
-
-    def __exit__(self, *exc):
-        np.random.set_state(self.state)
-
-
-def _tree_backend(model, background: np.ndarray, seed: int) -> NativeFn:
+def _tree_backend(model, background: np.ndarray) -> NativeFn:
     import shap
     explainer = shap.TreeExplainer(model)             # path-dependent: exact, no background needed
     if hasattr(model, "_predictors"):                  # histogram gradient boosting: raw margin
@@ -50,20 +39,20 @@ def _tree_backend(model, background: np.ndarray, seed: int) -> NativeFn:
     else:
         model_out = model.predict_proba if hasattr(model, "classes_") else model.predict
 
-    def run(X):
+    def run(X, rng=None):
         phi = _as3d(explainer.shap_values(X, check_additivity=False))
         return phi, np.atleast_1d(np.asarray(explainer.expected_value, dtype=float)), _as2d(model_out(X))
     run.explainer = explainer
     return run
 
 
-def _linear_backend(model, background: np.ndarray, seed: int) -> NativeFn:
+def _linear_backend(model, background: np.ndarray) -> NativeFn:
     import shap
     # all background rows (a bare array would be subsampled to 100 by shap's default masker)
     explainer = shap.LinearExplainer(model, shap.maskers.Independent(background, max_samples=len(background)))
     model_out = model.decision_function if hasattr(model, "classes_") else model.predict
 
-    def run(X):
+    def run(X, rng=None):
         phi = _as3d(explainer.shap_values(X))
         return phi, np.atleast_1d(np.asarray(explainer.expected_value, dtype=float)), _as2d(model_out(X))
     return run
@@ -79,7 +68,7 @@ def _torch_net(model, double: bool = True):
     return net
 
 
-def _deep_backend(model, background: np.ndarray, seed: int) -> NativeFn:
+def _deep_backend(model, background: np.ndarray) -> NativeFn:
     import shap
     import torch
 
@@ -88,7 +77,7 @@ def _deep_backend(model, background: np.ndarray, seed: int) -> NativeFn:
     bg = torch.from_numpy(np.ascontiguousarray(background, dtype=np.float64))
     explainer = shap.DeepExplainer(net, bg)
 
-    def run(X):
+    def run(X, rng=None):
         x = torch.from_numpy(np.ascontiguousarray(X, dtype=np.float64))
         with _intra_op_threads(1):
             phi = _as3d(explainer.shap_values(x, check_additivity=False))
@@ -98,21 +87,20 @@ def _deep_backend(model, background: np.ndarray, seed: int) -> NativeFn:
     return run
 
 
-def _gradient_backend(model, background: np.ndarray, seed: int) -> NativeFn:
+def _gradient_backend(model, background: np.ndarray) -> NativeFn:
     import shap
     import torch
 
     from core.models.torch_mlp import _intra_op_threads
     net = _torch_net(model, double=False)               # shap's expected gradients sample in float32
     bg = torch.from_numpy(np.ascontiguousarray(background, dtype=np.float32))
-    explainer = shap.GradientExplainer(net, bg)
     with torch.no_grad():
         base = net(bg).double().numpy().mean(axis=0)
 
-    def run(X):
+    def run(X, rng):
         x = torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32))
         with _intra_op_threads(1):
-            phi = _as3d(explainer.shap_values(x, nsamples=200, rseed=seed))
+            phi = expected_gradients(net, np.asarray(X, dtype=np.float64), background, rng, samples=200)
             with torch.no_grad():
                 out = net(x).double().numpy()
         return phi, base, _as2d(out)
@@ -123,32 +111,25 @@ def _predict_fn(model) -> Callable:
     return model.predict_proba if hasattr(model, "predict_proba") and hasattr(model, "classes_") else model.predict
 
 
-def _permutation_backend(model, background: np.ndarray, seed: int) -> NativeFn:
-    import shap
+def _permutation_backend(model, background: np.ndarray) -> NativeFn:
     fn = _predict_fn(model)
-    with _SeededGlobalRNG(seed):     # the constructor seeds numpy's global RNG: keep others' state intact
-        explainer = shap.PermutationExplainer(fn, shap.maskers.Independent(background, max_samples=len(background)),
-                                              seed=seed)
-    max_evals = 2 * (2 * background.shape[1] + 1)      # two forward+backward permutations per row
 
-    def run(X):
-        with _SeededGlobalRNG(seed):
-            result = explainer(X, max_evals=max_evals, silent=True)
-        base = _as2d(result.base_values)[0]
-        return _as3d(result.values), base, _as2d(fn(X))
+    def run(X, rng):
+        phi, base = permutation_shap(fn, np.asarray(X, dtype=float), background, rng, permutations=2)
+        return phi, base, _as2d(fn(X))
     return run
 
 
-def _kernel_backend(model, background: np.ndarray, seed: int) -> NativeFn:
+def _kernel_backend(model, background: np.ndarray) -> NativeFn:
     import shap
     fn = _predict_fn(model)
     centres = shap.kmeans(background, min(KERNEL_CENTRES, len(background)))
-    explainer = shap.KernelExplainer(fn, centres)
+    data, weights = np.asarray(centres.data, dtype=float), np.asarray(centres.weights, dtype=float)
 
-    def run(X):
-        with _SeededGlobalRNG(seed):
-            phi = explainer.shap_values(X, nsamples=2 * X.shape[1] + 2048, l1_reg=False, silent=True)
-        return _as3d(phi), np.atleast_1d(np.asarray(explainer.expected_value, dtype=float)), _as2d(fn(X))
+    def run(X, rng):
+        phi, base = kernel_shap(fn, np.asarray(X, dtype=float), data, rng, samples=2 * X.shape[1] + 2048,
+                                weights=weights)
+        return phi, base, _as2d(fn(X))
     return run
 
 

@@ -50,8 +50,14 @@ class FeatureMap:
 
 def _outputs_per_column(step, n_columns: int) -> list[int]:
     """How many output columns a fitted transformer makes from each of its input columns."""
-    from sklearn.preprocessing import OneHotEncoder
-    last = step.steps[-1][1] if hasattr(step, "steps") else step
+    from sklearn.preprocessing import OneHotEncoder, TargetEncoder
+    steps = [s for _, s in step.steps] if hasattr(step, "steps") else [step]
+    for part in steps:      # a step that makes several columns from each input (date parts, multi-class target codes)
+        if hasattr(part, "outputs_per_column_"):
+            return list(part.outputs_per_column_)
+        if isinstance(part, TargetEncoder) and part.target_type_ == "multiclass":
+            return [len(part.classes_)] * n_columns
+    last = steps[-1]
     if isinstance(last, OneHotEncoder):
         infrequent = getattr(last, "infrequent_categories_", None) or [None] * n_columns
         return [len(cats) - (len(inf) - 1 if inf is not None else 0) for cats, inf in zip(last.categories_, infrequent)]
@@ -68,7 +74,7 @@ def feature_map(prep) -> FeatureMap:
         for col, count in zip(cols, _outputs_per_column(step, len(cols))):
             owner += [len(columns)] * count
             columns.append(str(col))
-            if name == "cat":
+            if name.startswith("cat"):      # "cat", and "cat_frequent" / "cat_target" (core.data's encoder rule)
                 categorical.append(str(col))
     if len(owner) != len(names):
         raise ModelDeckError("The model's preprocessing makes columns ModelDeck cannot trace back to the data set's "

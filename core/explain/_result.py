@@ -3,6 +3,10 @@
 `explain_frame` explains any raw rows with an engine; `explain_split` a seeded sample (at most
 DEFAULT_MAX_ROWS) of a run's train + test rows. `locate_row`, `surprising_rows` and `filter_rows` pick
 rows of an Explanation for the page.
+
+Honest labels: exact methods (Tree, Linear, Deep SHAP) state their additivity error, a real check. Sampled
+methods (Permutation, Kernel, Gradient SHAP) add up by construction, so that figure says nothing; they are
+explained a second time with another seed on up to SPREAD_ROWS rows and state how far the values moved.
 """
 from __future__ import annotations
 
@@ -15,6 +19,9 @@ import pandas as pd
 from core.common import ModelDeckError, Progress, library_versions
 from core.explain._engine import ShapBatch, ShapEngine
 from core.explain._methods import DEFAULT_MAX_ROWS, _NamedMethod
+
+SAMPLED = ("permutation", "kernel", "gradient")
+SPREAD_ROWS = 10          # rows explained again with a second seed, to show how much a sampled estimate moves
 
 
 @dataclass
@@ -47,6 +54,8 @@ class Explanation(_NamedMethod):
     seconds: float
     versions: dict = field(default_factory=dict)
     note: str = ""
+    seed_spread: float | None = None  # sampled methods: mean |change| between two seeds / mean |value|
+    spread_rows: int = 0
 
     @property
     def n_rows(self) -> int:
@@ -63,7 +72,12 @@ class Explanation(_NamedMethod):
         """The method and its fidelity, for every chart's subtitle."""
         sample = (f"all {self.n_rows:,} rows" if self.n_rows == self.n_available
                   else f"a seeded sample of {self.n_rows:,} of {self.n_available:,} rows (seed {self.seed})")
-        return f"{self.title} · {sample} · additivity error {self.additivity_error:.1e}"
+        if self.method not in SAMPLED:
+            return f"{self.title} · {sample} · additivity error {self.additivity_error:.1e}"
+        if self.seed_spread is None:
+            return f"{self.title} · {sample} · an estimate (its values add up by construction, which checks nothing)"
+        return (f"{self.title} · {sample} · an estimate: explained again with another seed, the values moved by "
+                f"{self.seed_spread:.0%} on average ({self.spread_rows} rows)")
 
     def importance(self, k: int = 0) -> pd.Series:
         """Mean |SHAP| per column, largest first."""
@@ -85,15 +99,16 @@ def explain_frame(engine: ShapEngine, X: pd.DataFrame, *, y: pd.Series | None = 
                   seed: int = 0, progress: Progress | None = None) -> Explanation:
     """Explain the rows of X (raw features, in the data set's columns) with the engine."""
     start = time.perf_counter()
-    batch = engine.explain(X, progress)
-    out = engine.output
+    batch = engine.explain(X, progress, rng=np.random.default_rng(engine.seed))
+    out = batch.output or engine.output
     fm = engine.features
+    spread, spread_rows = _seed_spread(engine, X, batch)
     if out.classes is not None:
         y_true = np.asarray(y.astype(str), dtype=str) if y is not None else np.full(len(X), "", dtype=str)
     else:
         y_true = y.to_numpy(dtype=float) if y is not None else np.full(len(X), np.nan)
     return Explanation(
-        method=engine.method, output_kind=out.kind, output_names=list(out.names),
+        method=batch.method or engine.method, output_kind=out.kind, output_names=list(out.names),
         output_labels=[out.label(i) for i in range(len(out.names))], classes=out.classes,
         features=fm.columns, categorical=fm.categorical, transformed_names=fm.transformed,
         values=fm.group(batch.values), values_transformed=batch.values, base_values=batch.base,
@@ -103,7 +118,20 @@ def explain_frame(engine: ShapEngine, X: pd.DataFrame, *, y: pd.Series | None = 
         y_true=y_true,
         data=X[fm.columns], additivity_error=batch.additivity_error,
         n_available=n_available or len(X), seed=seed, background_rows=len(engine.background),
-        seconds=time.perf_counter() - start, versions=library_versions(), note=engine.note)
+        seconds=time.perf_counter() - start, versions=library_versions(), note=batch.note,
+        seed_spread=spread, spread_rows=spread_rows)
+
+
+def _seed_spread(engine: ShapEngine, X: pd.DataFrame, batch: ShapBatch) -> tuple[float | None, int]:
+    """How far a sampled method's values move with another seed: mean |difference| / mean |value| on up to
+    SPREAD_ROWS rows (None, 0 for exact methods)."""
+    if (batch.method or engine.method) not in SAMPLED or len(X) == 0:
+        return None, 0
+    rows = min(len(X), SPREAD_ROWS)
+    again = engine.explain(X.iloc[:rows], rng=np.random.default_rng(engine.seed + 1)).values
+    first = batch.values[:rows]
+    scale = float(np.mean(np.abs(first)))
+    return (float(np.mean(np.abs(again - first))) / scale if scale > 0 else 0.0), rows
 
 
 def all_rows(split) -> tuple[pd.DataFrame, pd.Series, np.ndarray]:

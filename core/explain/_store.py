@@ -19,7 +19,7 @@ _ARRAYS = ("values", "values_transformed", "base_values", "outputs", "proba", "p
            "part", "y_true")
 _META = ("method", "output_kind", "output_names", "output_labels", "classes", "features", "categorical",
          "transformed_names", "additivity_error", "n_available", "seed", "background_rows", "seconds", "versions",
-         "note")
+         "note", "seed_spread", "spread_rows")
 FORMAT_VERSION = 1
 
 
@@ -55,7 +55,7 @@ def load_explanation(stem: Path, split) -> Explanation | None:
         arrays = {k: data[k] for k in data.files}
     X, _, _ = all_rows(split)
     rows = X.iloc[arrays["positions"]][meta["features"]]
-    kwargs = {name: meta[name] for name in _META}
+    kwargs = {name: meta[name] for name in _META if name in meta}       # explanations stored before a field: default
     kwargs.update({name: arrays.get(name) for name in _ARRAYS})
     return Explanation(data=rows, **kwargs)
 

@@ -7,6 +7,10 @@
 - The PyTorch MLP (`torch_mlp`): `TorchMLPClassifier` and `TorchMLPRegressor`, scikit-learn estimators with
   a per-epoch progress callback, early stopping, a choice of optimizers and schedules, and a GPU when present.
   `build_mlp` builds the bare seeded network (reused by compression and export).
+- The PyTorch CNN (`torch_cnn`): `TorchCNNClassifier` for image data sets (pixel rows in, pictures inside), the
+  same training manners as the MLP plus per-picture augmentation and transfer learning (`init_weights`,
+  `freeze_features`, `features_lr`); `build_cnn` / `cnn_arch` build its network; `check_feature_weights` refuses
+  starting weights of another shape. Transfer learning against training from scratch: `transfer_study`.
 - `OPTIMIZERS` / `OPTIMIZER_TITLES`: the optimizers the product offers and their names for people.
 - `intra_op_threads(n)`: run a block on n torch threads, then restore the caller's setting.
 
@@ -18,6 +22,7 @@ from core.models._optim import OPTIMIZER_TITLES, OPTIMIZERS
 from core.models._zoo import (
     DEFAULT_LEADERBOARD,
     FAMILIES,
+    IMAGE_FAMILIES,
     Family,
     ModelSpec,
     Param,
@@ -26,6 +31,10 @@ from core.models._zoo import (
     make_estimator,
 )
 from core.models.torch_mlp import InvalidInputError, TorchMLPClassifier, TorchMLPRegressor, TrainingDivergedError
+from core.models._cnn_net import build_cnn, cnn_arch, count_cnn_params, infer_image_shape
+from core.models.torch_cnn import TorchCNNClassifier, check_feature_weights
+from core.models._transfer import (STARTS, PretrainedFeatures, TransferResult, label_budget_rows, transfer_study,
+                                   weights_from_safetensors)
 
 __all__ = [
     # the zoo
@@ -35,4 +44,7 @@ __all__ = [
     # the PyTorch MLP
     "TorchMLPClassifier", "TorchMLPRegressor", "InvalidInputError", "TrainingDivergedError", "build_mlp",
     "intra_op_threads",
+    # the PyTorch CNN (image data sets)
+    "IMAGE_FAMILIES", "TorchCNNClassifier", "build_cnn", "cnn_arch", "count_cnn_params", "infer_image_shape", "check_feature_weights",
+    "STARTS", "TransferResult", "label_budget_rows", "transfer_study", "PretrainedFeatures", "weights_from_safetensors",
 ]

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from core.common import DEFAULT_SEED, ModelDeckError
 from core.models._nets import ACTIVATIONS
 from core.models._optim import OPTIMIZERS, SCHEDULES
+from core.data import FLIPS
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,7 @@ class Family:
     params: tuple[Param, ...] = field(default_factory=tuple)
     handles_missing: bool = False
     summary: str = ""
+    images_only: bool = False       # reads pictures (the CNN): offered for image data sets only, scales pixels itself
 
 
 FAMILIES: dict[str, Family] = {f.key: f for f in (
@@ -76,10 +78,40 @@ FAMILIES: dict[str, Family] = {f.key: f for f in (
     ), summary="A small neural network trained with PyTorch; uses a GPU when present."),
 )}
 
+#: Families that read pictures (image data sets only), kept apart so every table page and test over `FAMILIES`
+#: stays as it was; `family()`, `ModelSpec` and `make_estimator` know them too.
+IMAGE_FAMILIES: dict[str, Family] = {f.key: f for f in (
+    Family("cnn", {"classification": "Convolutional network (PyTorch CNN)",
+                   "regression": "Convolutional network (PyTorch CNN)"}, (
+        Param("width", "Filters in the first convolution (doubling per block, up to 4×)", 16, "int", 4, 128),
+        Param("blocks", "Conv → pool blocks (0 = chosen from the picture size)", 0, "int", 0, 5),
+        Param("dense", "Units in the dense layer", 64, "int", 8, 1024),
+        Param("dropout", "Dropout before the output", 0.25, "float", 0.0, 0.9),
+        Param("optimizer", "Optimizer", "adam", "choice", choices=OPTIMIZERS),
+        Param("lr", "Learning rate", 1e-3, "float", 1e-5, 1.0, log=True),
+        Param("schedule", "Learning-rate schedule", "none", "choice", choices=SCHEDULES),
+        Param("weight_decay", "Weight decay", 1e-4, "float", 0.0, 0.1),
+        Param("batch_size", "Batch size", 64, "int", 8, 1024),
+        Param("epochs", "Epochs (maximum)", 30, "int", 1, 500),
+        Param("early_stopping", "Early stopping on a validation split", True, "bool"),
+        Param("patience", "Patience (epochs without improvement)", 6, "int", 1, 100),
+        Param("aug_shift", "Augment: random shift (share of the side)", 0.0, "float", 0.0, 0.5),
+        Param("aug_rotation", "Augment: random rotation (degrees)", 0.0, "float", 0.0, 180.0),
+        Param("aug_flip", "Augment: random flips", "none", "choice", choices=FLIPS),
+        Param("aug_brightness", "Augment: brightness (share of the range)", 0.0, "float", 0.0, 1.0),
+        Param("aug_contrast", "Augment: contrast (share)", 0.0, "float", 0.0, 1.0),
+        Param("aug_noise", "Augment: Gaussian noise (share of the range)", 0.0, "float", 0.0, 1.0),
+        Param("aug_blur", "Augment: Gaussian blur (sigma in pixels)", 0.0, "float", 0.0, 5.0),
+    ), summary="Convolutions that look at small patches of the picture, then pool; sized from the picture size. "
+               "Uses a GPU when present.", images_only=True),
+)}
+
 DEFAULT_LEADERBOARD = ("linear", "random_forest", "hist_gb", "knn", "svm", "mlp")
 
 
 def family(key: str) -> Family:
+    if key in IMAGE_FAMILIES:
+        return IMAGE_FAMILIES[key]
     if key not in FAMILIES:
         raise ModelDeckError(f"Unknown model '{key}'. Choose one of: {', '.join(FAMILIES)}.")
     return FAMILIES[key]
@@ -180,4 +212,9 @@ def make_estimator(spec: ModelSpec, task: str):
         from core.models.torch_mlp import TorchMLPClassifier, TorchMLPRegressor
         cls = TorchMLPClassifier if clf else TorchMLPRegressor
         return cls(random_state=seed, **p)
+    if spec.family == "cnn":
+        if not clf:
+            raise ModelDeckError("The convolutional network classifies pictures; this data set is a regression task.")
+        from core.models.torch_cnn import TorchCNNClassifier
+        return TorchCNNClassifier(random_state=seed, **p)
     raise ModelDeckError(f"Unknown model '{spec.family}'.")

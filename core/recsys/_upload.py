@@ -3,6 +3,8 @@ header), telling star ratings from implicit weights, merging duplicate events, r
 (categories, title, text) and checking its ids, with a note for every choice made on the user's behalf."""
 from __future__ import annotations
 
+import hashlib
+
 import re
 from pathlib import Path
 
@@ -229,6 +231,18 @@ def _id_notes(feature_ids: set[str], interaction_ids: set[str], filename: str) -
     return notes
 
 
+def upload_digest(ratings: bytes, ratings_name: str, items: bytes | None, items_name: str | None) -> str:
+    """The key of an upload: a hash of every uploaded byte and file name (each part length-prefixed, so no two
+    different uploads share it). The same ratings with another items file are another data set."""
+    digest = hashlib.sha256(b"modeldeck-recsys-upload-v2")
+    for part in (ratings_name.encode("utf-8", "surrogatepass"), ratings,
+                 b"" if items_name is None else items_name.encode("utf-8", "surrogatepass"),
+                 b"\x00no items" if items is None else items):
+        digest.update(len(part).to_bytes(8, "big"))
+        digest.update(part)
+    return digest.hexdigest()[:16]
+
+
 def interactions_from_upload(ratings: bytes, ratings_name: str, items: bytes | None = None,
                              items_name: str | None = None) -> Interactions:
     """Build an Interactions object from uploaded bytes (features file optional)."""
@@ -238,7 +252,7 @@ def interactions_from_upload(ratings: bytes, ratings_name: str, items: bytes | N
         catalogue, item_notes = read_item_features(items, items_name or "items.csv", set(events["item"]))
         notes += item_notes
     data = build_interactions(events, catalogue, key="", name=Path(ratings_name).stem, notes=notes, **info)
-    data.key = UPLOAD_PREFIX + data.fingerprint
+    data.key = UPLOAD_PREFIX + upload_digest(ratings, ratings_name, items, items_name)
     data.description = (f"Uploaded: {data.n_users:,} users, {data.n_items:,} items, {len(data.events):,} "
                         f"interactions from '{ratings_name}'" + (f" and '{items_name}'." if items is not None else "."))
     return data

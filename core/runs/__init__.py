@@ -1,12 +1,22 @@
 """The run store: one SQL row per run (SQLAlchemy; SQLite by default, any URL through MODELDECK_DB_URL) plus an
-artifact folder in safe formats (skops for fitted pipelines, loaded with an explicit list of trusted types; .npz
-without pickles for predictions).
+artifact folder in safe formats (skops for fitted pipelines, loaded with exactly the types recorded when they were
+written; .npz without pickles for predictions).
 
-- `RunStore`: create, get, list, rename, delete, progress and status of runs, artifacts, orphan sweep.
-- `Run`: one row, as the pages and the report read it.
+- `RunStore`: create, get, list (all, or those one owner may see), rename, delete, progress, status and restart of
+  runs; artifacts; share links (`create_share`, `shared_run_id`, `share_links`, `revoke_share`); background jobs
+  with a heartbeat (`job`, `jobs`); a run or job whose heartbeat stopped reads 'failed'.
+- `Run`: one row, as the pages and the report read it (with its `owner`); `Job`: a job that is not a training run.
 - `save_trained`: record an in-process training as a finished run.
-- `pid_alive`: whether a job's process still runs on this machine.
+- `prepare_database` / `schema_lock`: create the run tables and Optuna's once, safely when processes start together.
+- `hash_password` / `check_password`: scrypt hashes for the small-team sign-in (compared in constant time).
+- `pid_alive`: whether a job's process still runs on this machine; `HEARTBEAT_S`, `STALE_AFTER_S`: the beat and the
+  limit after which a silent job is shown as failed.
 """
-from core.runs._store import STATUSES, Run, RunStore, pid_alive, save_trained
+from core.runs._heartbeat import HEARTBEAT_S, STALE_AFTER_S, Job, pid_alive
+from core.runs._passwords import check_password, hash_password
+from core.runs._schema import prepare_database, schema_lock
+from core.runs._shares import ShareLink
+from core.runs._store import STATUSES, Run, RunStore, save_trained
 
-__all__ = ["STATUSES", "Run", "RunStore", "pid_alive", "save_trained"]
+__all__ = ["HEARTBEAT_S", "STALE_AFTER_S", "STATUSES", "Job", "Run", "RunStore", "ShareLink", "check_password",
+           "hash_password", "pid_alive", "prepare_database", "save_trained", "schema_lock"]

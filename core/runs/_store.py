@@ -1,55 +1,29 @@
 """The run store: one SQL row per run (SQLAlchemy; SQLite by default) plus an artifact folder.
 
-Artifacts use safe formats only: the fitted pipeline through skops (loaded with an explicit list of
-trusted types, never a blind unpickle) and predictions as a .npz of plain arrays (allow_pickle=False).
+Artifacts use safe formats only: the fitted pipeline through skops (loaded with exactly the types recorded when it
+was written, never a blind unpickle) and predictions as a .npz of plain arrays (allow_pickle=False). A run belongs
+to its owner (NULL for runs made before ownership, or from the command line); a job's process beats on its row.
 """
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import shutil
-import sys
-import types
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 import sqlalchemy as sa
 
 from core.common import ModelDeckError, atomic_open, atomic_write, db_url, home
-
-
-metadata = sa.MetaData()
-runs_table = sa.Table(
-    "runs", metadata,
-    sa.Column("id", sa.String(32), primary_key=True),
-    sa.Column("name", sa.String(200), nullable=False),
-    sa.Column("kind", sa.String(32), nullable=False, default="train"),
-    sa.Column("group_id", sa.String(32)),
-    sa.Column("status", sa.String(16), nullable=False),          # queued | running | done | failed
-    sa.Column("progress", sa.Float, nullable=False, default=0.0),
-    sa.Column("message", sa.Text, default=""),
-    sa.Column("error", sa.Text),
-    sa.Column("dataset_key", sa.String(200), nullable=False),
-    sa.Column("dataset_name", sa.String(200), default=""),
-    sa.Column("fingerprint", sa.String(64)),
-    sa.Column("task", sa.String(32)),
-    sa.Column("spec_json", sa.Text, nullable=False),
-    sa.Column("prep_json", sa.Text, nullable=False),
-    sa.Column("metrics_json", sa.Text),
-    sa.Column("history_json", sa.Text),
-    sa.Column("timings_json", sa.Text),
-    sa.Column("pid", sa.Integer),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-)
+from core.runs._heartbeat import HOST, STALE_AFTER_S, Beat, JobBeats, stopped_reason
+from core.runs._schema import engine_for, jobs_table, runs_table
+from core.runs._shares import ShareLinks
+from core.runs._skops import dump_pipeline, load_pipeline
 
 STATUSES = ("queued", "running", "done", "failed")
-_TRUSTED_PREFIXES = ("sklearn.", "numpy.", "core.", "builtins.", "collections.", "scipy.")
 
 
 def _now() -> datetime:
@@ -78,6 +52,10 @@ class Run:
     history: list[dict] = field(default_factory=list)
     timings: dict = field(default_factory=dict)
     pid: int | None = None
+    owner: str | None = None
+    host: str | None = None
+    heartbeat_at: datetime | None = None
+    model_types: list[str] | None = None
 
     @property
     def model_title(self) -> str:
@@ -96,28 +74,30 @@ def _row_to_run(row) -> Run:
                prep=loads(row.prep_json, {}), created_at=row.created_at, updated_at=row.updated_at, kind=row.kind,
                group_id=row.group_id, progress=row.progress or 0.0, message=row.message or "", error=row.error,
                fingerprint=row.fingerprint, metrics=loads(row.metrics_json, None), history=loads(row.history_json, []),
-               timings=loads(row.timings_json, {}), pid=row.pid)
+               timings=loads(row.timings_json, {}), pid=row.pid, owner=row.owner, host=row.host,
+               heartbeat_at=row.heartbeat_at, model_types=loads(row.model_types_json, None))
 
 
-@lru_cache(maxsize=8)
-def _engine(url: str) -> sa.Engine:
-    engine = sa.create_engine(url, future=True)
-    if url.startswith("sqlite"):
-        @sa.event.listens_for(engine, "connect")
-        def _sqlite_pragmas(conn, _record):   # concurrent readers while a background job writes
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA busy_timeout=10000")
-    metadata.create_all(engine)
-    return engine
+class RunStore(ShareLinks, JobBeats):
+    """Create, update, list, open, rename and delete runs; save and load their artifacts; share links (ShareLinks)
+    and background jobs' heartbeats (JobBeats).
 
+    `owner` is who acts through this store: the runs it creates are theirs (`as_owner` gives such a view of a
+    shared store). A run left 'running' by a job that stopped beating for `stale_after_s` seconds reads 'failed'.
+    """
 
-class RunStore:
-    """Create, update, list, open, rename and delete runs; save and load their artifacts."""
-
-    def __init__(self, url: str | None = None, artifact_root: Path | None = None):
+    def __init__(self, url: str | None = None, artifact_root: Path | None = None, *, owner: str | None = None,
+                 stale_after_s: float = STALE_AFTER_S):
         self.url = url or db_url()
-        self.engine = _engine(self.url)
+        self.engine = engine_for(self.url)
         self.artifact_root = artifact_root or home() / "runs"
+        self.owner, self.stale_after_s = owner, stale_after_s
+
+    def as_owner(self, owner: str | None) -> "RunStore":
+        """The same store acting for `owner` (cheap: the engine is shared)."""
+        view = object.__new__(RunStore)
+        view.__dict__.update(self.__dict__, owner=owner)
+        return view
 
     # ------------------------------------------------------------ records
     def create(self, *, name: str, dataset_key: str, dataset_name: str, task: str, spec_json: str, prep: dict,
@@ -129,7 +109,8 @@ class RunStore:
             conn.execute(runs_table.insert().values(
                 id=run_id, name=name, kind=kind, group_id=group_id, status=status, progress=0.0, message="",
                 dataset_key=dataset_key, dataset_name=dataset_name, fingerprint=fingerprint, task=task,
-                spec_json=spec_json, prep_json=json.dumps(prep), created_at=now, updated_at=now))
+                spec_json=spec_json, prep_json=json.dumps(prep), created_at=now, updated_at=now,
+                owner=self.owner, host=HOST, pid=os.getpid() if status == "running" else None, heartbeat_at=now))
         return self.get(run_id)
 
     def _update(self, run_id: str, **values) -> None:
@@ -141,17 +122,31 @@ class RunStore:
 
     def get(self, run_id: str) -> Run:
         with self.engine.connect() as conn:
-            row = conn.execute(runs_table.select().where(runs_table.c.id == run_id)).first()
+            row = conn.execute(runs_table.select().where(runs_table.c.id == str(run_id)[:32])).first()
         if row is None:
             raise ModelDeckError(f"Run '{run_id}' was not found. It may have been deleted; pick another on the Runs page.")
-        return _row_to_run(row)
+        return self._judged(_row_to_run(row))
 
-    def list(self, limit: int = 500, kind: str | None = None) -> list[Run]:
+    _EVERYONE = object()
+
+    def list(self, limit: int = 500, kind: str | None = None, visible_to=_EVERYONE) -> list[Run]:
+        """Runs newest first; with `visible_to`, only that owner's runs and the runs that belong to no one."""
         query = runs_table.select().order_by(runs_table.c.created_at.desc()).limit(limit)
         if kind:
             query = query.where(runs_table.c.kind == kind)
+        if visible_to is not RunStore._EVERYONE:
+            query = query.where(sa.or_(runs_table.c.owner.is_(None), runs_table.c.owner == visible_to))
         with self.engine.connect() as conn:
-            return [_row_to_run(r) for r in conn.execute(query)]
+            return [self._judged(_row_to_run(r)) for r in conn.execute(query)]
+
+    def _judged(self, run: Run) -> Run:
+        """A run whose job stopped (no heartbeat for stale_after_s, or its process gone on this machine) reads
+        'failed' with the reason, wherever the job ran."""
+        if run.status in ("queued", "running"):
+            reason = stopped_reason(run.host, run.pid, run.heartbeat_at or run.updated_at, self.stale_after_s)
+            if reason:
+                run.status, run.message, run.error = "failed", "Stopped", f"The job stopped: {reason}"
+        return run
 
     def rename(self, run_id: str, name: str) -> None:
         name = name.strip()
@@ -162,18 +157,48 @@ class RunStore:
     def delete(self, run_id: str) -> None:
         with self.engine.begin() as conn:
             conn.execute(runs_table.delete().where(runs_table.c.id == run_id))
+            conn.execute(jobs_table.delete().where(jobs_table.c.subject == run_id))
+            self._delete_shares(conn, run_id)
         shutil.rmtree(self.folder(run_id, create=False), ignore_errors=True)
 
     def set_progress(self, run_id: str, fraction: float, message: str, history: list[dict] | None = None) -> None:
-        values = {"status": "running", "progress": float(min(max(fraction, 0.0), 1.0)), "message": message[:500]}
+        values = {"status": "running", "progress": float(min(max(fraction, 0.0), 1.0)), "message": message[:500],
+                  "heartbeat_at": _now()}
         if history is not None:
             values["history_json"] = json.dumps(history)
         self._update(run_id, **values)
 
     def mark_running(self, run_id: str, pid: int | None = None) -> None:
-        self._update(run_id, status="running", pid=pid or os.getpid(), message="Starting")
+        """The run's job runs in process `pid` on this machine (default: this process). Called by the job's own
+        process, it also starts the heartbeat that lasts until this store finishes or fails the run."""
+        pid = pid or os.getpid()
+        self._update(run_id, status="running", pid=pid, host=HOST, message="Starting", heartbeat_at=_now())
+        if pid == os.getpid():
+            self._stop_beat(run_id)
+            _BEATS[run_id] = Beat(lambda: self.beat(run_id))
+
+    def beat(self, run_id: str) -> None:
+        """A sign of life from the run's job (kept off runs that already ended)."""
+        with self.engine.begin() as conn:
+            conn.execute(runs_table.update().where(runs_table.c.id == run_id)
+                         .where(runs_table.c.status.in_(("queued", "running"))).values(heartbeat_at=_now()))
+
+    def _stop_beat(self, run_id: str) -> None:
+        beat = _BEATS.pop(run_id, None)
+        if beat is not None:
+            beat.stop()
+
+    def restart(self, run_id: str) -> Run:
+        """Queue a failed training run again (same data, cleaning and model); the caller starts its job."""
+        run = self.get(run_id)
+        if run.status != "failed" or run.kind != "train":
+            raise ModelDeckError(f"Only a failed training run can be restarted; run '{run.id}' is {run.status}.")
+        self._update(run_id, status="queued", progress=0.0, error=None, message="Restarting", pid=None, host=HOST,
+                     heartbeat_at=_now())
+        return self.get(run_id)
 
     def fail(self, run_id: str, error: str) -> None:
+        self._stop_beat(run_id)
         self._update(run_id, status="failed", error=error[:2000], message="Failed")
 
     def finish(self, run_id: str, trained) -> Run:
@@ -184,18 +209,25 @@ class RunStore:
     def complete(self, run_id: str, metrics: dict, timings: dict | None = None, history: list[dict] | None = None,
                  fingerprint: str | None = None) -> Run:
         """Flip a run to done with its metrics, once the caller has written its artifacts into folder(run_id)."""
+        self._stop_beat(run_id)
         self._update(run_id, status="done", progress=1.0, message="Done", fingerprint=fingerprint,
                      metrics_json=json.dumps(metrics), history_json=json.dumps(history or []),
                      timings_json=json.dumps(timings or {}))
         return self.get(run_id)
 
     def mark_orphans_failed(self) -> int:
-        """Runs left 'running' by a process that no longer exists are marked failed (never half-done)."""
+        """Write 'failed' on runs whose job stopped (see `_judged`): never half-done, wherever the job ran."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(runs_table.select().where(runs_table.c.status.in_(("queued", "running")))).all()
         count = 0
-        for run in self.list(kind=None):
-            if run.status == "running" and run.pid and not pid_alive(run.pid):
-                self.fail(run.id, "The training process stopped unexpectedly.")
-                count += 1
+        for row in rows:
+            run = self._judged(_row_to_run(row))
+            if run.status == "failed":
+                with self.engine.begin() as conn:   # only if it has not moved on meanwhile
+                    count += conn.execute(runs_table.update().where(runs_table.c.id == run.id)
+                                          .where(runs_table.c.updated_at == row.updated_at)
+                                          .values(status="failed", error=run.error, message="Failed",
+                                                  updated_at=_now())).rowcount
         return count
 
     # ------------------------------------------------------------ artifacts
@@ -206,26 +238,24 @@ class RunStore:
         return path
 
     def save_artifacts(self, run_id: str, trained) -> None:
-        import skops.io as sio
+        """model.skops and predictions.npz, each written atomically; the exact types the model needs go to the
+        run's record, so loading it later accepts nothing else."""
         folder = self.folder(run_id)
-        atomic_write(folder / "model.skops", sio.dumps(trained.pipeline))
+        blob, needed = dump_pipeline(trained.pipeline)
+        atomic_write(folder / "model.skops", blob)
+        self._update(run_id, model_types_json=json.dumps(needed))
         with atomic_open(folder / "predictions.npz") as handle:
             np.savez_compressed(handle, **_prediction_arrays(trained))
 
     def load_model(self, run_id: str):
-        import skops.io as sio
         path = self.folder(run_id, create=False) / "model.skops"
         if not path.exists():
             raise ModelDeckError(f"Run '{run_id}' has no saved model (it may still be running or have failed).")
-        untrusted = sio.get_untrusted_types(file=path)
-        unsafe = [t for t in untrusted if not t.startswith(_TRUSTED_PREFIXES)]
-        if unsafe:
-            raise ModelDeckError(f"The saved model of run '{run_id}' contains types ModelDeck does not trust: {unsafe}.")
-        _alias_moved_modules(untrusted)
-        return sio.load(path, trusted=untrusted)
+        return load_pipeline(path, self.get(run_id).model_types, run_id)
 
     def load_predictions(self, run_id: str) -> dict:
-        """{'train': Predictions, 'test': Predictions} from the run's arrays."""
+        """{'train': Predictions, 'test': Predictions} from the run's arrays, plus 'oof' (out-of-fold predictions of
+        the training rows) for runs trained with cross-validation since they were stored."""
         from core.evaluate import Predictions
         path = self.folder(run_id, create=False) / "predictions.npz"
         if not path.exists():
@@ -234,26 +264,14 @@ class RunStore:
             arrays = {k: data[k] for k in data.files}
         labels = arrays["labels"].tolist() if "labels" in arrays else None
         return {part: Predictions(arrays[f"{part}_y_true"], arrays[f"{part}_y_pred"],
-                                  arrays.get(f"{part}_proba"), labels) for part in ("train", "test")}
-
-
-# Classes that moved when core/ became one package per capability. skops records a class by the module it lived in
-# when the run was saved; these old paths are mapped onto the classes' new homes so older runs still open.
-_MOVED_CLASSES = {"core.prep": ("core.data", ("IQRClipper",))}
-
-
-def _alias_moved_modules(type_names: list[str]) -> None:
-    for old, (new, names) in _MOVED_CLASSES.items():
-        if old not in sys.modules and any(name.startswith(old + ".") for name in type_names):
-            module, home = types.ModuleType(old), importlib.import_module(new)
-            for name in names:
-                setattr(module, name, getattr(home, name))
-            sys.modules[old] = module
+                                  arrays.get(f"{part}_proba"), labels) for part in ("train", "test", "oof")
+                if f"{part}_y_true" in arrays}
 
 
 def _prediction_arrays(trained) -> dict[str, np.ndarray]:
     arrays = {}
-    for part, pred in (("train", trained.train_pred), ("test", trained.test_pred)):
+    parts = (("train", trained.train_pred), ("test", trained.test_pred), ("oof", getattr(trained, "oof_pred", None)))
+    for part, pred in (p for p in parts if p[1] is not None):
         string_like = pred.labels is not None
         arrays[f"{part}_y_true"] = np.asarray(pred.y_true, dtype=str if string_like else float)
         arrays[f"{part}_y_pred"] = np.asarray(pred.y_pred, dtype=str if string_like else float)
@@ -264,18 +282,7 @@ def _prediction_arrays(trained) -> dict[str, np.ndarray]:
     return arrays
 
 
-def pid_alive(pid: int) -> bool:
-    """Whether a process (on this machine) still runs; a zombie (exited, not yet reaped) does not."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] != "Z"
-    except (OSError, IndexError):
-        return True
+_BEATS: dict[str, Beat] = {}     # heartbeats this process writes, by run id
 
 
 def save_trained(store: RunStore, trained, dataset_name: str, name: str | None = None,

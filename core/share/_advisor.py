@@ -6,38 +6,13 @@ figure the user can open.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
 
-SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
-
-
-@dataclass(frozen=True)
-class Advice:
-    rule: str
-    severity: str                 # "critical" | "warning" | "info"
-    finding: str                  # one sentence: what we saw
-    action: str                   # what to do about it
-    evidence: dict = field(default_factory=dict)   # the numbers behind the finding
-    chart: str = ""               # where to see it (page and chart)
-
-
-@dataclass
-class Evidence:
-    """Everything the rules may read; any part can be missing (None) and the rules that need it stay quiet."""
-
-    task: str | None = None
-    class_counts: dict[str, int] | None = None          # target class -> rows
-    missing_share: dict[str, float] | None = None       # column -> share of rows missing
-    leakage_scores: dict[str, float] | None = None      # feature -> how well it alone predicts the target (0..1)
-    report: object | None = None                        # core.metrics.MetricReport
-    history: list[dict] | None = None                   # per-epoch training history (neural networks)
-    importance_agreement: float | None = None           # Spearman rank correlation SHAP vs permutation importance
-    compression_pick: dict | None = None                # {"name", "size_ratio", "speed_ratio", "accuracy_change"}
-    tuning_best_so_far: list[float] | None = None       # best score after each trial (higher is better)
-
+from core.share._advice import SEVERITY_ORDER, Advice, Evidence
+from core.share._data_rules import (DATA_RULES, bare_code_labels, better_model_available, column_evidence,
+                                    high_cardinality, identifier_input, leaderboard_evidence)
 
 Rule = Callable[[Evidence], "Advice | None"]
 
@@ -57,7 +32,8 @@ def class_imbalance(ev: Evidence) -> Advice | None:
     return Advice("class_imbalance", "warning" if ratio < 10 else "critical",
                   f"The classes are imbalanced: '{rare}' is only {_pct(counts.min() / counts.sum())} of rows "
                   f"({ratio:.1f}× rarer than the most common class).",
-                  "Judge models by balanced accuracy, F1 or average precision, and try class weights or resampling.",
+                  "Judge models by balanced accuracy, F1 or average precision, and try oversampling the rare class on the "
+                  "Data page (it resamples training folds only and shows the effect beside the plain model).",
                   {"smallest_class": rare, "imbalance_ratio": round(ratio, 2)}, "Data → Target")
 
 
@@ -92,16 +68,26 @@ def leakage_suspect(ev: Evidence, threshold: float = 0.98) -> Advice | None:
 
 
 def overfitting(ev: Evidence) -> Advice | None:
+    """Train–test gap on the primary metric above OVERFIT_GAP, or the same gap between training and cross-validation
+    (which shows it without the test rows)."""
+    from core.evaluate import OVERFIT_GAP
     report = ev.report
-    if report is None or not report.overfitting():
+    if report is None or report.primary not in report.train:
         return None
-    train, test = report.train[report.primary], report.test[report.primary]
+    train = report.train[report.primary]
+    cv = report.cv.get(report.primary, (None, None))[0]
+    cv_gap = train - cv if cv is not None else float("-inf")
+    if not report.overfitting() and not cv_gap > OVERFIT_GAP.get(report.task, 0.05):
+        return None
+    test = report.test.get(report.primary, float("nan"))
+    evidence = {"train": round(train, 4), "test": round(test, 4), "gap_points": round(100 * (train - test), 1)}
+    if cv is not None:
+        evidence |= {"cv_mean": round(cv, 4), "train_minus_cv_points": round(100 * cv_gap, 1)}
+    new = f"{_pct(test)} on new data" + (f" ({_pct(cv)} in cross-validation)" if cv is not None else "")
     return Advice("overfitting", "warning",
-                  f"The model scores {_pct(train)} on data it trained on but {_pct(test)} on new data: it memorised.",
+                  f"The model scores {_pct(train)} on data it trained on but {new}: it memorised.",
                   "Add regularisation (dropout, weight decay, fewer or shallower trees), use early stopping, "
-                  "or get more data.",
-                  {"train": round(train, 4), "test": round(test, 4), "gap_points": round(100 * report.gap(), 1)},
-                  "Metrics → Train vs test")
+                  "leave out identifier-like columns, or get more data.", evidence, "Metrics → Train vs test")
 
 
 def underfitting(ev: Evidence) -> Advice | None:
@@ -211,7 +197,7 @@ def tuning_not_converged(ev: Evidence, tail: float = 0.25, min_gain: float = 0.0
 
 RULES: tuple[Rule, ...] = (leakage_suspect, class_imbalance, misleading_accuracy, overfitting, underfitting,
                            unstable_model, diverging_curves, missing_values, explainer_disagrees, compression_pick,
-                           tuning_not_converged)
+                           tuning_not_converged, *DATA_RULES)
 
 
 def advise(evidence: Evidence, rules: tuple[Rule, ...] = RULES) -> list[Advice]:
@@ -246,10 +232,13 @@ def leakage_scores(dataset, max_rows: int = 5000, seed: int = 0) -> dict[str, fl
     return scores
 
 
-def evidence_for(dataset=None, report=None, history=None, **extra) -> Evidence:
-    """Gather the cheap evidence for a data set and (optionally) a trained model's report."""
+def evidence_for(dataset=None, report=None, history=None, prep=None, **extra) -> Evidence:
+    """Gather the cheap evidence for a data set and (optionally) a trained model's report and cleaning options
+    (`prep`, default: the current rules)."""
+    from core.data import PrepOptions
     ev = Evidence(report=report, history=history, **extra)
     if dataset is not None:
+        ev.risky_inputs, ev.wide_one_hot = column_evidence(dataset, prep or PrepOptions())
         ev.task = dataset.task
         ev.missing_share = (dataset.frame[dataset.features].isna().mean()).to_dict()
         if dataset.task == "classification":
@@ -308,8 +297,10 @@ def run_evidence(run, store) -> Evidence:
     from core.common import ModelDeckError
     from core.evaluate import MetricReport
     dataset = load_dataset(run.dataset_key)
-    ev = evidence_for(dataset, MetricReport.from_dict(run.metrics), run.history)
+    from core.data import PrepOptions
+    ev = evidence_for(dataset, MetricReport.from_dict(run.metrics), run.history, PrepOptions.from_dict(run.prep))
     for name, gather in (("importance_agreement", lambda: _importance_agreement(run, store, dataset)),
+                         ("leaderboard", lambda: leaderboard_evidence(run, store)),
                          ("compression_pick", lambda: _compression_pick(run, store)),
                          ("tuning_best_so_far", lambda: _tuning_curve(run))):
         try:

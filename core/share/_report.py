@@ -93,20 +93,19 @@ def advice_section(advice) -> Section:
 
 
 def reproduce_section(run) -> Section:
+    """The command that re-trains this run (its data, cleaning, model and seed) and checks every metric comes out the
+    same, with the details it reads and the library versions."""
     spec = run.spec
-    params = " ".join(f"--param {k}={','.join(map(str, v)) if isinstance(v, list) else v}"
-                      for k, v in spec.get("params", {}).items())
-    dataset = run.dataset_key.split(":", 1)[1] if run.dataset_key.startswith("builtin:") else run.dataset_key
-    command = (f"python -m core train --dataset {dataset} --model {spec.get('family')} --seed {spec.get('seed')} "
-               f"--test-size {run.prep.get('test_size')} {params}")
+    command = f"python -m core train --from-run {run.id}"
     versions = "".join(f"<tr><td>{html.escape(k)}</td><td>{html.escape(v)}</td></tr>"
                        for k, v in library_versions().items())
     details = {"run": run.id, "data set": run.dataset_key, "fingerprint": run.fingerprint, "model": spec,
                "preprocessing": run.prep, "timings": run.timings}
-    table = (f"<pre>{html.escape(json.dumps(details, indent=2, default=str))}</pre>"
-             f"<p>Command: <code>{html.escape(command)}</code></p><table>{versions}</table>")
-    return Section("Reproduce it", [f"Seeds: split {run.prep.get('seed')}, model {spec.get('seed')}."],
-                   table_html=table)
+    table = (f"<p>Command: <code>{html.escape(command)}</code></p>"
+             f"<pre>{html.escape(json.dumps(details, indent=2, default=str))}</pre><table>{versions}</table>")
+    return Section("Reproduce it", [f"Seeds: split {run.prep.get('seed')}, model {spec.get('seed')}. The command "
+                                    "re-trains this run from its stored data, cleaning options, model settings and "
+                                    "seeds, and says whether every metric came out the same."], table_html=table)
 
 
 def compression_section(run, store) -> Section | None:

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 
 import plotly.graph_objects as go
 
+from typing import Callable
+
 from core.common import Progress
 from core.data import load_dataset
 
@@ -58,24 +60,26 @@ def data_step(dataset) -> StoryStep:
 
 
 def train_step(dataset, progress: Progress):
+    """Train the story's models and choose one by cross-validation of the training rows (never the test rows)."""
     from core.train.charts import leaderboard_figure
     from core.models import ModelSpec
     from core.data import PrepOptions
-    from core.train import leaderboard_table, train_many
+    from core.train import choose_best, leaderboard_table, train_many
     specs = [ModelSpec.create(family, **params) for family, params in STORY_MODELS]
     models = train_many(dataset, specs, PrepOptions(), cv_folds=3, progress=lambda f, m, *_: progress(f, m))
     metric = models[0].report.primary
-    best = max(models, key=lambda m: m.report.test[metric])
+    best, rule = choose_best(models, metric)
     table = leaderboard_table(models, metric)
+    mean = best.report.cv[metric][0]
     step = StoryStep("best_model", "The best model", f"{best.title} wins.",
-                     f"We trained {len(models)} kinds of model on the same rows and tested them on rows they never saw; "
-                     f"{best.title} scored best ({_score_text(best.report, metric)}).",
+                     f"We trained {len(models)} kinds of model on the same rows; {best.title} was {rule}: "
+                     f"{_score_text(best.report, metric, mean)} on rows held out in turn. Its test score below is "
+                     f"measured once, on rows no model was chosen with.",
                      leaderboard_figure(table, metric, percent=dataset.task == "classification"))
     return step, best, models
 
 
-def _score_text(report, metric: str) -> str:
-    value = report.test[metric]
+def _score_text(report, metric: str, value: float) -> str:
     return f"{value:.1%} {metric.replace('_', ' ')}" if report.task == "classification" else f"R² {value:.3f}"
 
 
@@ -85,7 +89,7 @@ def how_good_step(trained) -> StoryStep:
         big = f"Right {round(report.test['accuracy'] * 100)} times out of 100."
     else:
         big = f"Explains {report.test['r2']:.0%} of the variation."
-    return StoryStep("how_good", "How good is it?", big, report.headline())
+    return StoryStep("how_good", "How good is it?", big, f"{report.headline()} {report.test_label()}")
 
 
 def why_step(trained, dataset, max_rows: int = 300, folder=None) -> StoryStep:

@@ -1,18 +1,25 @@
 """Training: a data set, cleaning options and a model spec become a fitted pipeline with its scores.
 
-- `train_model` fits one pipeline with a progress callback and scores it (train, test, cross-validation) →
-  `TrainedModel`; `train_many` and `leaderboard_table` rank several; `compare_optimizers` / `optimizer_table`
-  train one network with each optimizer.
-- `build_pipeline`, `check_missing`: the pipeline (cleaning + estimator) other capabilities refit (tuning).
+- `train_model` fits one pipeline with a progress callback and scores it (train, cross-validation with
+  out-of-fold predictions, test once with bootstrap intervals) → `TrainedModel`; `train_many` trains several;
+  `choose_best` picks one by cross-validation (never the test rows) and says the rule; `leaderboard_table` /
+  `leaderboard_sentence` rank and tell; `compare_optimizers` / `optimizer_table` train one network with each
+  optimizer.
+- `build_pipeline`, `check_missing`: the pipeline (cleaning + estimator) other capabilities refit (tuning); with
+  `PrepOptions.resample` an imbalanced-learn sampler sits before the model (fitted rows only). `compare_balancing`
+  / `balancing_sentence`: plain vs oversampled, side by side, on cross-validation (`RESAMPLERS` names them).
 - Background jobs: `queue_run` + `start_background` train a run in a child process that writes progress to the run
   store (`run_job` is what that process runs); the page only polls.
 - Charts of training curves and the leaderboard are in `core.train.charts`.
 """
+from core.train._balance import RESAMPLERS, balancing_sentence, compare_balancing
+from core.train._board import (LOWER_IS_BETTER, SORT_METRICS, choose_best, leaderboard_sentence, leaderboard_table,
+                               plain_line, selection_rule)
 from core.train._jobs import queue_run, run_job, start_background
-from core.train._train import (LOWER_IS_BETTER, SORT_METRICS, TrainedModel, build_pipeline, check_missing,
-                               compare_optimizers, leaderboard_table, model_size_bytes, optimizer_table, plain_line,
-                               train_many, train_model)
+from core.train._train import (TrainedModel, build_pipeline, check_missing, compare_optimizers, model_size_bytes,
+                               optimizer_table, train_many, train_model)
 
-__all__ = ["queue_run", "run_job", "start_background", "LOWER_IS_BETTER", "SORT_METRICS", "TrainedModel",
-           "build_pipeline", "check_missing", "compare_optimizers", "leaderboard_table", "model_size_bytes",
-           "optimizer_table", "plain_line", "train_many", "train_model"]
+__all__ = ["RESAMPLERS", "balancing_sentence", "compare_balancing", "queue_run", "run_job", "start_background", "LOWER_IS_BETTER", "SORT_METRICS", "TrainedModel",
+           "build_pipeline", "check_missing", "choose_best", "compare_optimizers", "leaderboard_sentence",
+           "leaderboard_table", "model_size_bytes", "optimizer_table", "plain_line", "selection_rule", "train_many",
+           "train_model"]

@@ -1,15 +1,21 @@
-"""Training: data set + preprocessing + model spec -> a fitted Pipeline with its scores and timings."""
+"""Training: data set + preprocessing + model spec -> a fitted Pipeline with its scores and timings.
+
+The test split is scored once, here, for the model trained; cross-validation of the training rows gives the
+scores every choice is made on and the out-of-fold predictions (`TrainedModel.oof_pred`) thresholds are picked
+on. Test scores carry bootstrap 95% intervals (seeded by the split seed)."""
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+
 import numpy as np
 import pandas as pd
 from sklearn.pipeline import Pipeline
 
 from core.data import Dataset
 from core.common import ModelDeckError, Progress, no_progress, sub_progress
-from core.evaluate import MetricReport, Predictions, cross_validate_model, default_positive_label, evaluate
+from core.evaluate import (MetricReport, Predictions, bootstrap_intervals, cross_validate_oof, default_positive_label,
+                           evaluate)
 from core.models import OPTIMIZER_TITLES, OPTIMIZERS, ModelSpec, family, make_estimator
 from core.data import PrepOptions, Split, build_preprocessor, split_dataset
 
@@ -28,6 +34,7 @@ class TrainedModel:
     report: MetricReport
     train_pred: Predictions
     test_pred: Predictions
+    oof_pred: Predictions | None = None   # out-of-fold predictions of the training rows (None without CV)
     history: list[dict] = field(default_factory=list)
     fit_seconds: float = 0.0
     predict_ms_per_row: float = 0.0
@@ -44,7 +51,14 @@ class TrainedModel:
 
 
 def build_pipeline(dataset: Dataset, spec: ModelSpec, prep: PrepOptions) -> Pipeline:
-    return Pipeline([("prep", build_preprocessor(dataset, prep)), ("model", make_estimator(spec, dataset.task))])
+    if family(spec.family).images_only:   # the CNN normalises pictures itself; per-pixel scaling would distort them
+        prep = replace(prep, scaling="none", clip_outliers=False)
+    # with prep.resample, an imbalanced-learn sampler between cleaning and model (applied to fitted rows only)
+    from core.train._sampler import with_sampler
+    if dataset.task != "classification":
+        prep = replace(prep, resample="none")
+    y = dataset.frame[dataset.target] if prep.resample != "none" else None
+    return with_sampler([("prep", build_preprocessor(dataset, prep))], make_estimator(spec, dataset.task), prep, y)
 
 
 def check_missing(split: Split, spec: ModelSpec, prep: PrepOptions) -> None:
@@ -85,7 +99,7 @@ def model_size_bytes(pipeline: Pipeline) -> int:
 
 def _fit(pipeline: Pipeline, split: Split, spec: ModelSpec, progress: Progress) -> float:
     kwargs = {}
-    if spec.family == "mlp":
+    if spec.family in ("mlp", "cnn"):
         kwargs["model__progress"] = lambda f, msg, hist=None: progress(0.05 + 0.6 * f, msg, hist)
     start = time.perf_counter()
     try:
@@ -95,6 +109,13 @@ def _fit(pipeline: Pipeline, split: Split, spec: ModelSpec, progress: Progress) 
     except (ValueError, TypeError) as exc:
         raise ModelDeckError(f"Training {spec.title('classification')} failed on this data: {exc}") from exc
     return time.perf_counter() - start
+
+
+def _folds_used(folds: int, split: Split, task: str) -> int:
+    """The folds cross-validation really used (fewer when the smallest class is smaller than `folds`)."""
+    if task != "classification":
+        return min(folds, len(split.y_train))
+    return min(folds, int(split.y_train.value_counts().min()))
 
 
 SMALL_DATA_CELLS = 2_000_000   # below this many cells, one OpenMP/BLAS thread is faster than fighting for cores
@@ -126,18 +147,21 @@ def _train_model(dataset: Dataset, spec: ModelSpec, prep: PrepOptions | None, cv
     fit_seconds = _fit(pipeline, split, spec, progress)
     train_pred = _predictions(pipeline, split.X_train, split.y_train, dataset.task)
     test_pred = _predictions(pipeline, split.X_test, split.y_test, dataset.task)
-    cv = {}
+    cv, oof = {}, None
     if cv_folds >= 2:
         progress(0.7, f"Cross-validating ({cv_folds} folds)")
-        cv = cross_validate_model(build_pipeline(dataset, spec, prep), split.X_train, split.y_train, dataset.task,
-                                  folds=cv_folds, random_state=prep.seed,
-                                  progress=lambda f, m: progress(0.7 + 0.25 * f, m))
+        cv, oof = cross_validate_oof(build_pipeline(dataset, spec, prep), split.X_train, split.y_train, dataset.task,
+                                     folds=cv_folds, random_state=prep.seed,
+                                     progress=lambda f, m: progress(0.7 + 0.25 * f, m))
     positive = default_positive_label(train_pred.labels) if train_pred.labels and len(train_pred.labels) == 2 else None
     report = evaluate(train_pred, test_pred, dataset.task, cv=cv, positive_label=positive)
+    report = replace(report, cv_folds=_folds_used(cv_folds, split, dataset.task) if cv else 0,
+                     test_ci=bootstrap_intervals(test_pred, dataset.task, report.positive_label,
+                                                 rng=np.random.default_rng(prep.seed)))
     model = pipeline.named_steps["model"]
     trained = TrainedModel(
         pipeline=pipeline, spec=spec, task=dataset.task, dataset_key=dataset.key, fingerprint=dataset.fingerprint,
-        prep=prep, report=report, train_pred=train_pred, test_pred=test_pred,
+        prep=prep, report=report, train_pred=train_pred, test_pred=test_pred, oof_pred=oof,
         history=list(getattr(model, "history_", [])), fit_seconds=fit_seconds,
         predict_ms_per_row=_predict_ms_per_row(pipeline, split.X_test), size_bytes=model_size_bytes(pipeline),
         total_seconds=time.perf_counter() - start)
@@ -151,38 +175,6 @@ def train_many(dataset: Dataset, specs: list[ModelSpec], prep: PrepOptions | Non
     progress = progress or no_progress
     return [train_model(dataset, spec, prep, cv_folds, sub_progress(progress, i, len(specs), spec.title(dataset.task)))
             for i, spec in enumerate(specs)]
-
-
-# ---------------------------------------------------------------- leaderboard
-SORT_METRICS = {"classification": ("accuracy", "balanced_accuracy", "f1_macro", "roc_auc"),
-                "regression": ("r2", "mae", "rmse")}
-LOWER_IS_BETTER = {"mae", "rmse", "log_loss"}
-
-
-def plain_line(report: MetricReport) -> str:
-    """One sentence per model for the leaderboard."""
-    t = report.test
-    if report.task == "regression":
-        return f"off by {t['mae']:,.3g} on average; explains {t['r2']:.0%} of the variation"
-    if report.positive_label is not None:
-        precision, recall = t.get("precision", 0.0), t.get("recall", 0.0)
-        wrong = f"1 alert in {1 / (1 - precision):.0f} is wrong" if precision < 1 else "no false alerts on the test rows"
-        return f"catches {recall * 100:.0f} of 100 '{report.positive_label}' cases; {wrong}"
-    worst = min(report.per_class, key=lambda row: row["recall"])
-    return (f"right on {t['accuracy'] * 100:.0f} of 100 new rows; weakest on '{worst['label']}' "
-            f"({worst['recall']:.0%} found)")
-
-
-def leaderboard_table(models: list[TrainedModel], metric: str) -> pd.DataFrame:
-    """One row per model, best first by `metric` on the test split."""
-    rows = []
-    for m in models:
-        mean, std = m.report.cv.get(metric, (np.nan, np.nan))
-        rows.append({"model": m.title, metric: m.report.test.get(metric, np.nan), "cv_mean": mean, "cv_std": std,
-                     "fit_s": m.fit_seconds, "predict_ms_per_row": m.predict_ms_per_row,
-                     "size_kb": m.size_bytes / 1024, "in_plain_words": plain_line(m.report)})
-    table = pd.DataFrame(rows)
-    return table.sort_values(metric, ascending=metric in LOWER_IS_BETTER, ignore_index=True)
 
 
 # ---------------------------------------------------------------- optimizers

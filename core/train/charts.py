@@ -40,18 +40,28 @@ def optimizer_curves_figure(curves: dict[str, list[dict]], key: str = "val_loss"
 
 
 def leaderboard_figure(table: pd.DataFrame, metric: str, percent: bool = True) -> go.Figure:
-    """Horizontal bars of the test score with the cross-validation mean ± std as error bars."""
+    """Horizontal bars of the cross-validation mean ± std (what the ranking uses), and the chosen model's test score
+    with its bootstrap 95% interval (measured once)."""
     ordered = table.iloc[::-1]
+    fmt = (lambda v: f"{v:.1%}") if percent else (lambda v: f"{v:,.3g}")
     fig = go.Figure()
-    fig.add_trace(go.Bar(y=ordered["model"], x=ordered[metric], orientation="h", name="test split",
-                         text=[f"{v:.1%}" if percent else f"{v:,.3g}" for v in ordered[metric]],
-                         textposition="auto", marker_color="#1f77b4"))
-    fig.add_trace(go.Scatter(y=ordered["model"], x=ordered["cv_mean"], mode="markers", name="cross-validation mean ± std",
-                             error_x=dict(type="data", array=ordered["cv_std"]), marker=dict(color="#ff7f0e", size=9)))
-    fig.update_layout(template=TEMPLATE, height=80 + 50 * len(table), title=f"Leaderboard by {metric.replace('_', ' ')}",
+    fig.add_trace(go.Bar(y=ordered["model"], x=ordered["cv_mean"], orientation="h",
+                         name="cross-validation mean ± std (ranks the models)",
+                         error_x=dict(type="data", array=ordered["cv_std"]),
+                         text=[fmt(v) for v in ordered["cv_mean"]], textposition="inside", marker_color=PALETTE[0]))
+    chosen = ordered[ordered["chosen"]]
+    if len(chosen) and chosen["test"].notna().all():
+        low, high = chosen["test"] - chosen["test_low"], chosen["test_high"] - chosen["test"]
+        fig.add_trace(go.Scatter(y=chosen["model"], x=chosen["test"], mode="markers",
+                                 name="chosen model on the test rows (95% interval), measured once",
+                                 error_x=dict(type="data", symmetric=False, array=high.fillna(0),
+                                              arrayminus=low.fillna(0)),
+                                 marker=dict(color=PALETTE[1], size=11, symbol="diamond")))
+    fig.update_layout(template=TEMPLATE, height=120 + 50 * len(table),
+                      title=f"Leaderboard by cross-validated {metric.replace('_', ' ')}",
                       xaxis_title=metric.replace("_", " ") + (" (%)" if percent else ""), yaxis_title="",
-                      legend=dict(orientation="h", y=-0.25), margin=dict(l=40, r=20, t=60, b=40))
+                      legend=dict(orientation="h", y=-0.3), margin=dict(l=40, r=20, t=60, b=40))
     if percent:
-        low = min((ordered[metric]).min(), (ordered["cv_mean"] - ordered["cv_std"]).min())
-        fig.update_xaxes(tickformat=".0%", range=[max(0.0, low - 0.05), 1.0])
+        values = [*(ordered["cv_mean"] - ordered["cv_std"].fillna(0)), *ordered["test_low"].dropna()]
+        fig.update_xaxes(tickformat=".0%", range=[max(0.0, min(values) - 0.05), 1.0])
     return fig

@@ -1,7 +1,8 @@
 """Figures for the Tune page (pure functions: a TuneStatus in, a plotly Figure out).
 
-History and strategy comparison are drawn here; the landscape (contour / slice) and parallel coordinates
-reuse Optuna's plotly visualizations on an in-memory copy of the finished trials, restyled like the rest.
+History, importances and strategy comparison are drawn here; the landscape (contour / slice) and parallel
+coordinates reuse Optuna's plotly visualizations on an in-memory copy of the finished trials, restyled like the
+rest. Optuna is imported only by the figures that use it.
 """
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ import warnings
 
 import plotly.graph_objects as go
 
-from core.evaluate.charts import empty_figure, style
-from core.train.charts import PALETTE
-from core.tune._tune import STRATEGIES, TuneStatus, memory_study
+from core.common.charts import PALETTE, empty_figure, style
+from core.tune._config import STRATEGIES
+from core.tune._importance import memory_study
+from core.tune._status import TuneStatus
 
 BEST_COLOR = "#d62728"
 
@@ -59,23 +61,24 @@ def importance_figure(shares: dict[str, float], title: str = "Which settings mat
     return style(fig, title, height=max(220, 90 + 40 * len(names)))
 
 
+def _optuna_figure(plot, status: TuneStatus, title: str, **kwargs) -> go.Figure:
+    """One of Optuna's plotly visualizations of the finished trials, in the shared look."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")          # Optuna's experimental-feature warnings
+        fig = plot(memory_study(status), target_name=f"CV {status.metric.label.lower()}", **kwargs)
+    return style(fig, title, height=420)
+
+
 def landscape_figure(status: TuneStatus, shares: dict[str, float]) -> go.Figure:
     """Contour of the score over the two most important settings (a slice plot when only one is tuned)."""
     import optuna
     params = list(shares)[:2]
     if not params:
         return empty_figure("Score landscape", "Needs at least 3 finished trials with different scores.")
-    study = memory_study(status)
-    label = f"CV {status.metric.label.lower()}"
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        if len(params) == 2:
-            fig = optuna.visualization.plot_contour(study, params=params, target_name=label)
-            title = "Score over the two most important settings"
-        else:
-            fig = optuna.visualization.plot_slice(study, params=params, target_name=label)
-            title = "Score against the tuned setting"
-    return style(fig, title, height=420)
+    if len(params) == 2:
+        return _optuna_figure(optuna.visualization.plot_contour, status,
+                              "Score over the two most important settings", params=params)
+    return _optuna_figure(optuna.visualization.plot_slice, status, "Score against the tuned setting", params=params)
 
 
 def parallel_figure(status: TuneStatus) -> go.Figure:
@@ -83,11 +86,8 @@ def parallel_figure(status: TuneStatus) -> go.Figure:
     import optuna
     if len(status.complete_trials()) < 2:
         return empty_figure("Every trial's settings", "Needs at least 2 finished trials.")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        fig = optuna.visualization.plot_parallel_coordinate(memory_study(status),
-                                                            target_name=f"CV {status.metric.label.lower()}")
-    return style(fig, "Every trial's settings, coloured by score", height=420)
+    return _optuna_figure(optuna.visualization.plot_parallel_coordinate, status,
+                          "Every trial's settings, coloured by score")
 
 
 def compare_figure(statuses: dict[str, TuneStatus]) -> go.Figure:

@@ -1,0 +1,70 @@
+"""Compressing a CNN (issue 13): filter pruning keeps the network's function, every variant is measured, exports
+match the network (parity), and the run's model is never modified."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from core.data import PrepOptions, load_dataset, split_dataset
+
+
+@pytest.fixture(scope="module")
+def cnn_run(tmp_path_factory):
+    import os
+    from core.models import ModelSpec
+    from core.runs import RunStore, save_trained
+    from core.train import train_model
+    home = tmp_path_factory.mktemp("cnn-compress-home")
+    old = os.environ.get("MODELDECK_HOME")
+    os.environ["MODELDECK_HOME"] = str(home)
+    try:
+        ds = load_dataset("builtin:digits")
+        trained = train_model(ds, ModelSpec.create("cnn", seed=0, epochs=8), PrepOptions(), cv_folds=0)
+        store = RunStore()
+        yield store, save_trained(store, trained, ds.name), trained
+    finally:
+        if old is None:
+            os.environ.pop("MODELDECK_HOME", None)
+        else:
+            os.environ["MODELDECK_HOME"] = old
+
+
+def test_filter_surgery_keeping_every_filter_is_the_same_network(cnn_run):
+    import torch
+    from core.compress import prepare_data
+    from core.compress._cnn import cnn_params, prune_filters
+    _store, _run, trained = cnn_run
+    model = trained.pipeline.named_steps["model"]
+    data = prepare_data(trained.pipeline, split_dataset(load_dataset("builtin:digits"), PrepOptions()))
+    same = prune_filters(model.net_.eval(), model.arch_, 1.0, data, epochs=0)
+    half = prune_filters(model.net_.eval(), model.arch_, 0.5, data, epochs=0)
+    x = torch.from_numpy(data.X_test[:50])
+    with torch.no_grad():
+        np.testing.assert_allclose(same(x).numpy(), model.net_.eval()(x).numpy(), atol=1e-5)
+        assert half(x).shape == (50, 10)
+    assert cnn_params(half)[0] < cnn_params(same)[0]
+    assert [m.out_channels for m in half.modules() if hasattr(m, "out_channels")] == \
+        [c // 2 for c in model.arch_["convs"]]
+
+
+def test_compress_run_measures_every_variant_of_a_cnn(cnn_run):
+    from core.compress import CompressOptions, compress_run, load_result, supported
+    store, run, trained = cnn_run
+    before = trained.pipeline.named_steps["model"].predict_proba(
+        split_dataset(load_dataset("builtin:digits"), PrepOptions()).X_test)
+    assert supported("cnn")
+    table = compress_run(run.id, CompressOptions(rounds=1, repeats=3, finetune_epochs=4, distill_epochs=8,
+                                                 half=False), store=store, pipeline=trained.pipeline)
+    rows = {r["variant"]: r for r in table.rows}
+    assert list(rows)[0] == "fp32 (PyTorch)" and "int8 static QDQ (ONNX Runtime)" in rows
+    assert any(name.startswith("structured") for name in rows) and any("distilled" in name for name in rows)
+    exported = [r for r in table.rows if r.get("parity_max_abs_diff") == r.get("parity_max_abs_diff")
+                and r.get("parity_max_abs_diff") is not None]
+    assert exported and all(r["parity_max_abs_diff"] < 1e-3 and r["parity_labels_equal"] == 1.0 for r in exported)
+    base = rows["fp32 (PyTorch)"]["params"]
+    assert all(r["params"] < base for name, r in rows.items() if name.startswith(("structured", "student")))
+    assert all(r["accuracy"] > 0.8 for r in table.rows)
+    assert load_result(run.id, store).rows[0]["variant"] == "fp32 (PyTorch)"
+    after = trained.pipeline.named_steps["model"].predict_proba(
+        split_dataset(load_dataset("builtin:digits"), PrepOptions()).X_test)
+    np.testing.assert_array_equal(before, after)
