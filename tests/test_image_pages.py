@@ -88,7 +88,7 @@ def test_explain_page_draws_heat_maps_on_the_picture(cnn_run):
     captions = [c.value for c in at.caption]
     assert any(c.startswith("The network says") for c in captions)
     assert any("LIME (a grid of 4×4-pixel cells" in c for c in captions)
-    assert any("add up to each picture's logit" in c for c in captions)          # the SHAP cross-check tab
+    assert any("add up to each picture's logit minus the logit of the blank picture" in c for c in captions)          # the SHAP cross-check tab
     assert any("agree" in c and "correlation" in c for c in captions)
 
 

@@ -102,8 +102,10 @@ def _cross_check(run, pm, pictures, truths, background, value_range, method: str
     chart(image_charts.compare_methods_figure(chosen[0], {ex.IMAGE_METHODS[method]: captum[0],
                                                            ex.IMAGE_METHODS["deep_shap"]: check.values[0]}, value_range))
     caption(ex.agreement_sentence(r, ex.IMAGE_METHODS[method], ex.IMAGE_METHODS["deep_shap"], count))
-    caption(f"DeepExplainer's values add up to each picture's logit minus the mean logit of its {check.background} "
-            f"reference picture(s) to within {check.max_error:.1e} (logits explained, every class computed).")
+    reference = "the logit of the blank picture" if method == "integrated_gradients" else \
+        f"the mean logit of the {check.background} training pictures"
+    caption(f"DeepExplainer's values add up to each picture's logit minus {reference} to within "
+            f"{check.max_error:.1e} (logits explained, every class computed).")
 
 
 def _mistakes(pm, pictures, truths, background, value_range, method: str) -> None:
