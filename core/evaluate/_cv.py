@@ -33,15 +33,8 @@ CV_SCORERS = {
 }
 
 
-def cross_validate_model(
-    estimator,
-    X,
-    y,
-    task: str,
-    folds: int = 5,
-    random_state: int = DEFAULT_SEED,
-    progress: Progress | None = None,
-) -> dict[str, tuple[float, float]]:
+def cross_validate_model(estimator, X, y, task: str, folds: int = 5, random_state: int = DEFAULT_SEED,
+                         progress: Progress | None = None) -> dict[str, tuple[float, float]]:
     """metric -> (mean, std over folds). StratifiedKFold(shuffle, seeded) for classification,
     KFold(shuffle, seeded) for regression; each fold fits a clone of `estimator` (n_jobs=1).
 

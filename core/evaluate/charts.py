@@ -111,15 +111,7 @@ def roc_figure(pred: Predictions, positive_label=None) -> go.Figure:
         go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line=REFERENCE_LINE, name="Chance", hoverinfo="skip")
     )
     for label, (fpr, tpr, auc) in points.items():
-        fig.add_trace(
-            go.Scatter(
-                x=fpr,
-                y=tpr,
-                mode="lines",
-                name=f"{label} (AUC {auc:.3f})",
-                hovertemplate="False alarms: %{x:.1%}<br>Caught: %{y:.1%}<extra>" + _esc(label) + "</extra>",
-            )
-        )
+        fig.add_trace(_curve(fpr, tpr, f"{label} (AUC {auc:.3f})", "False alarms", "Caught", label))
     _percent_axes(fig, "False positive rate (share of negatives flagged)", "True positive rate (recall)")
     if len(points) == 1:
         (label, (_, _, auc)), = points.items()
@@ -136,15 +128,7 @@ def pr_figure(pred: Predictions, positive_label=None) -> go.Figure:
     y_true = np.asarray([str(v) for v in pred.y_true])
     fig = go.Figure()
     for label, (precision, recall, ap) in points.items():
-        fig.add_trace(
-            go.Scatter(
-                x=recall,
-                y=precision,
-                mode="lines",
-                name=f"{label} (AP {ap:.3f})",
-                hovertemplate="Recall: %{x:.1%}<br>Precision: %{y:.1%}<extra>" + _esc(label) + "</extra>",
-            )
-        )
+        fig.add_trace(_curve(recall, precision, f"{label} (AP {ap:.3f})", "Recall", "Precision", label))
     if len(points) == 1:
         (label, (_, _, ap)), = points.items()
         base = float(np.mean(y_true == label)) if len(y_true) else 0.0
@@ -236,16 +220,7 @@ def residual_figure(pred: Predictions, units: str = "") -> go.Figure:
     """Errors (actual − predicted) against the prediction: a shapeless band around 0 is good."""
     y_true, y_pred = _floats(pred)
     residual = y_true - y_pred
-    fig = go.Figure(
-        go.Scatter(
-            x=y_pred,
-            y=residual,
-            mode="markers",
-            name="Test rows",
-            marker=dict(size=6, opacity=0.6),
-            hovertemplate="Predicted %{x:,.3g}<br>Error %{y:+,.3g}<extra></extra>",
-        )
-    )
+    fig = go.Figure(_test_points(y_pred, residual, "Predicted %{x:,.3g}<br>Error %{y:+,.3g}"))
     fig.add_hline(y=0, line=REFERENCE_LINE)
     suffix = f" ({units})" if units else ""
     fig.update_xaxes(title=f"Predicted value{suffix}")
@@ -265,16 +240,7 @@ def predicted_vs_actual_figure(pred: Predictions, units: str = "") -> go.Figure:
         go.Scatter(x=[lo, hi], y=[lo, hi], mode="lines", line=REFERENCE_LINE, name="Perfect prediction",
                    hoverinfo="skip")
     )
-    fig.add_trace(
-        go.Scatter(
-            x=y_true,
-            y=y_pred,
-            mode="markers",
-            name="Test rows",
-            marker=dict(size=6, opacity=0.6),
-            hovertemplate="Actual %{x:,.3g}<br>Predicted %{y:,.3g}<extra></extra>",
-        )
-    )
+    fig.add_trace(_test_points(y_true, y_pred, "Actual %{x:,.3g}<br>Predicted %{y:,.3g}"))
     suffix = f" ({units})" if units else ""
     pad = 0.03 * (hi - lo or 1.0)
     fig.update_xaxes(title=f"Actual value{suffix}", range=[lo - pad, hi + pad])
@@ -368,6 +334,18 @@ def _positive(pred: Predictions, positive_label):
     if pred.labels is not None and len(pred.labels) == 2:
         return default_positive_label(pred.labels)
     return None
+
+
+def _curve(x, y, name: str, x_word: str, y_word: str, label: str) -> go.Scatter:
+    """One class's curve with percentages in the hover text."""
+    return go.Scatter(x=x, y=y, mode="lines", name=name,
+                      hovertemplate=f"{x_word}: %{{x:.1%}}<br>{y_word}: %{{y:.1%}}<extra>{_esc(label)}</extra>")
+
+
+def _test_points(x, y, hover: str) -> go.Scatter:
+    """The test rows as a cloud of points."""
+    return go.Scatter(x=x, y=y, mode="markers", name="Test rows", marker=dict(size=6, opacity=0.6),
+                      hovertemplate=hover + "<extra></extra>")
 
 
 def _percent_axes(fig: go.Figure, x_title: str, y_title: str) -> None:

@@ -33,3 +33,12 @@ class Evidence:
     risky_inputs: dict[str, str] | None = None          # input column -> why it names rows (identifier, code)
     wide_one_hot: dict[str, int] | None = None          # one-hot encoded input column -> its number of values
     leaderboard: list[dict] | None = None               # other runs trained alongside: {"run", "title", "cv_mean"}
+
+
+def worst_column(scores: dict[str, float] | None, keep) -> tuple[str, float] | None:
+    """(column, score) with the highest score among those `keep(score)` accepts, or None when none is."""
+    picked = {column: score for column, score in (scores or {}).items() if keep(score)}
+    if not picked:
+        return None
+    column = max(picked, key=picked.get)
+    return column, picked[column]

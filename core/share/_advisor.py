@@ -10,7 +10,7 @@ from typing import Callable
 
 import numpy as np
 
-from core.share._advice import SEVERITY_ORDER, Advice, Evidence
+from core.share._advice import SEVERITY_ORDER, Advice, Evidence, worst_column
 from core.share._data_rules import (DATA_RULES, bare_code_labels, better_model_available, column_evidence,
                                     high_cardinality, identifier_input, leaderboard_evidence)
 
@@ -54,17 +54,15 @@ def missing_values(ev: Evidence) -> Advice | None:
 
 
 def leakage_suspect(ev: Evidence, threshold: float = 0.98) -> Advice | None:
-    if not ev.leakage_scores:
+    worst = worst_column(ev.leakage_scores, lambda score: score >= threshold)
+    if worst is None:
         return None
-    suspects = {c: s for c, s in ev.leakage_scores.items() if s >= threshold}
-    if not suspects:
-        return None
-    column = max(suspects, key=suspects.get)
+    column, score = worst
     return Advice("leakage_suspect", "critical",
-                  f"'{column}' alone predicts the target almost perfectly (score {suspects[column]:.3f}): it may be "
+                  f"'{column}' alone predicts the target almost perfectly (score {score:.3f}): it may be "
                   "a copy of the answer, recorded after the fact.",
                   f"Check how '{column}' is collected; if it is not known at prediction time, remove it.",
-                  {"feature": column, "single_feature_score": round(suspects[column], 4)}, "Data → Correlations")
+                  {"feature": column, "single_feature_score": round(score, 4)}, "Data → Correlations")
 
 
 def overfitting(ev: Evidence) -> Advice | None:

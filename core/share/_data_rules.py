@@ -5,7 +5,7 @@ model on the leaderboard than the one being read. Each reads evidence `evidence_
 """
 from __future__ import annotations
 
-from core.share._advice import Advice, Evidence
+from core.share._advice import Advice, Evidence, worst_column
 
 
 def identifier_input(ev: Evidence) -> Advice | None:
@@ -24,16 +24,17 @@ def identifier_input(ev: Evidence) -> Advice | None:
 
 def high_cardinality(ev: Evidence, limit: int = 15) -> Advice | None:
     """A category with many values is one-hot encoded into as many columns."""
-    wide = {c: n for c, n in (ev.wide_one_hot or {}).items() if n > limit}
-    if not wide:
+    worst = worst_column(ev.wide_one_hot, lambda values: values > limit)
+    if worst is None:
         return None
-    column = max(wide, key=wide.get)
+    column, values = worst
+    wide = [c for c, n in ev.wide_one_hot.items() if n > limit]
     return Advice("high_cardinality", "warning",
-                  f"'{column}' has {wide[column]:,} different values and each became its own 0/1 input column; "
+                  f"'{column}' has {values:,} different values and each became its own 0/1 input column; "
                   "most of them occur in a handful of rows.",
                   f"Use the encoder rule for '{column}' on the Data page: the commonest values one-hot and the rest "
                   "grouped, or cross-fitted target encoding.",
-                  {"column": column, "values": wide[column], "wide_columns": len(wide)}, "Data → Columns")
+                  {"column": column, "values": values, "wide_columns": len(wide)}, "Data → Columns")
 
 
 def bare_code_labels(ev: Evidence) -> Advice | None:

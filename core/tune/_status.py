@@ -23,6 +23,11 @@ def best_so_far(values: list[float], direction: str) -> list[float]:
     return [float(v) for v in pick.accumulate(np.asarray(values, dtype=float))] if values else []
 
 
+def _counting(state: str) -> property:
+    """A read-only count of the study's trials in one Optuna state."""
+    return property(lambda self: sum(t.state.name == state for t in self.trials))
+
+
 @dataclass
 class TuneStatus:
     """A snapshot of a search: its configuration, every trial so far and who is working on it."""
@@ -37,25 +42,11 @@ class TuneStatus:
     group: str | None = None
     lost: dict[int, str] = field(default_factory=dict)
 
-    # ---- counts
-    def _count(self, state: str) -> int:
-        return sum(t.state.name == state for t in self.trials)
-
-    @property
-    def n_complete(self) -> int:
-        return self._count("COMPLETE")
-
-    @property
-    def n_pruned(self) -> int:
-        return self._count("PRUNED")
-
-    @property
-    def n_failed(self) -> int:
-        return self._count("FAIL")
-
-    @property
-    def n_running(self) -> int:
-        return self._count("RUNNING")
+    # ---- counts of trials by state
+    n_complete = _counting("COMPLETE")
+    n_pruned = _counting("PRUNED")
+    n_failed = _counting("FAIL")
+    n_running = _counting("RUNNING")
 
     @property
     def n_finished(self) -> int:
