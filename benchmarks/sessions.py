@@ -128,6 +128,9 @@ async def _flow(page, session: Session, model: str | None) -> None:
         await page.get_by_text("The model is right").first.wait_for()
     elif flow == "explain":
         await _nav(page, session, "Explain", "explain")
+        compute = page.get_by_role("button", name=re.compile(r"^Compute SHAP values"))
+        if await compute.count():              # on a busy server the time estimate asks for a click first
+            await _timed(session, "explain", lambda: compute.first.click(), page)
         await page.get_by_role("tab", name="Overall", exact=True).wait_for()
     elif flow == "compress":
         await _nav(page, session, "Compress", "compress")

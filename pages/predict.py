@@ -10,6 +10,10 @@ caption("Upload a CSV of new rows without the target. The file is checked agains
         "from; then every row gets the model's prediction and the three things that pushed it most.")
 
 run = view.pick_run()
+from ui import image_explain  # noqa: E402  (issue 13: a CNN on pictures predicts an uploaded picture)
+if image_explain.is_picture_run(run):
+    image_explain.predict_view(run)
+    st.stop()
 version = view.version(run)
 with user_errors():
     model = view.run_model_of(run.id, version)

@@ -19,7 +19,9 @@ if image_ui.is_image(dataset):
 caption(f"Train models on **{dataset.name}** to predict '{dataset.target}' ({dataset.task}). "
            f"Cleaning: {prep.describe(bool(dataset.categorical_features))} (change it on the Data page).")
 
-tab_one, tab_board, tab_opt = st.tabs(["One model", "Leaderboard", "Compare optimizers"])
+from ui.training import warm_leaderboard  # noqa: E402  (issue 15: workers start when the Leaderboard tab opens)
+tab_one, tab_board, tab_opt = st.tabs(["One model", "Leaderboard", "Compare optimizers"], key="train_tab",
+                                      on_change=warm_leaderboard)
 
 with tab_one:
     family_key = st.selectbox("Model", list(FAMILIES), format_func=lambda k: FAMILIES[k].title[dataset.task],
@@ -58,10 +60,16 @@ with tab_board:
     from core.train import SORT_METRICS
     metric = st.selectbox("Rank by", SORT_METRICS[dataset.task], key="board_metric", persist_state="session",
                           format_func=lambda m: m.replace("_", " "))
+    if not chosen:
+        st.info("Pick at least one model to put on the leaderboard.", icon=":material/info:")
+    budget = st.number_input("Time budget for the whole leaderboard (seconds)", 5, 3600, 120, step=5,
+                             key="board_budget", persist_state="session",
+                             help="A model expected to overrun what is left is skipped; a model still training when "
+                                  "the time runs out is stopped. The models that finished are kept and shown.")
     if st.button("Train leaderboard", type="primary", key="board_go", disabled=not chosen):
         from ui.training import train_leaderboard
         st.session_state["board"] = (dataset.key, tuple(chosen), to_json(prep.to_dict()))
-        train_leaderboard(dataset, chosen, prep)
+        train_leaderboard(dataset, chosen, prep, budget_seconds=budget)
     board = st.session_state.get("board")
     if board and board[0] == dataset.key:
         from ui.training import show_leaderboard

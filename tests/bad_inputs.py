@@ -2,6 +2,7 @@
 what the message it gets must say. Used by tests/test_bad_input_corpus.py and `python -m benchmarks reliability`."""
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -34,9 +35,15 @@ def _table(n: int = ROWS, label=lambda i: "x" if i % 3 else "y") -> list[str]:
 GOOD = _csv("a,b,label", _table())
 
 
-def upload(data: bytes, name: str = "bad.csv", target: str | None = None, task: str | None = None,
+_NAMES = itertools.count()
+
+
+def upload(data: bytes, name: str | None = None, target: str | None = None, task: str | None = None,
            use: bool = False) -> Callable:
-    """Upload `data` on the Data page; with `use`, pick `target` (and `task`) and press 'Use this data set'."""
+    """Upload `data` on the Data page; with `use`, pick `target` (and `task`) and press 'Use this data set'.
+    Every case's file has its own name: AppTest keeps uploaded files by name across AppTest instances."""
+    name = name or f"bad{next(_NAMES)}.csv"
+
     def act(at):
         at.file_uploader(key="upload_file").upload(name, data, "text/csv")
         at.run()
@@ -50,13 +57,23 @@ def upload(data: bytes, name: str = "bad.csv", target: str | None = None, task: 
     return act
 
 
+_WIDGET_KINDS = ("text_input", "number_input", "multiselect", "selectbox", "slider", "checkbox", "radio", "toggle")
+
+
+def set_widgets(**values) -> Callable:
+    """Set widgets by key (key -> value), one rerun each."""
+    def act(at):
+        for widget_key, value in values.items():
+            widget = next(w for kind in _WIDGET_KINDS for w in getattr(at, kind) if w.key == widget_key)
+            widget.set_value(value).run()
+        return at
+    return act
+
+
 def click(key: str, **values) -> Callable:
     """Set widgets (key -> value) and press the button `key`."""
     def act(at):
-        for widget_key, value in values.items():
-            widget = next(w for w in at.main if getattr(w, "key", None) == widget_key)
-            widget.set_value(value).run()
-        return at.button(key=key).click().run()
+        return set_widgets(**values)(at).button(key=key).click().run()
     return act
 
 
@@ -64,6 +81,15 @@ def choose_family(family: str, then: Callable) -> Callable:
     def act(at):
         at.selectbox(key="train_family").select(family).run()
         return then(at)
+    return act
+
+
+def then_train(first: Callable) -> Callable:
+    """`first` on the Data page, then 'Train' on the Train page with the same session."""
+    def act(at):
+        at = first(at)
+        at.switch_page("pages/train.py").run()
+        return at.button(key="train_go").click().run()
     return act
 
 
@@ -143,14 +169,14 @@ CASES = [
     Case("5,000-character column name", "hostile content", "pages/data.py",
          upload(_csv("a" * 5_000 + ",b,label", _table())), f"Read {ROWS} rows"),
     Case("emoji and non-Latin names", "hostile content", "pages/data.py",
-         upload(_csv("📈 рост,価格,label", _table()), target="label", use=True), "rows"),
+         upload(_csv("📈 рост,価格,label", _table()), target="label", use=True), f"{ROWS} rows and 2 input columns"),
     Case("10,000 columns", "hostile content", "pages/data.py", upload(_wide), "at most 2,000"),
     Case("thousands separators", "hostile content", "pages/data.py",
          upload(_csv("a,price,label", [f'{i % 5},"{1000 + i * 37:,}",{"x" if i % 3 else "y"}' for i in range(ROWS)])),
          f"Read {ROWS} rows"),
     Case("inf values", "hostile content", "pages/data.py",
          upload(_csv("a,b,label", [f"{'inf' if i % 7 == 0 else i % 5},{i % 11},{'x' if i % 3 else 'y'}"
-                                   for i in range(ROWS)]), target="label", use=True), "inf"),
+                                   for i in range(ROWS)]), target="label", use=True), "infinite value"),
     Case("a 12,000-character value", "hostile content", "pages/data.py",
          upload(_csv("a,text,label", [f"{i % 5},{'w' * (12_000 if i == 3 else 5)},x" for i in range(ROWS)])),
          "at most 10,000"),
@@ -163,19 +189,20 @@ CASES = [
          query={"share": "x" * 32}),
     Case("someone else's upload in the URL", "hostile content", "pages/data.py", same, "belongs to someone else",
          query={"data": "upload:0123456789abcdef"}),
-    Case("a data set key that does not exist", "hostile content", "pages/data.py", same, "Unknown data set",
+    Case("a data set key that does not exist", "hostile content", "pages/data.py", same, "no built-in data set",
          query={"data": "builtin:nope"}),
     Case("a run id that does not exist", "hostile content", "pages/metrics.py", same, "not found",
          query={"run": "0000000000"}),
     # ---- wrong settings on the pages
     Case("hidden layers 'abc'", "wrong setting", "pages/train.py",
-         choose_family("mlp", click("train_go", one_mlp_hidden="abc")), "whole numbers"),
+         choose_family("mlp", set_widgets(one_mlp_hidden="abc")), "whole numbers"),
     Case("hidden layers '0'", "wrong setting", "pages/train.py",
-         choose_family("mlp", click("train_go", one_mlp_hidden="0")), "between 1 and 4096"),
+         choose_family("mlp", set_widgets(one_mlp_hidden="0")), "between 1 and 4096"),
     Case("hidden layers '99999'", "wrong setting", "pages/train.py",
-         choose_family("mlp", click("train_go", one_mlp_hidden="99999")), "between 1 and 4096"),
-    Case("an empty model list", "wrong setting", "pages/train.py", click("board_go", board_models=[]), "model"),
-    Case("a search with no trials", "wrong setting", "pages/tune.py", click("tune_start", tune_budget=0), "trial"),
+         choose_family("mlp", set_widgets(one_mlp_hidden="99999")), "between 1 and 4096"),
+    Case("an empty model list", "wrong setting", "pages/train.py", set_widgets(board_models=[]),
+         "Pick at least one model"),
+    Case("a search with no trials", "wrong setting", "pages/tune.py", set_widgets(tune_budget=0), "trial"),
     Case("a row number that is not there", "wrong setting", "pages/explain.py", explain_row(99_999),
          "is not among", query={"run": "<RUN>"}),
     Case("predict: a file without the model's columns", "wrong setting", "pages/predict.py",
@@ -199,19 +226,19 @@ CASES = [
                 task="classification", use=True), "class"),
     Case("an all-missing column", "edge data set", "pages/data.py",
          upload(_csv("a,blank,label", [f"{i % 5},,{'x' if i % 3 else 'y'}" for i in range(ROWS)]), target="label",
-                use=True), "empty"),
+                use=True), "'blank' (empty)"),
     Case("a constant target", "edge data set", "pages/data.py",
          upload(_csv("a,b,y", [f"{i % 5},{i % 7},4.2" for i in range(ROWS)]), target="y", task="regression",
                 use=True), "1 distinct value"),
     Case("a regression target with 3 values", "edge data set", "pages/data.py",
-         upload(_reg3, target="y", task="regression", use=True), "3"),
+         upload(_reg3, target="y", task="regression", use=True), "only 3 values"),
     Case("two rows", "edge data set", "pages/data.py",
          upload(_csv("a,b,label", ["1,2,x", "3,4,y"]), target="label", task="classification", use=True), "rows"),
     Case("a target with no values", "edge data set", "pages/data.py",
          upload(_csv("a,b,y", [f"{i % 5},{i % 7}," for i in range(ROWS)]), target="y", use=True), "target"),
-    Case("six rows, three classes", "edge data set", "pages/data.py",
-         upload(_csv("a,b,label", [f"{i},{i * 2},{'abc'[i % 3]}" for i in range(6)]), target="label",
-                task="classification", use=True), "rows"),
+    Case("six rows, three classes: no room for a test split", "edge data set", "pages/data.py",
+         then_train(upload(_csv("a,b,label", [f"{i},{i * 2},{'abc'[i % 3]}" for i in range(6)]), target="label",
+                           task="classification", use=True)), "test"),
 ]
 
 

@@ -32,3 +32,14 @@ def _one_browser(monkeypatch):
     in the next; tests of ownership give sessions their own identities."""
     import ui.auth
     monkeypatch.setattr(ui.auth, "_cookie_token", lambda: "tests-one-browser-0000000000")
+
+
+@pytest.fixture(scope="session")
+def pg_cluster():
+    """The URL of a PostgreSQL cluster for the shared-store tests (see tests/pg.py): MODELDECK_TEST_PG_URL, or a
+    throwaway cluster; skipped with the reason when PostgreSQL is absent, an error under CI=true."""
+    from tests.pg import SKIP_REASON, postgres_url
+    url = postgres_url()
+    if url is None:
+        pytest.skip(SKIP_REASON)
+    return url

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -36,10 +37,13 @@ def kill(pid: int) -> None:
         pass
 
 
+@contextmanager
 def as_another_machine(monkeypatch):
     """Read the store as a process on another machine would: a job's pid means nothing there."""
     from core.runs import _heartbeat
-    monkeypatch.setattr(_heartbeat, "HOST", "another-machine")
+    with monkeypatch.context() as patch:
+        patch.setattr(_heartbeat, "HOST", "another-machine")
+        yield
 
 
 @pytest.fixture()
@@ -83,18 +87,17 @@ def test_a_killed_training_job_reads_failed_and_restarts(earlier_run, monkeypatc
     job = queue_run(store, ds, ModelSpec.create("mlp", epochs=300, early_stopping=False), PrepOptions())
     pid = start_background(job.id)
     store.mark_running(job.id, pid)
-    first = wait_until(lambda: (r := store.get(job.id)).progress > 0.02 and r.heartbeat_at)
+    first = wait_until(lambda: (r := store.get(job.id)).progress > 0.02 and r)
     wait_until(lambda: store.get(job.id).heartbeat_at > first.heartbeat_at)       # it beats while it works
     kill(pid)
     here = store.get(job.id)
     assert here.status == "failed" and "is gone" in here.error
-    as_another_machine(monkeypatch)                 # elsewhere only the heartbeat tells: after the stated limit
-    remote = RunStore(stale_after_s=3)
-    assert remote.get(job.id).status == "running"
-    time.sleep(3.5)
-    assert remote.get(job.id).status == "failed" and "No heartbeat" in remote.get(job.id).error
-    assert remote.mark_orphans_failed() == 1
-    monkeypatch.undo()
+    with as_another_machine(monkeypatch):          # elsewhere only the heartbeat tells: after the stated limit
+        remote = RunStore(stale_after_s=3)
+        assert remote.get(job.id).status == "running"
+        time.sleep(3.5)
+        assert remote.get(job.id).status == "failed" and "No heartbeat" in remote.get(job.id).error
+        assert remote.mark_orphans_failed() == 1
     assert not (store.folder(job.id) / "model.skops").exists()     # never half-written: no model, no metrics
     assert store.get(job.id).metrics is None
     assert_intact(run, result_json)
@@ -116,11 +119,10 @@ def test_a_killed_compression_job_leaves_the_earlier_result(earlier_run, monkeyp
     proc.wait()
     killed = next(j for j in store.jobs(subject=run.id) if j.id == job.id)
     assert killed.status == "failed" and "is gone" in killed.error
-    as_another_machine(monkeypatch)
-    assert next(j for j in RunStore(stale_after_s=60).jobs(subject=run.id) if j.id == job.id).status == "running"
-    time.sleep(2.5)
-    assert next(j for j in RunStore(stale_after_s=2).jobs(subject=run.id) if j.id == job.id).status == "failed"
-    monkeypatch.undo()
+    with as_another_machine(monkeypatch):
+        assert next(j for j in RunStore(stale_after_s=60).jobs(subject=run.id) if j.id == job.id).status == "running"
+        time.sleep(2.5)
+        assert next(j for j in RunStore(stale_after_s=2).jobs(subject=run.id) if j.id == job.id).status == "failed"
     assert_intact(run, result_json)
 
 
@@ -140,7 +142,11 @@ def test_a_killed_tuning_worker_leaves_a_consistent_study(earlier_run):
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     done_before = [(t.number, t.value) for t in tune.study_status(name).trials if t.state.name == "COMPLETE"]
-    status = tune.study_status(name)
+    status = wait_until(lambda: (s := tune.study_status(name)).n_running == 0 and s, timeout=120, every=1.0)
     assert not status.active, "a killed worker still counts as running"
+    assert status.n_failed == 1                       # its trial in progress, marked failed (Optuna's heartbeat)
     assert [(t.number, t.value) for t in status.trials if t.state.name == "COMPLETE"] == done_before
+    from core.runs import RunStore
+    worker_job = next(j for j in RunStore().jobs(subject=name, kind="tune-worker"))
+    assert worker_job.status == "failed" and worker_job.pid == proc.pid       # its heartbeat row tells too
     assert_intact(run, result_json)

@@ -62,6 +62,10 @@ def test_train_page_trains_a_cnn_and_compares_augmentation(fresh_home):
     assert_clean(at)
     assert str(at.query_params["run"]).strip("[]'")
     assert any("Convolutional network (PyTorch CNN)" in s.label for s in at.status)
+    # augmenting the one-model training reads the strengths set in the comparison tab (one set of widgets)
+    next(c for c in at.checkbox if c.key == "img_train_use_aug").check().run()
+    assert_clean(at)
+    assert any("random draw per epoch: shift ≤10%, rotation ≤10°" in c.value for c in at.caption)
     next(s for s in at.slider if s.key == "img_aug_epochs").set_value(5).run()
     button(at, "img_aug_go").click().run()
     assert_clean(at)
@@ -92,11 +96,25 @@ def test_explain_page_draws_heat_maps_on_the_picture(cnn_run):
     assert any("agree" in c and "correlation" in c for c in captions)
 
 
-@pytest.mark.parametrize("page", ["pages/metrics.py", "pages/compress.py", "pages/advice.py", "pages/runs.py",
+@pytest.mark.parametrize("page", ["pages/metrics.py", "pages/predict.py", "pages/compress.py", "pages/advice.py", "pages/runs.py",
                                   "pages/home.py", "pages/recommend.py"])
 def test_a_cnn_run_opens_on_every_other_page(cnn_run, page):
     at = open_page(page, data=FACES, run=cnn_run.id)
     assert_clean(at)
+
+
+def test_predict_page_classifies_an_uploaded_picture(cnn_run):
+    from PIL import Image
+    at = open_page("pages/predict.py", data=FACES, run=cnn_run.id)
+    assert_clean(at)
+    png = io.BytesIO()
+    Image.fromarray(np.random.default_rng(1).integers(0, 255, (50, 40), dtype=np.uint8), "L").save(png, format="PNG")
+    next(u for u in at.file_uploader if u.key == "predict_picture").upload("me.png", png.getvalue(), "image/png")
+    at.run()
+    assert_clean(at)
+    captions = [c.value for c in at.caption]
+    assert any("is 40×50 pixels; it was resized to 25×25" in c for c in captions)
+    assert any(c.startswith("The network says") for c in captions)
 
 
 def test_tune_says_how_it_treats_pictures(fresh_home):

@@ -92,6 +92,17 @@ def test_colour_pictures_keep_three_channels_and_round_trip_through_storage(fres
     np.testing.assert_array_equal(images_of(back), images_of(ds))
 
 
+def test_uploaded_image_sets_are_listed_for_their_owners(fresh_home):
+    from core.data import image_set_options
+    read = read_image_zip(class_zip(), size=8)
+    key = save_image_upload(make_image_dataset(read.images, read.labels, name="pets"), owner="browser:a")
+    assert key in image_set_options(owner="browser:a") and key in image_set_options()
+    assert key not in image_set_options(owner="browser:b")
+    save_image_upload(make_image_dataset(read.images, read.labels, name="pets"), owner="browser:b")
+    assert key in image_set_options(owner="browser:a") and key in image_set_options(owner="browser:b")
+    assert "images:mnist" in image_set_options(owner="browser:b")
+
+
 def test_one_top_folder_around_the_class_folders_is_stripped():
     files = {f"pets/{c}/{i}.png": png(value=i) for c in ("cat", "dog") for i in range(2)}
     assert sorted(set(read_image_zip(make_zip(files), size=8).labels)) == ["cat", "dog"]

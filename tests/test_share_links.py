@@ -46,11 +46,17 @@ def click(at, key: str):
 
 
 # ---------------------------------------------------------------- one test per write path
+def test_rename_and_delete_are_offered_to_no_one_with_a_share_link(shared, fresh_home):
+    """Disabled in the page (a browser cannot press them); the check behind them is tested below, called directly."""
+    run, token = shared
+    at = open_page("pages/runs.py", share=token)
+    assert button(at, "runs_rename").disabled and button(at, "runs_delete").disabled
+    assert next(c for c in at.checkbox if c.key.startswith("runs_confirm")).disabled
+    assert any("shared link" in c.value for c in at.caption)
+
+
 WRITE_PATHS = {
     # name -> (page, how to reach the write once the page is open)
-    "rename": ("pages/runs.py", lambda at: click(at, "runs_rename")),
-    "delete": ("pages/runs.py", lambda at: click(next(c for c in at.checkbox if c.key.startswith("runs_confirm"))
-                                                 .check().run(), "runs_delete")),
     "train": ("pages/train.py", lambda at: click(at, "train_go")),
     "train in the background": ("pages/train.py", lambda at: click(
         next(c for c in at.checkbox if c.key.startswith("train_bg")).check().run(), "train_go")),
@@ -203,11 +209,11 @@ def test_uploads_are_listed_for_their_owner_only(fresh_home):
     at = click(at.run(), "upload_use")
     key = at.query_params["data"]
     key = key[0] if isinstance(key, list) else key
-    assert key.startswith("upload:") and key in at.selectbox(key="data_select").options
+    assert key.startswith("upload:") and "mine (uploaded)" in at.selectbox(key="data_select").options
     other = as_other(AppTest.from_file(APP, default_timeout=90))
     other.query_params["data"] = key                 # someone pasted the link
     other.switch_page("pages/data.py")
     other.run()
     assert not other.exception
-    assert key not in other.selectbox(key="data_select").options
+    assert "mine (uploaded)" not in other.selectbox(key="data_select").options
     assert any("belongs to someone else" in w.value for w in other.warning)

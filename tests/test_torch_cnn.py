@@ -118,3 +118,25 @@ def test_label_budget_takes_the_same_pictures_for_the_same_seed():
     rows = label_budget_rows(y, 5, seed=4)
     np.testing.assert_array_equal(rows, label_budget_rows(y, 5, seed=4))
     assert (y[rows] == "a").sum() == 5 and (y[rows] == "b").sum() == 3
+
+
+def test_safetensors_weights_are_shape_checked_and_pickles_refused(digits, tmp_path):
+    from core.models import charts as model_charts
+    from core.models import weights_from_safetensors
+    _ds, split = digits
+    X, y = split.X_train.to_numpy(np.float32), split.y_train.to_numpy()
+    model = small().fit(X[:200], y[:200])
+    path = tmp_path / "cnn.safetensors"
+    model.save_weights(path)
+    shape = model.arch_["image_shape"]
+    features = weights_from_safetensors(path.read_bytes(), shape, width=4, dense=16, name="cnn.safetensors")
+    assert set(features.weights) == set(model.feature_weights())
+    with pytest.raises(ModelDeckError, match="do not fit this CNN's convolution layers"):
+        weights_from_safetensors(path.read_bytes(), shape, width=8)
+    with pytest.raises(ModelDeckError, match="not a safetensors file"):
+        weights_from_safetensors(pickle.dumps({"weights": [1, 2]}), shape)
+    result = transfer_study(features, X, y, split.X_test.to_numpy(np.float32), split.y_test.to_numpy(), budgets=(5,),
+                            starts=("frozen",), params={"epochs": 2}, seed=1)
+    assert list(result.table()["start"]) == ["scratch", "frozen"] and result.classes == 10
+    fig = model_charts.transfer_figure(result)
+    assert [t.name for t in fig.data] == ["from scratch", "pretrained, convolutions frozen"]

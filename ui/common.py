@@ -126,9 +126,12 @@ def current_run():
 
 
 def session_guard() -> None:
-    """Before any page: a share link that no longer opens anything ends the page with a clear message."""
+    """Before any page, in the main area: a share link that no longer opens anything ends the page with a clear
+    message; a data set or run of someone else's in the URL is dropped with a note (shown here, above the page)."""
     with user_errors():
         shared_run_id()
+    current_dataset_key()
+    current_run()
 
 
 def share_url(token: str, page: str = "metrics") -> str:

@@ -120,3 +120,25 @@ def _mistakes(pm, pictures, truths, background, value_range, method: str) -> Non
     caption(f"{wrong:,} of the {len(pictures):,} test pictures ({wrong / len(pictures):.1%}) are wrong; these are the "
             f"{len(found)} the network was surest about. Red marks the pixels that pushed it to the wrong class: "
             "look for smudges, unusual strokes or labels that look wrong themselves.")
+
+
+def predict_view(run) -> None:
+    """The Predict page for a CNN run: one uploaded PNG/JPEG, read as the training pictures were, with its top
+    classes and where the network looked."""
+    from core.data import decode_image
+    pm, _pictures, _truths, background, value_range = _context(run)
+    channels, height, width = pm.shape
+    caption(f"Run '{run.name}' reads {height}×{width} {'colour' if channels == 3 else 'grey'} pictures: upload one "
+            "(PNG or JPEG); it is resized the way the training pictures were, then classified.")
+    uploaded = st.file_uploader("A picture", type=["png", "jpg", "jpeg"], key="predict_picture")
+    if uploaded is None:
+        st.info("Upload a picture to classify it.", icon=":material/upload_file:")
+        return
+    with user_errors():
+        pixels, original = decode_image(uploaded.getvalue(), uploaded.name, height, channels)
+        explained = ex.explain_picture(pm, pixels.astype(np.float32), background=background)
+    if original != (width, height):
+        caption(f"'{uploaded.name}' is {original[0]}×{original[1]} pixels; it was resized to {width}×{height}.")
+    chart(image_charts.picture_figure(explained, value_range, method_title=ex.IMAGE_METHODS[explained.method]))
+    caption(explained.caption())
+    chart(image_charts.top_classes_figure(explained))

@@ -10,10 +10,9 @@ import streamlit as st
 
 from core.data import Augment, image_charts
 from core.models import FAMILIES, IMAGE_FAMILIES, ModelSpec
-from core.train import charts as charts_train
 from ui._shelf import shelf as shelf_named
 from ui.common import LiveProgress, caption, chart, param_widgets, select, to_json, user_errors
-from ui.images import augment_preview_section, augment_widgets
+from ui.images import augment_preview_section, augment_widgets, current_augment
 from ui.training import background_panel, show_result, start_training_job, train_and_save, trained_for
 
 ALL_FAMILIES = {**IMAGE_FAMILIES, **FAMILIES}
@@ -61,9 +60,9 @@ def _train_one(dataset, prep) -> None:
         use_aug = st.checkbox("Augment the training pictures on the fly", False, key="img_train_use_aug",
                               persist_state="session")
         if use_aug:
-            with st.expander("Augmentation", expanded=True):
-                aug = augment_widgets()
-                caption(f"Each training picture gets its own random draw per epoch: {aug.describe()}.")
+            aug = current_augment()
+            caption(f"Each training picture gets its own random draw per epoch: {aug.describe()} (set the strengths "
+                    "and see a preview in the 'Augmentation: with and without' tab or on the Data page).")
             params |= aug.to_params()
     with user_errors():
         spec = ModelSpec.create(family_key, seed=prep.seed, **params)
@@ -109,21 +108,28 @@ def _pair_table(models: dict) -> pd.DataFrame:
                           "fit (s)": m.fit_seconds} for name, m in models.items()])
 
 
-def _verdict(models: dict, n_val: int, question: str) -> tuple[str, str]:
-    """(chosen name, sentence) decided on validation accuracy; the chosen one's test score, measured once."""
+def _verdict(models: dict, n_val: int, question: str = "", candidate: str | None = None) -> str:
+    """The sentence, decided on validation accuracy (a tie keeps the first, simpler model), with the chosen one's
+    test score, measured once. With `question`, it opens with the answer: does `candidate` win?"""
     (a, ma), (b, mb) = models.items()
     va, vb = _best_validation(ma), _best_validation(mb)
-    chosen, other = (a, b) if va >= vb else (b, a)
-    gap = abs(va - vb)
-    test = models[chosen].report.test["accuracy"]
-    answer = (f"{question}: {'yes' if chosen == a else 'no'} — " if question else "")
-    if gap < 0.005:
-        text = (f"{answer}the two end within {gap * 100:.1f} points on the {n_val:,} validation pictures "
-                f"({va:.1%} against {vb:.1%}); on this data the difference is noise.")
+    tie = abs(va - vb) < 0.005
+    chosen, other = (a, b) if tie or va > vb else (b, a)
+    if question:
+        answer = "not measurably" if tie else "yes" if chosen == candidate else "no"
+        opening = f"{question}? {answer.capitalize()}: "
     else:
-        text = (f"{answer}'{chosen}' reached {max(va, vb):.1%} on the {n_val:,} validation pictures held out from "
-                f"training, {gap * 100:.1f} points above '{other}' ({min(va, vb):.1%}).")
-    return chosen, text + f" The chosen '{chosen}' scores {test:.1%} on the test pictures (measured once, for it only)."
+        opening = ""
+    if tie:
+        text = (f"{opening}the two end within {abs(va - vb) * 100:.1f} points on the {n_val:,} validation pictures "
+                f"held out from training ({va:.1%} against {vb:.1%}); on this data the difference is noise, so the "
+                f"simpler '{chosen}' is kept.")
+    else:
+        text = (f"{opening}'{chosen}' reached {max(va, vb):.1%} on the {n_val:,} validation pictures held out from "
+                f"training, {abs(va - vb) * 100:.1f} points above '{other}' ({min(va, vb):.1%}).")
+    test = models[chosen].report.test["accuracy"]
+    text = text[0].upper() + text[1:]
+    return text + f" '{chosen}' scores {test:.1%} on the test pictures (measured once, for it only)."
 
 
 def _validation_pictures(dataset, prep) -> int:
@@ -157,9 +163,8 @@ def _augmentation_comparison(dataset, prep) -> None:
     chart(image_charts.curves_side_by_side_figure({n: m.history for n, m in models.items()}))
     st.dataframe(_pair_table(models).style.format({"best validation accuracy": "{:.1%}", "fit (s)": "{:.1f}"}),
                  hide_index=True)
-    _chosen, sentence = _verdict(dict(reversed(list(models.items()))), _validation_pictures(dataset, prep),
-                                 f"Did augmentation ({aug.describe()}) help")
-    caption(sentence)
+    caption(_verdict(models, _validation_pictures(dataset, prep), f"Did augmentation ({aug.describe()}) help",
+                     candidate="with augmentation"))
 
 
 def _cnn_against_mlp(dataset, prep) -> None:
@@ -170,14 +175,14 @@ def _cnn_against_mlp(dataset, prep) -> None:
     if st.session_state.get("img_vs") != (dataset.key, to_json(prep.to_dict())):
         return
     with user_errors():
-        specs = {"CNN": ModelSpec.create("cnn", seed=prep.seed), "MLP": ModelSpec.create("mlp", seed=prep.seed)}
+        specs = {"MLP": ModelSpec.create("mlp", seed=prep.seed), "CNN": ModelSpec.create("cnn", seed=prep.seed)}
     models = _train_pair(dataset, prep, specs, "Training the CNN and the MLP")
     histories = {n: m.history for n, m in models.items()}
     chart(image_charts.curves_side_by_side_figure(histories, title="Validation accuracy per epoch: CNN and MLP"))
-    chart(charts_train.optimizer_curves_figure(histories, "val_loss"))
+    chart(image_charts.curves_side_by_side_figure(histories, "val_loss", title="Validation loss per epoch: CNN and MLP"))
     st.dataframe(_pair_table(models).style.format({"best validation accuracy": "{:.1%}", "fit (s)": "{:.1f}"}),
                  hide_index=True)
-    caption(_verdict(models, _validation_pictures(dataset, prep), "")[1])
+    caption(_verdict(models, _validation_pictures(dataset, prep)))
 
 
 def shelf():

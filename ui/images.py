@@ -1,6 +1,6 @@
 """Image data sets as the pages see them: the zip upload, the Data page's picture view (samples per class, class
-balance, pixel and size statistics, live augmentation preview), and the one-line notes of pages that do not apply
-to pictures. Training and explanation views for pictures are in `ui.image_training` and `ui.image_explain`."""
+balance, pixel and size statistics, live augmentation preview) and the augmentation settings shared with Train.
+Training and explanation views for pictures are in `ui.image_training`, `ui.image_transfer` and `ui.image_explain`."""
 from __future__ import annotations
 
 import streamlit as st
@@ -11,13 +11,7 @@ from ui.common import caption, chart, select, user_errors
 from ui.data import dataset as cached_dataset
 from ui.runs import require_write
 
-__all__ = ["is_image", "zip_upload_section", "data_view", "augment_widgets", "not_for_images", "image_options"]
-
-
-def image_options() -> dict[str, str]:
-    """Built-in and uploaded image sets for the data set chooser: key -> title."""
-    from core.data import image_set_options
-    return image_set_options()
+__all__ = ["is_image", "zip_upload_section", "data_view", "augment_widgets", "current_augment"]
 
 
 # ---------------------------------------------------------------- upload
@@ -65,26 +59,39 @@ def stats(key: str):
     return image_charts.image_stats(cached_dataset(key))
 
 
-def augment_widgets(prefix: str = "aug") -> Augment:
-    """One strength per augmentation; the same keys on every page, so the Data page's choice reaches Train."""
+AUG_DEFAULTS = {"shift": 0.1, "rotation": 10.0, "flip": "none", "brightness": 0.0, "contrast": 0.0, "noise": 0.0,
+                "blur": 0.0}
+
+
+def augment_widgets() -> Augment:
+    """One strength per augmentation, drawn once per page (the Data page's preview tab, the Train page's comparison
+    tab); the same session keys everywhere, so a choice made on one reaches the other and `current_augment`."""
     a, b, c = st.columns(3)
+    d = AUG_DEFAULTS
     values = dict(
-        shift=a.slider("Random shift / crop (share of the side)", 0.0, 0.3, 0.1, 0.01, key=f"{prefix}_shift",
+        shift=a.slider("Random shift / crop (share of the side)", 0.0, 0.3, d["shift"], 0.01, key="aug_shift",
                        persist_state="session"),
-        rotation=a.slider("Random rotation (degrees)", 0.0, 45.0, 10.0, 1.0, key=f"{prefix}_rotation",
+        rotation=a.slider("Random rotation (degrees)", 0.0, 45.0, d["rotation"], 1.0, key="aug_rotation",
                           persist_state="session"),
-        flip=a.selectbox("Random flips", FLIPS, key=f"{prefix}_flip", persist_state="session",
+        flip=a.selectbox("Random flips", FLIPS, index=FLIPS.index(d["flip"]), key="aug_flip", persist_state="session",
                          help="Flips change the meaning of digits and letters: leave them off for those."),
-        brightness=b.slider("Brightness (share of the range)", 0.0, 0.5, 0.0, 0.01, key=f"{prefix}_brightness",
+        brightness=b.slider("Brightness (share of the range)", 0.0, 0.5, d["brightness"], 0.01, key="aug_brightness",
                             persist_state="session"),
-        contrast=b.slider("Contrast (share)", 0.0, 0.5, 0.0, 0.01, key=f"{prefix}_contrast", persist_state="session"),
-        noise=c.slider("Gaussian noise (share of the range)", 0.0, 0.3, 0.0, 0.01, key=f"{prefix}_noise",
+        contrast=b.slider("Contrast (share)", 0.0, 0.5, d["contrast"], 0.01, key="aug_contrast",
+                          persist_state="session"),
+        noise=c.slider("Gaussian noise (share of the range)", 0.0, 0.3, d["noise"], 0.01, key="aug_noise",
                        persist_state="session"),
-        blur=c.slider("Gaussian blur (sigma, pixels)", 0.0, 2.0, 0.0, 0.1, key=f"{prefix}_blur",
-                      persist_state="session"),
+        blur=c.slider("Gaussian blur (sigma, pixels)", 0.0, 2.0, d["blur"], 0.1, key="aug_blur", persist_state="session"),
     )
     with user_errors():
         return Augment(**values).check()
+
+
+def current_augment() -> Augment:
+    """The augmentation chosen with `augment_widgets` (its defaults before any choice), without drawing widgets."""
+    with user_errors():
+        return Augment(**{name: st.session_state.get(f"aug_{name}", default)
+                          for name, default in AUG_DEFAULTS.items()}).check()
 
 
 def augment_preview_section(dataset, aug: Augment, key: str = "aug_preview") -> None:
@@ -152,10 +159,3 @@ def split_section() -> None:
                     format_func=lambda v: f"{v:.0%}")
     b.number_input("Random seed", 0, 2**31 - 1, defaults.seed, key="prep_seed", persist_state="session")
     st.page_link("pages/train.py", label="Next: train a CNN on these pictures →", icon=":material/model_training:")
-
-
-def not_for_images(dataset, page: str, instead: str = "") -> None:
-    """One line on a page that does not apply to pictures, then stop."""
-    st.info(f"{page} works on tables; '{dataset.name}' is a set of pictures.{(' ' + instead) if instead else ''}",
-            icon=":material/image:")
-    st.stop()

@@ -50,6 +50,8 @@ def _save_run(dataset, trained, group_id: str | None = None):
 
 
 def train_and_save(dataset, spec: ModelSpec, prep: PrepOptions, cv_folds: int):
+    with user_errors():
+        require_write()          # a read-only session is told before anything is trained
     title = spec.title(dataset.task)
     with st.status(f"Training {title}…", expanded=True) as status:
         curve = charts_train.loss_curve_figure if spec.family in ("mlp", "cnn") else None
@@ -120,27 +122,71 @@ def _leaderboard_specs(dataset, families: list[str], prep: PrepOptions) -> list[
     return [ModelSpec.create(f, seed=prep.seed) for f in families]
 
 
-def train_leaderboard(dataset, families: list[str], prep: PrepOptions, cv_folds: int = 5) -> list:
+def train_leaderboard(dataset, families: list[str], prep: PrepOptions, cv_folds: int = 5,
+                      budget_seconds: float | None = None) -> list:
+    with user_errors():
+        require_write()          # a read-only session is told before anything is trained
     specs = _leaderboard_specs(dataset, families, prep)
     group = uuid.uuid4().hex[:10]
-    models, runs = [], []
     with st.status(f"Training {len(specs)} models…", expanded=True) as status:
         bar = st.progress(0.0)
-        for i, spec in enumerate(specs):
-            title = spec.title(dataset.task)
-            trained = trained_for(dataset, spec, prep, cv_folds, lambda f, m, h=None, i=i, t=title: bar.progress(
-                min((i + f) / len(specs), 1.0), text=f"{t} ({i + 1}/{len(specs)}): {m}"))
-            runs.append(_save_run(dataset, trained, group_id=group))
-            models.append(trained)
-        status.update(label=f"{len(specs)} models trained and saved as runs", state="complete", expanded=False)
-    from core.train import choose_best
-    best, _rule = choose_best(models)
-    select("run", runs[models.index(best)].id)
+        models, notes = _board_models(dataset, specs, prep, cv_folds, budget_seconds,
+                                      lambda f, m, *_: bar.progress(min(f, 1.0), text=m))
+        runs = [_save_run(dataset, trained, group_id=group) for trained in models]
+        status.update(label=f"{len(models)} of {len(specs)} models trained and saved as runs",
+                      state="complete" if len(models) == len(specs) else "error", expanded=False)
+    # what the page shows from now on: the models that finished, and what the budget cut
+    st.session_state["board"] = (dataset.key, tuple(m.spec.family for m in models), to_json(prep.to_dict()))
+    st.session_state["board_notes"] = notes
+    if models:
+        from core.train import choose_best
+        best, _rule = choose_best(models)
+        select("run", runs[models.index(best)].id)
     return models
+
+
+def warm_leaderboard() -> None:
+    """When the Leaderboard tab opens, start the training workers (each imports its libraries once, a few
+    seconds), so the leaderboard the user is about to train does not wait for them."""
+    if st.session_state.get("train_tab") == "Leaderboard":
+        from core.train import warm_workers
+        warm_workers()
+
+
+def _board_models(dataset, specs: list[ModelSpec], prep: PrepOptions, cv_folds: int, budget_seconds: float | None,
+                  progress) -> tuple[list, tuple[str, str]]:
+    """The leaderboard's models: those this server already trained come from the shelf, the others are trained
+    across the cores within the budget (and shelved). → (finished models in the order asked, (time, cut) words)."""
+    from core.train import train_board
+    prep_json = to_json(prep.to_dict())
+    shelf = shelf_named("models", 32)
+    keys = [(dataset.key, dataset.fingerprint, s.to_json(), prep_json, cv_folds) for s in specs]
+    found = {i: shelf.get(k) for i, k in enumerate(keys)}
+    missing = [i for i, m in found.items() if m is None]
+    with user_errors():
+        board = train_board(dataset, [specs[i] for i in missing], prep, cv_folds, progress,
+                            budget_seconds=budget_seconds) if missing else None
+    for trained in board.models if board else []:
+        i = next(i for i in missing if specs[i] == trained.spec)
+        shelf.put(keys[i], trained)
+        found[i] = trained
+    models = [found[i] for i in range(len(specs)) if found[i] is not None]
+    reused = len(specs) - len(missing)
+    said = board.time_sentence() if board else ""
+    if reused:
+        said += f" {reused} model{'s were' if reused > 1 else ' was'} already trained in this session and reused."
+    return models, (said.strip(), board.cut_sentence() if board else "")
 
 
 def show_leaderboard(dataset, families: list[str], prep: PrepOptions, metric: str, cv_folds: int = 5) -> None:
     from core.train import leaderboard_sentence, leaderboard_table
+    said, cut = st.session_state.get("board_notes", ("", ""))
+    if cut:
+        st.warning(cut, icon=":material/timer_off:")
+    if said:
+        caption(said)
+    if not families:
+        return
     models = [trained_for(dataset, spec, prep, cv_folds) for spec in _leaderboard_specs(dataset, families, prep)]
     with user_errors():
         table = leaderboard_table(models, metric)

@@ -1,6 +1,10 @@
 """What every capability needs: the user-facing error type, where things are kept, the seed, atomic writes,
-the progress callback type, number formatting and library versions. The shared chart look is the submodule
+the progress callback type, number formatting and library versions; with a shared database (MODELDECK_DB_URL not
+SQLite), the files of the folders it keeps (uploads, run artifacts) live in it too (`fetch_shared…`,
+`store_shared_tree`, `remove_shared_tree`, `shared_folder`; atomic writes store them by themselves). The shared chart look is the submodule
 `core.common.charts` (it imports plotly, so it is not loaded here)."""
+from core.common._blobs import (fetch_shared, fetch_shared_tree, remove_shared_tree, shared_folder,
+                                store_shared_tree)
 from core.common._config import DEFAULT_SEED, db_url, home
 from core.common._errors import ModelDeckError
 from core.common._io import atomic_open, atomic_write
@@ -9,4 +13,5 @@ from core.common._progress import Progress, no_progress, sub_progress
 from core.common._versions import library_versions
 
 __all__ = ["DEFAULT_SEED", "db_url", "home", "ModelDeckError", "atomic_open", "atomic_write", "fmt_bytes", "fmt_ms",
-           "fmt_percent", "softmax", "Progress", "no_progress", "sub_progress", "library_versions"]
+           "fmt_percent", "softmax", "Progress", "no_progress", "sub_progress", "library_versions",
+           "fetch_shared", "fetch_shared_tree", "remove_shared_tree", "shared_folder", "store_shared_tree"]

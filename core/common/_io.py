@@ -1,4 +1,5 @@
-"""Atomic file writes: a reader sees the old file or the new one, never half of one."""
+"""Atomic file writes: a reader sees the old file or the new one, never half of one. A file written in a folder that a
+shared database keeps (core.common._blobs) is stored there too before the write returns."""
 from __future__ import annotations
 
 import os
@@ -11,6 +12,14 @@ from typing import IO, Iterator
 @contextmanager
 def atomic_open(path: str | Path, mode: str = "wb", **kwargs) -> Iterator[IO]:
     """Open a temporary file beside `path`; it replaces `path` only if the block ends without an error."""
+    with _replace_on_success(path, mode, **kwargs) as handle:
+        yield handle
+    from core.common._blobs import written
+    written(Path(path))      # nothing unless MODELDECK_DB_URL is shared (not SQLite) and `path` is in a kept folder
+
+
+@contextmanager
+def _replace_on_success(path: str | Path, mode: str, **kwargs) -> Iterator[IO]:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")

@@ -1,11 +1,17 @@
-"""The shared look of every chart: template, height, palette, title placement, and an empty-figure placeholder."""
+"""The shared look of every chart: template, height, palette (also the app's theme), fonts, colour-blind-safe good /
+bad colours, title placement, and an empty-figure placeholder."""
 from __future__ import annotations
 
 import plotly.graph_objects as go
 
 TEMPLATE = "plotly_white"
 HEIGHT = 380
-PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b")
+# The house palette (Okabe & Ito, colour-blind safe), shared by every chart, the app theme
+# (.streamlit/config.toml: primaryColor, chartCategoricalColors), the slides and the report.
+PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9")
+GOOD, BAD, CAUTION, MUTED = "#0072B2", "#D55E00", "#E69F00", "#C3CBD4"   # blue / vermillion: safe for colour-blindness
+INK = "#1b1f24"
+FONT = "Source Sans Pro, Source Sans 3, Segoe UI, Helvetica Neue, Arial, sans-serif"
 
 
 def style(fig: go.Figure, title: str, *, height: int = HEIGHT, **layout) -> go.Figure:
@@ -16,6 +22,8 @@ def style(fig: go.Figure, title: str, *, height: int = HEIGHT, **layout) -> go.F
         title=dict(text=title, x=0.0, xanchor="left"),
         margin=dict(l=60, r=20, t=60, b=50),
         legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1.0),
+        colorway=list(PALETTE),
+        font=dict(family=FONT, color=INK),
         **layout,
     )
     return fig

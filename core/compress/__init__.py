@@ -1,7 +1,7 @@
 """Smaller and faster models, measured honestly.
 
-`compress_run(run_id, CompressOptions(...))` takes a run's PyTorch MLP (or random forest / gradient boosting) and
-builds variants from copies of it — int8 and fp16/bf16 (`quantize_int8`, `half_precision`), unstructured and
+`compress_run(run_id, CompressOptions(...))` takes a run's PyTorch MLP or CNN (or random forest / gradient boosting)
+and builds variants from copies of it — int8 and fp16/bf16 (`quantize_int8`, `half_precision`), unstructured and
 structured pruning (`prune_unstructured`, `prune_structured`), distilled students beside the same student trained
 without a teacher (`distill`), fewer and shallower trees — exports them to ONNX with a parity check, times them at
 batch 1 and 256 with fixed threads, scores them on the run's test split, checks with SHAP whether their reasons
@@ -10,7 +10,9 @@ changed, and saves a `TradeoffTable` with the artifacts in the run's folder (`lo
 `reasons_note` say what the table means. `load_served` / `create_app` serve one variant over HTTP through ONNX
 Runtime (`python -m core serve`). What serving costs: `measure_throughput` (rows per second per core at batch 1 and
 64, saved with `save_throughput`) and `serving_cost` / `cost_table` (per million predictions and per month at a
-volume and an hourly price). Figures are in `core.compress.charts`.
+volume and an hourly price). `compress_shortlist` measures only the few variants the one-minute story shows
+(`fastest_within` picks the fastest that keeps the training-row score within a point). Figures are in
+`core.compress.charts`.
 
 Importing this package is light: torch, onnx, onnxruntime, skl2onnx, shap and fastapi load when first used.
 """
@@ -27,6 +29,7 @@ from core.compress._quantize import DEFAULT_QUANT_BACKEND, QUANT_BACKENDS, half_
 from core.compress._reasons import rank_agreement, reasons_note, shap_importance, shap_values
 from core.compress._run import compress_run, supported
 from core.compress._serve import ServedModel, create_app, load_served
+from core.compress._shortlist import LOSS_BUDGET_POINTS, compress_shortlist, export_torch_fastest, fastest_within
 from core.compress._store import RESULT_FILE, artifact_path, compress_folder, load_result
 from core.compress._table import TradeoffTable
 from core.compress._timing import time_variants
@@ -43,6 +46,8 @@ __all__ = [
     # the whole run, its table and what it says
     "supported", "compress_run", "TradeoffTable", "pareto_front", "pick_variant", "headline", "slow_notes",
     "reasons_note", "times",
+    # the story's short list: only what it shows, the fastest exporter that passes parity, the fastest honest pick
+    "compress_shortlist", "export_torch_fastest", "fastest_within", "LOSS_BUDGET_POINTS",
     # storage
     "RESULT_FILE", "compress_folder", "load_result", "artifact_path",
     # ONNX export, parity and ONNX Runtime

@@ -42,7 +42,7 @@ from core.data._augment import preview as augment_preview
 from core.data._images import (IMAGE_BUILTINS, flat_pixels, image_geometry, image_set_options, images_of, is_image,
                                make_image_dataset, pixel_columns, pixel_range, resize_images, save_image_upload)
 from core.data._imagezip import SIZES as IMAGE_SIZES
-from core.data._imagezip import ImageZipRead, read_image_zip
+from core.data._imagezip import ImageZipRead, decode_image, read_image_zip
 
 __all__ = [
     # the data set
@@ -63,5 +63,5 @@ __all__ = [
     # images: sets, zip uploads, augmentation
     "IMAGE_BUILTINS", "is_image", "image_geometry", "images_of", "flat_pixels", "pixel_columns", "pixel_range",
     "make_image_dataset", "image_set_options", "save_image_upload", "resize_images", "read_image_zip",
-    "ImageZipRead", "IMAGE_SIZES", "Augment", "FLIPS", "augment_batch", "augment_preview",
+    "ImageZipRead", "decode_image", "IMAGE_SIZES", "Augment", "FLIPS", "augment_batch", "augment_preview",
 ]

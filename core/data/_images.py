@@ -182,17 +182,14 @@ def _compact(pixels: np.ndarray) -> np.ndarray:
 def save_image_upload(dataset: Dataset, owner: str | None = None) -> str:
     """Store an image set under home()/datasets/images (pixels .npz, then the JSON sidecar); return its key.
     With `owner`, it is listed for that owner only, as CSV uploads are."""
-    from core.data._uploads import _add_owner
-
     fingerprint = dataset.fingerprint
     folder = _images_dir()
-    if owner is not None:
-        _add_owner(folder / f"{fingerprint}.owners.json", owner)
     with atomic_open(folder / f"{fingerprint}.npz", "wb") as handle:
         np.savez_compressed(handle, pixels=_compact(images_of(dataset)),
                             labels=np.asarray(dataset.y.astype(str), dtype=str))
     sidecar = {"name": dataset.name, "description": dataset.description, "target": dataset.target,
-               "notes": dataset.notes, "fingerprint": fingerprint, "image_shape": list(dataset.image_shape)}
+               "notes": dataset.notes, "fingerprint": fingerprint, "image_shape": list(dataset.image_shape),
+               "owners": _owners(folder / f"{fingerprint}.json", owner)}
     atomic_write(folder / f"{fingerprint}.json", json.dumps(sidecar, indent=2))   # written last: marks complete
     return f"{PREFIX}{fingerprint}"
 
@@ -223,29 +220,35 @@ def load_image_set(key: str) -> Dataset:
     raise ModelDeckError(f"Unknown image set '{key}'. Choose a built-in image set or upload a zip of images.")
 
 
-def _visible(path: Path, owner: str | None) -> bool:
-    """Whether `owner` may see an uploaded image set; one without an owners file is everyone's."""
-    if owner is None:
-        return True
+def _owners(sidecar: Path, owner: str | None) -> list[str] | None:
+    """Who may see a stored image set: the owners already in its sidecar plus `owner` (the same pictures uploaded
+    by two people are stored once and listed for both); None = everyone's (no owner given, e.g. the CLI)."""
     try:
-        return owner in json.loads(path.with_suffix(".owners.json").read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return True
+        before = json.loads(sidecar.read_text(encoding="utf-8")).get("owners")
     except (OSError, ValueError):
-        return False
+        before = None
+    if owner is None:
+        return before
+    return sorted(set(before or []) | {owner})
+
+
+def _visible(meta: dict, owner: str | None) -> bool:
+    """Whether `owner` may see an uploaded image set (one stored without owners is everyone's)."""
+    owners = meta.get("owners")
+    return owner is None or owners is None or owner in owners
 
 
 def image_set_options(owner: str | None = None) -> dict[str, str]:
     """Built-in image sets, then stored uploads (newest first; with `owner`, theirs and everyone's): key -> title."""
     options = {f"{PREFIX}{name}": title for name, (title, _d) in IMAGE_BUILTINS.items()}
-    sidecars = sorted((p for p in _images_dir().glob("*.json") if not p.name.endswith(".owners.json")),
-                      key=lambda p: p.stat().st_mtime, reverse=True)
-    for path in (p for p in sidecars if _visible(p, owner)):
+    sidecars = sorted(_images_dir().glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
+    for path in sidecars:
         try:
-            name = json.loads(path.read_text(encoding="utf-8")).get("name", path.stem)
+            meta = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             continue
-        options[f"{PREFIX}{path.stem}"] = f"{name} (uploaded images)"
+        if _visible(meta, owner):
+            options[f"{PREFIX}{path.stem}"] = f"{meta.get('name', path.stem)} (uploaded images)"
     return options
 
 

@@ -34,6 +34,14 @@ def _prepare_target(frame: pd.DataFrame, target: str, task: str | None, notes: l
         raise ModelDeckError(f"Unknown task '{task}'. Choose 'classification' or 'regression'.")
     if task == "regression":
         frame = _numeric_target(frame, target, notes)
+        if frame[target].nunique() < 2:       # (issue 12's bad-input corpus: a constant target)
+            value = frame[target].iloc[0] if len(frame) else "nothing"
+            raise ModelDeckError(f"The target '{target}' has only 1 distinct value ({value}): there is nothing to "
+                                 "predict. Pick a column whose values vary.")
+        if frame[target].nunique() <= 5:
+            shown = ", ".join(f"{v:g}" for v in sorted(frame[target].unique()))
+            notes.append(f"The target '{target}' takes only {frame[target].nunique()} values ({shown}). If they "
+                         "are categories rather than amounts, choose classification.")
     else:
         _check_classes(frame[target], target)
         frame[target] = _label_strings(frame[target])

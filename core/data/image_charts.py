@@ -47,11 +47,11 @@ def _mosaic_figure(tiles: np.ndarray, row_names: list[str], title: str, height: 
                      showgrid=False, scaleanchor="x")
     if col_names:
         fig.update_xaxes(tickmode="array", tickvals=[c * (w + GAP) + w / 2 for c in range(cols)], ticktext=col_names,
-                         side="top", showgrid=False)
+                         side="top", showgrid=False, tickangle=0)
     else:
         fig.update_xaxes(showticklabels=False, showgrid=False)
     fig = style(fig, title, height=height or max(220, min(900, 60 + rows * 70)))
-    return fig.update_layout(margin=dict(l=90, r=10, t=70, b=10))
+    return fig.update_layout(margin=dict(l=90, r=10, t=95 if col_names else 70, b=10))
 
 
 def _per_class(dataset: Dataset, per_class: int, seed: int) -> tuple[list[str], list[np.ndarray]]:
@@ -158,9 +158,10 @@ def augment_preview_figure(originals: np.ndarray, augmented: np.ndarray, value_r
                            describe: str, seed: int) -> go.Figure:
     """Each original picture (first column) next to its augmented versions (same seed, same pictures)."""
     tiles = np.concatenate([to_rgb(originals, value_range)[:, None], to_rgb(augmented, value_range)], axis=1)
-    cols = ["original"] + [f"augmented {i + 1}" for i in range(augmented.shape[1])]
-    return _mosaic_figure(tiles, [f"#{i + 1}" for i in range(len(tiles))],
-                          f"Originals and augmented versions (seed {seed}): {describe}", col_names=cols)
+    cols = ["original"] + [f"#{i + 1}" for i in range(augmented.shape[1])]
+    return _mosaic_figure(tiles, [f"picture {i + 1}" for i in range(len(tiles))],
+                          f"Each original, then {augmented.shape[1]} augmented draws (seed {seed}): {describe}",
+                          col_names=cols)
 
 
 def curves_side_by_side_figure(histories: dict[str, list[dict]], metric: str = "val_score",
@@ -174,5 +175,9 @@ def curves_side_by_side_figure(histories: dict[str, list[dict]], metric: str = "
             fig.add_trace(go.Scatter(x=x, y=[100 * v for v in y] if metric == "val_score" else y, name=name,
                                      mode="lines+markers", line=dict(color=PALETTE[i % len(PALETTE)])))
     fig.update_xaxes(title_text="Epoch")
-    fig.update_yaxes(title_text="Validation accuracy (%)" if metric == "val_score" else metric.replace("_", " "))
+    if metric == "val_score":
+        fig.update_yaxes(title_text="Validation accuracy (%)")
+    else:
+        fig.update_yaxes(title_text=f"{metric.replace('_', ' ').replace('val', 'validation')} (cross-entropy, log scale)",
+                         type="log")
     return style(fig, title, height=340)

@@ -46,8 +46,12 @@ class PictureModel:
         return flat.reshape(len(flat), *self.shape)
 
     def logits(self, pictures: np.ndarray) -> np.ndarray:
+        """Class logits, on one thread for pictures up to 32×32 (as the CNN trains: threads only add waiting)."""
         import torch
-        with torch.inference_mode():
+
+        from core.models import intra_op_threads
+        small = self.shape[1] * self.shape[2] <= 32 * 32
+        with torch.inference_mode(), intra_op_threads(1 if small else None):
             return self.body(torch.from_numpy(np.ascontiguousarray(pictures, dtype=np.float32))).numpy()
 
     def proba(self, pictures: np.ndarray) -> np.ndarray:

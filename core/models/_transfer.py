@@ -30,8 +30,15 @@ class TransferResult:
 
     source: str
     target: str
-    rows: list[dict] = field(default_factory=list)   # budget, per_class, labelled, start, accuracy, epochs, seconds
+    rows: list[dict] = field(default_factory=list)   # budget, labelled, start, accuracy, epochs, seconds
     test_pictures: int = 0
+    classes: int = 0
+
+    def budget_words(self, budget: int, labelled: int) -> str:
+        """'50 per class' or, when a class has fewer training pictures, 'up to 200 per class (all there are)'."""
+        if self.classes and labelled < budget * self.classes:
+            return f"up to {budget} per class: {labelled:,} pictures, all some classes have"
+        return f"{budget} per class"
 
     def table(self) -> pd.DataFrame:
         return pd.DataFrame(self.rows)
@@ -54,7 +61,7 @@ class TransferResult:
             effect = (f"bought {gain * 100:.1f} points of test accuracy" if gain >= 0.005 else
                       f"cost {-gain * 100:.1f} points of test accuracy" if gain <= -0.005 else
                       f"made little difference ({gain * 100:+.1f} points)")
-            parts.append(f"with {labelled:,} labelled pictures ({budget} per class) the best pretrained start "
+            parts.append(f"with {labelled:,} labelled pictures ({self.budget_words(budget, labelled)}) the best pretrained start "
                          f"({STARTS[best]}) {effect}: {at.loc[best, 'accuracy']:.1%} against {scratch:.1%} from scratch")
         text = "; ".join(parts)
         return (f"Starting from the CNN trained on {self.source}: {text}. Measured once on the same "
@@ -128,7 +135,7 @@ def transfer_study(source, X_train: np.ndarray, y_train, X_test: np.ndarray, y_t
             "early_stopping": False, "random_state": seed} | (params or {})
     runs = [(b, s) for b in budgets for s in ("scratch", *starts)]
     result = TransferResult(source_name or "the source set", target_name or "the target set",
-                            test_pictures=len(X_test))
+                            test_pictures=len(X_test), classes=len(np.unique(np.asarray(y_train).astype(str))))
     for i, (budget, start) in enumerate(runs):
         rows = label_budget_rows(y_train, int(budget), seed)
         model = TorchCNNClassifier(**(base | _SETTINGS[start]))

@@ -48,7 +48,7 @@ class TorchCNNClassifier(ClassifierMixin, BaseEstimator):
                  early_stopping=True, patience=6, validation_fraction=0.1, aug_shift=0.0, aug_rotation=0.0,
                  aug_flip="none", aug_brightness=0.0, aug_contrast=0.0, aug_noise=0.0, aug_blur=0.0,
                  image_shape=None, freeze_features=False, features_lr=1.0, random_state=0, device="auto",
-                 mixed_precision=True):
+                 mixed_precision=True, threads=None):
         self.width = width
         self.blocks = blocks
         self.dense = dense
@@ -78,6 +78,7 @@ class TorchCNNClassifier(ClassifierMixin, BaseEstimator):
         self.random_state = random_state
         self.device = device
         self.mixed_precision = mixed_precision
+        self.threads = threads
 
     # ----- checks
     def augment(self):
@@ -140,7 +141,7 @@ class TorchCNNClassifier(ClassifierMixin, BaseEstimator):
                                 strict=False)
         net = net.to(device)
         fork = [device.index or 0] if device.type == "cuda" else []
-        with torch.random.fork_rng(devices=fork), intra_op_threads(_threads(self.arch_, device)):
+        with torch.random.fork_rng(devices=fork), intra_op_threads(self._threads(device)):
             torch.manual_seed(torch_seed)           # dropout draws from the global RNG: seeded inside a fork
             self._train(net, X_tr, y_tr, X_val, y_val, device, torch_seed, progress, start,
                         transfer=init_weights is not None)
@@ -264,6 +265,15 @@ class TorchCNNClassifier(ClassifierMixin, BaseEstimator):
             score = (out.argmax(1) == y).double().mean()
             return float(loss), float(score)
 
+    def _threads(self, device) -> int | None:
+        """`threads` when set; else one intra-op thread for pictures up to 32×32 on the CPU: a 64-picture step of a
+        28×28 CNN took 13 ms on two threads of an idle 2-core machine but 100-350 ms when other processes kept the
+        cores busy, and 17 ms on one (`python -m benchmarks images` compares both)."""
+        if getattr(self, "threads", None):     # runs saved before this parameter existed have no attribute
+            return int(self.threads)
+        _c, height, width = self.arch_["image_shape"]
+        return 1 if device.type == "cpu" and height * width <= 32 * 32 else None
+
     # ----- inference
     def _forward_numpy(self, X) -> np.ndarray:
         import torch
@@ -272,7 +282,7 @@ class TorchCNNClassifier(ClassifierMixin, BaseEstimator):
         X = self._validate_X(X, reset=False)
         device = next(self.net_.parameters()).device
         outs = []
-        with torch.inference_mode(), intra_op_threads(_threads(self.arch_, device)):
+        with torch.inference_mode(), intra_op_threads(self._threads(device)):
             for lo in range(0, max(len(X), 1), _PREDICT_CHUNK):
                 xb = torch.from_numpy(np.ascontiguousarray(X[lo:lo + _PREDICT_CHUNK])).to(device)
                 outs.append(self.net_(xb).float().cpu().numpy())
@@ -320,13 +330,6 @@ class TorchCNNClassifier(ClassifierMixin, BaseEstimator):
             net = build_cnn(**self.arch_)
             net.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in weights.items()})
             self.net_, self.device_ = net.eval(), "cpu"
-
-
-def _threads(arch: dict, device) -> int | None:
-    """One intra-op thread for small pictures on the CPU: a 64-picture step of a 28×28 CNN took 13 ms on two
-    threads of an idle 2-core machine but 100-350 ms when other processes kept the cores busy, 17 ms on one."""
-    _c, height, width = arch["image_shape"]
-    return 1 if device.type == "cpu" and height * width <= 32 * 32 else None
 
 
 def _augment(xb, shape, aug, generator, value_range):

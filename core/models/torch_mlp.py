@@ -36,8 +36,9 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from core.common import ModelDeckError, Progress
-from core.models._device import intra_op_threads, resolve_device, threads_for
-from core.models._nets import ACTIVATIONS, build_mlp, forward_plan, hidden_tuple
+from core.models._device import intra_op_threads, precision_for, resolve_device, threads_for, to_device
+from core.models._distributed import EpochBatches, current_world, reduce_epoch, wrap_for_training
+from core.models._nets import ACTIVATIONS, INITS, build_mlp, forward_plan, hidden_tuple
 from core.models._optim import MLP_OPTIMIZERS, SCHEDULES, LeanStep, make_optimizer, make_scheduler
 
 _intra_op_threads = intra_op_threads  # old name, kept until core.explain, core.compress and benchmarks switch
@@ -89,7 +90,8 @@ class _TorchMLPBase(BaseEstimator):
     def __init__(self, hidden=(64, 32), activation="relu", dropout=0.0, weight_decay=0.0,
                  optimizer="adam", lr=1e-3, momentum=0.9, schedule="none", step_size=30, gamma=0.1,
                  batch_size=64, epochs=100, early_stopping=True, patience=10,
-                 validation_fraction=0.1, random_state=0, device="auto", mixed_precision=True):
+                 validation_fraction=0.1, random_state=0, device="auto", mixed_precision=True, init="glorot",
+                 tol=1e-4):
         self.hidden = hidden
         self.activation = activation
         self.dropout = dropout
@@ -108,6 +110,8 @@ class _TorchMLPBase(BaseEstimator):
         self.random_state = random_state
         self.device = device
         self.mixed_precision = mixed_precision
+        self.init = init
+        self.tol = tol
 
     # ----- task hooks (overridden)
     def _encode_targets(self, y) -> np.ndarray:  # pragma: no cover - abstract
@@ -122,6 +126,10 @@ class _TorchMLPBase(BaseEstimator):
     def _loss_fn(self):  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def _loss_terms_per_row(self) -> int:
+        """How many terms one row adds to the loss (its mean is over rows × this)."""
+        return 1
+
     def _score_tensor(self, out, target):  # pragma: no cover - abstract
         raise NotImplementedError
 
@@ -133,12 +141,17 @@ class _TorchMLPBase(BaseEstimator):
         widths = hidden_tuple(self.hidden)
         if self.activation not in ACTIVATIONS:
             raise ValueError(f"Unknown activation '{self.activation}'. Choose one of: {', '.join(ACTIVATIONS)}.")
+        if self.init not in INITS:
+            raise ValueError(f"Unknown init '{self.init}'. Choose one of: {', '.join(INITS)}.")
+        precision_for(resolve_device("cpu"), self.mixed_precision)   # checks the value
         if self.optimizer not in MLP_OPTIMIZERS:
             raise ValueError(f"Unknown optimizer '{self.optimizer}'. Choose one of: {', '.join(MLP_OPTIMIZERS)}.")
         if self.schedule not in SCHEDULES:
             raise ValueError(f"Unknown schedule '{self.schedule}'. Choose one of: {', '.join(SCHEDULES)}.")
         if not 0.0 <= float(self.dropout) < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}.")
+        if float(self.tol) < 0:
+            raise ValueError(f"tol must be 0 or more, got {self.tol}.")
         if float(self.lr) <= 0:
             raise ValueError(f"lr must be positive, got {self.lr}.")
         if int(self.batch_size) < 1 or int(self.epochs) < 1 or int(self.patience) < 1:
@@ -154,7 +167,11 @@ class _TorchMLPBase(BaseEstimator):
 
     # ----- training
     def fit(self, X, y, progress: Progress | None = None):
-        """Train on X, y; call progress(fraction, message, history) after every epoch. Returns self."""
+        """Train on X, y; call progress(fraction, message, history) after every epoch. Returns self.
+
+        Inside a process group (torchrun + `core.models.distributed_session`) every process calls fit on the same
+        data and the processes train one network together with DistributedDataParallel (`_distributed`).
+        """
         import torch
 
         start = time.perf_counter()
@@ -170,27 +187,26 @@ class _TorchMLPBase(BaseEstimator):
         split_seed, torch_seed = (int(s) for s in rng.randint(0, 2**31 - 1, size=2))
         X_tr, y_tr, X_val, y_val = self._holdout(X, y_enc, split_seed)
 
+        world = current_world()
         device = resolve_device(self.device)
-        use_amp = bool(self.mixed_precision) and device.type == "cuda"
-        generator = torch.Generator().manual_seed(torch_seed)
+        precision = precision_for(device, self.mixed_precision)
         self._net_arch = {"n_in": int(X.shape[1]), "n_out": int(self._n_outputs()), "hidden": list(widths),
-                          "activation": str(self.activation), "dropout": float(self.dropout)}
-        net = build_mlp(**self._net_arch, generator=generator).to(device)
+                          "activation": str(self.activation), "dropout": float(self.dropout), "init": str(self.init)}
+        net = build_mlp(**self._net_arch, generator=torch.Generator().manual_seed(torch_seed)).to(device)
 
-        # Dropout draws from the device's global RNG: seed it inside a fork so that the caller's
-        # global random state is the same after fit as before.
-        fork_devices = [device.index if device.index is not None else torch.cuda.current_device()] \
-            if device.type == "cuda" else []
+        # Dropout draws from the device's global RNG: seed it inside a fork so that the caller's global random
+        # state is the same after fit as before (each process of a group draws its own masks).
+        fork_devices = [device.index] if device.type == "cuda" else []
         threads = threads_for(int(self.batch_size), self._net_arch, device)
         with torch.random.fork_rng(devices=fork_devices), intra_op_threads(threads):
-            torch.random.default_generator.manual_seed(torch_seed)
-            if device.type == "cuda":
-                torch.cuda.manual_seed(torch_seed)
-            self._train(net, X_tr, y_tr, X_val, y_val, device, use_amp, generator, progress, start)
+            torch.manual_seed(torch_seed + world.rank)
+            self._train(net, X_tr, y_tr, X_val, y_val, precision, world, torch_seed, progress, start)
 
         net.eval()
         self.net_ = net
         self.device_ = str(device)
+        self.precision_ = precision.name
+        self.processes_ = world.size
         self.fit_seconds_ = time.perf_counter() - start
         return self
 
@@ -210,67 +226,72 @@ class _TorchMLPBase(BaseEstimator):
             X_tr, X_val, y_tr, y_val = train_test_split(X, y_enc, test_size=frac, random_state=seed)
         return X_tr, y_tr, X_val, y_val
 
-    def _train(self, net, X_tr, y_tr, X_val, y_val, device, use_amp, generator, progress, start):
+    def _train(self, net, X_tr, y_tr, X_val, y_val, precision, world, seed, progress, start):
         import torch
 
-        Xt = torch.from_numpy(np.ascontiguousarray(X_tr)).to(device)
-        yt = self._target_tensor(y_tr, device)
+        device = precision.device
+        Xt, yt = to_device(X_tr, device), self._target_tensor(y_tr, device)
         has_val = X_val is not None
         if has_val:
-            Xv = torch.from_numpy(np.ascontiguousarray(X_val)).to(device)
-            yv = self._target_tensor(y_val, device)
+            Xv, yv = to_device(X_val, device), self._target_tensor(y_val, device)
 
-        loss_fn = self._loss_fn()
+        loss_fn, per_row = self._loss_fn(), self._loss_terms_per_row()
         optimizer = make_optimizer(self.optimizer, net.parameters(), lr=float(self.lr),
                                    momentum=float(self.momentum), weight_decay=float(self.weight_decay),
                                    device=device)
         scheduler = make_scheduler(self.schedule, optimizer, step_size=self.step_size, gamma=float(self.gamma),
                                    epochs=int(self.epochs))
-        scaler = torch.amp.GradScaler("cuda") if use_amp else None
+        scaler = precision.grad_scaler()
 
-        n, bs, epochs, patience = len(Xt), int(self.batch_size), int(self.epochs), int(self.patience)
+        n, epochs, patience, tol = len(Xt), int(self.epochs), int(self.patience), float(self.tol)
+        batches = EpochBatches(n, int(self.batch_size), world, seed)
+        # each step's loss: this process's row sum over the step's rows on every process, times the processes
+        # (DistributedDataParallel averages the gradients over the processes): the batch mean of one process
+        steps = [(lo, hi, world.size / (rows * per_row)) for lo, hi, rows in batches.batches()]
         params = [p for group in optimizer.param_groups for p in group["params"]]
-        train_forward = forward_plan(net, training=True)
+        model = wrap_for_training(net, world, device)
+        train_forward = model if world.distributed else forward_plan(net, training=True)
         eval_forward = forward_plan(net, training=False)
-        step = LeanStep(optimizer, self.optimizer) if self._lean_steps and scaler is None else optimizer.step
+        step = LeanStep(optimizer, self.optimizer) if self._lean_steps and not scaler.is_enabled() else optimizer.step
         history: list[dict] = []
         best_loss, best_epoch, best_state, stale = math.inf, 0, None, 0
         nan_val = torch.full((), float("nan"), device=device)
 
         for epoch in range(1, epochs + 1):
             lr_now = float(optimizer.param_groups[0]["lr"])
-            net.train()
-            order = torch.randperm(n, generator=generator).to(device, non_blocking=True)
+            model.train()
+            order = batches.epoch_order(epoch).to(device, non_blocking=True)
             Xs, ys = Xt[order], yt[order]  # one gather per epoch; batches below are views
             running = torch.zeros((), device=device)
-            for lo in range(0, n, bs):
-                xb, yb = Xs[lo:lo + bs], ys[lo:lo + bs]
+            for lo, hi, scale in steps:
+                xb, yb = Xs[lo:hi], ys[lo:hi]
                 for p in params:  # zero_grad(set_to_none=True) without its wrappers
                     p.grad = None
-                if scaler is None:
-                    loss = loss_fn(train_forward(xb), yb)
-                    loss.backward()
-                    step()
-                else:
-                    with torch.autocast(device_type="cuda", dtype=torch.float16):
-                        loss = loss_fn(train_forward(xb), yb)
+                with precision.autocast():
+                    summed = loss_fn(train_forward(xb), yb, reduction="sum")
+                loss = summed * scale
+                if scaler.is_enabled():
                     scaler.scale(loss).backward()
                     scaler.step(optimizer)
                     scaler.update()
-                running.add_(loss.detach().float(), alpha=len(xb))
+                else:
+                    loss.backward()
+                    step()
+                running.add_(summed.detach().float())
             if scheduler is not None:
                 scheduler.step()
 
             if has_val:
                 net.eval()
-                with torch.inference_mode():
+                with torch.inference_mode(), precision.autocast():
                     out = eval_forward(Xv)
-                    val_loss = loss_fn(out, yv).float()
+                    val_loss = loss_fn(out.float(), yv).float()
                     val_score = self._score_tensor(out, yv)
             else:
                 val_loss = val_score = nan_val
-            metrics = torch.stack([running / n, val_loss, val_score]).double()
-            train_loss, v_loss, v_score = metrics.tolist()  # the epoch's one host sync
+            metrics = reduce_epoch(torch.stack([running.double(), val_loss.double(), val_score.double()]), world)
+            train_total, v_loss, v_score = metrics.tolist()  # the epoch's one host sync
+            train_loss = train_total / (n * per_row)
             if not math.isfinite(train_loss):
                 raise TrainingDivergedError(
                     f"Training diverged in epoch {epoch}: the loss became {train_loss}. Lower the learning rate "
@@ -288,8 +309,11 @@ class _TorchMLPBase(BaseEstimator):
                 else:
                     stale += 1
                     stop = stale >= patience
-            else:
+            else:  # scikit-learn's rule without a validation split: the training loss stopped improving by tol
                 best_epoch = epoch
+                stale = stale + 1 if train_loss > best_loss - tol else 0
+                best_loss = min(best_loss, train_loss)
+                stop = tol > 0 and stale >= patience
             if progress is not None:
                 fraction = 1.0 if stop else epoch / epochs
                 progress(fraction, self._progress_message(record, epochs, stop, best_epoch), list(history))
@@ -308,7 +332,10 @@ class _TorchMLPBase(BaseEstimator):
             parts.append(f"validation loss {record['val_loss']:.4f}")
             parts.append(self._score_phrase(record["val_score"]))
         message = " · ".join(parts)
-        if stopped:
+        if stopped and record["val_loss"] is None:
+            message += (f" · stopped: the training loss improved by less than {self.tol:g} for {self.patience} "
+                        "epochs in a row")
+        elif stopped:
             message += (f" · stopped early: no improvement for {self.patience} epochs,"
                         f" keeping the weights from epoch {best_epoch}")
         return message
@@ -325,13 +352,13 @@ class _TorchMLPBase(BaseEstimator):
         X = self._validate_X(X, reset=False)
         net = self.net_
         device = next(net.parameters()).device
+        precision = precision_for(device, getattr(self, "mixed_precision", True))
         outs = []
         threads = threads_for(min(len(X), _PREDICT_CHUNK), self._net_arch, device)
-        with torch.inference_mode(), intra_op_threads(threads):
+        with torch.inference_mode(), intra_op_threads(threads), precision.autocast():
             for lo in range(0, max(len(X), 1), _PREDICT_CHUNK):
-                xb = torch.from_numpy(np.ascontiguousarray(X[lo:lo + _PREDICT_CHUNK])).to(device)
-                outs.append(net(xb).float().cpu().numpy())
-        return np.concatenate(outs, axis=0)
+                outs.append(net(to_device(X[lo:lo + _PREDICT_CHUNK], device)).float())
+        return torch.cat(outs).cpu().numpy()
 
     # ----- persistence (plain values only: skops, pickle, deepcopy)
     def __getstate__(self):
@@ -347,6 +374,8 @@ class _TorchMLPBase(BaseEstimator):
     def __setstate__(self, state):
         state = dict(state)
         weights = state.pop("_net_weights", None)
+        state.setdefault("init", "torch")   # models fitted before `init` existed started from nn.Linear's law …
+        state.setdefault("tol", 0.0)        # … and trained every epoch when early stopping was off
         super().__setstate__(state)
         if weights is not None:
             import torch
@@ -408,9 +437,7 @@ class TorchMLPClassifier(ClassifierMixin, _TorchMLPBase):
         return F.cross_entropy
 
     def _target_tensor(self, y_enc, device):
-        import torch
-
-        return torch.from_numpy(np.asarray(y_enc, dtype=np.int64)).to(device)
+        return to_device(y_enc, device, np.int64)
 
     def _score_tensor(self, out, target):
         return (out.argmax(dim=1) == target).sum().double() / len(target)
@@ -466,10 +493,11 @@ class TorchMLPRegressor(RegressorMixin, _TorchMLPBase):
 
         return F.mse_loss
 
-    def _target_tensor(self, y_enc, device):
-        import torch
+    def _loss_terms_per_row(self) -> int:
+        return len(self.y_mean_)
 
-        return torch.from_numpy(np.ascontiguousarray(y_enc, dtype=np.float32)).to(device)
+    def _target_tensor(self, y_enc, device):
+        return to_device(y_enc, device, np.float32)
 
     def _score_tensor(self, out, target):
         out = out.float()

@@ -2,8 +2,11 @@
 
 - The advisor: `evidence_for` (data only) and `run_evidence` (everything stored with a run) gather an `Evidence`;
   `advise` runs every rule in `RULES` and returns `Advice` items, each with the numbers behind it.
-- The story: `run_story` takes a built-in data set through data → best model → how good → why → smaller → advice
-  in about a minute, as `StoryStep`s for the home page, its presentation mode and the CLI.
+- The story: `run_story` takes a data set through data → contenders → how good → why → smaller and faster → cost →
+  advice in seconds, as `StoryStep` slides (one picture, one number, a headline generated from the measurements,
+  plain words checked against `JARGON` with `jargon_in`, speaker notes, the technical statement); `run_slides`
+  makes the same slides from a stored run (the report's summary), `assemble` from plain results; `build_deck` /
+  `write_deck` make one offline HTML file of them (`python -m core story`).
 - The report: `build_report` / `write_report` make one self-contained HTML file of a run (`python -m core report`).
 - Comparing runs: `compare_runs` puts two or more runs of one data set side by side (`RunComparison`: what differs,
   metrics with differences and intervals, drivers' ranks, one sentence); figures in `core.share.charts`.
@@ -21,12 +24,15 @@ from core.share._card import (build_card, card_section, card_sections, cost_sent
                               save_intended_use, write_card)
 from core.share._compare import RunComparison, compare_runs
 from core.share._report import Section, build_report, write_report
-from core.share._story import Story, StoryStep, run_story
+from core.share._slides import StoryStep
+from core.share._story import Story, assemble, run_slides, run_story
+from core.share._deck import build_deck, write_deck
+from core.share._words import JARGON, jargon_in
 
 __all__ = ["RULES", "SEVERITY_ORDER", "Advice", "Evidence", "advise", "bare_code_labels", "better_model_available",
            "high_cardinality", "identifier_input", "class_imbalance", "compression_pick",
            "diverging_curves", "evidence_for", "explainer_disagrees", "leakage_scores", "leakage_suspect",
            "misleading_accuracy", "missing_values", "overfitting", "run_evidence", "tuning_not_converged",
            "underfitting", "unstable_model", "Section", "build_report", "write_report", "Story", "StoryStep",
-           "run_story", "RunComparison", "compare_runs", "build_card", "write_card", "card_sections", "card_section",
+           "run_story", "run_slides", "assemble", "build_deck", "write_deck", "JARGON", "jargon_in", "RunComparison", "compare_runs", "build_card", "write_card", "card_sections", "card_section",
            "cost_sentences", "load_intended_use", "save_intended_use"]

@@ -1,30 +1,31 @@
-"""The one-minute demo story: data -> best model -> how good -> why -> smaller and faster -> advice.
+"""The one-minute demo story: data -> the contenders -> how good -> why -> smaller and faster -> cost -> advice.
 
-Each step returns a `StoryStep`: a title, one big statement a non-engineer reads, a sentence with the evidence,
-and optionally a figure. The same steps drive the home page, its presentation mode and the CLI.
+`run_story` trains the story's models (at once, in threads, where the data is small), chooses one by
+cross-validation of the training rows (never the test rows), saves it as a run, then explains it and measures a
+short list of compressed versions side by side (their timings wait for a quiet moment), prices the shipped one and
+asks the advisor. Every step becomes a slide (`StoryStep`, see `core.share._slides`) and records its seconds.
+`run_slides` makes the same slides from what a run stored (the report's one-page summary).
 """
 from __future__ import annotations
 
+import json
+import threading
 import time
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-
-import plotly.graph_objects as go
-
 from typing import Callable
 
-from core.common import Progress
-from core.data import load_dataset
+from core.common import Progress, atomic_write
+from core.share._ship_slides import advice_slide, already_small_slide, cost_slide, smaller_slide
+from core.share._slides import (Contender, StoryStep, contenders_slide, data_slide, how_good_slide, why_slide,
+                                words_for)
 
 STORY_MODELS = (("linear", {}), ("hist_gb", {"max_iter": 100}), ("mlp", {"hidden": (64, 32), "epochs": 60}))
-
-
-@dataclass
-class StoryStep:
-    key: str
-    title: str
-    big: str
-    sentence: str
-    figure: go.Figure | None = None
+STORY_FOLDS = 3
+EXPLAIN_ROWS = 300
+WIDE = 100                              # inputs x outputs above which the story explains a third as many rows
+BOARD_FILE = "story_board.json"         # the contenders' scores, kept with the run for the report's summary
+PARALLEL_CELLS = 60_000                 # train the contenders at once below this many cells (measured: 1.7x faster)
 
 
 @dataclass
@@ -33,134 +34,221 @@ class Story:
     steps: list[StoryStep] = field(default_factory=list)
     run_id: str | None = None
     seconds: float = 0.0
+    dataset_key: str = ""
+    timings: dict[str, float] = field(default_factory=dict)   # wall seconds of each stage
 
     def summary(self) -> str:
         return " ".join(step.big for step in self.steps if step.key in ("how_good", "why", "smaller"))
+
+    def step(self, key: str) -> StoryStep | None:
+        return next((s for s in self.steps if s.key == key), None)
+
+    def to_dict(self) -> dict:
+        return {"dataset": self.dataset_name, "dataset_key": self.dataset_key, "run_id": self.run_id,
+                "seconds": round(self.seconds, 3), "timings": {k: round(v, 3) for k, v in self.timings.items()},
+                "slides": [s.to_dict() for s in self.steps]}
 
 
 def _quiet(*_a, **_k) -> None:
     return None
 
 
-def _slice(progress: Progress, lo: float, hi: float) -> Callable:
-    return lambda f, m="", *_: progress(lo + (hi - lo) * min(max(float(f), 0.0), 1.0), m)
+class _Relay:
+    """Progress from worker threads, passed on by the calling thread only (Streamlit draws from its own thread)."""
+
+    def __init__(self, progress: Progress):
+        self.progress, self.lock, self.latest = progress, threading.Lock(), None
+
+    def part(self, lo: float, hi: float) -> Progress:
+        def report(f, m="", *_):
+            with self.lock:
+                self.latest = (lo + (hi - lo) * min(max(float(f), 0.0), 1.0), m)
+        return report
+
+    def flush(self) -> None:
+        with self.lock:
+            latest, self.latest = self.latest, None
+        if latest is not None:
+            self.progress(*latest)
+
+    def wait(self, futures: list[Future]) -> None:
+        pending = set(futures)
+        while pending:
+            _done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+            self.flush()
+        for f in futures:
+            f.result()          # raise the first error here
 
 
-def data_step(dataset) -> StoryStep:
-    rows, cols = len(dataset.frame), len(dataset.features)
-    if dataset.task == "classification":
-        share = dataset.frame[dataset.target].astype(str).value_counts(normalize=True)
-        detail = ", ".join(f"{share[c]:.0%} '{c}'" for c in share.index[:3])
-        big = f"{rows:,} examples, {cols} facts about each."
-        sentence = f"{dataset.description} The answers to learn: {detail}."
-    else:
-        big = f"{rows:,} examples, {cols} facts about each."
-        sentence = f"{dataset.description} The model learns to predict '{dataset.target}'."
-    return StoryStep("data", "The data", big, sentence)
+def _timed(timings: dict, key: str, fn: Callable, *args, **kwargs):
+    start = time.perf_counter()
+    try:
+        return fn(*args, **kwargs)
+    finally:
+        timings[key] = time.perf_counter() - start
 
 
-def train_step(dataset, progress: Progress):
-    """Train the story's models and choose one by cross-validation of the training rows (never the test rows)."""
-    from core.train.charts import leaderboard_figure
-    from core.models import ModelSpec
+def _train(dataset, relay: _Relay, pool: ThreadPoolExecutor) -> list:
+    """The story's models on the same split with cross-validation; side by side in threads when the data is small."""
     from core.data import PrepOptions
-    from core.train import choose_best, leaderboard_table, train_many
+    from core.models import ModelSpec
+    from core.train import train_model
     specs = [ModelSpec.create(family, **params) for family, params in STORY_MODELS]
-    models = train_many(dataset, specs, PrepOptions(), cv_folds=3, progress=lambda f, m, *_: progress(f, m))
-    metric = models[0].report.primary
-    best, rule = choose_best(models, metric)
-    table = leaderboard_table(models, metric)
-    mean = best.report.cv[metric][0]
-    step = StoryStep("best_model", "The best model", f"{best.title} wins.",
-                     f"We trained {len(models)} kinds of model on the same rows; {best.title} was {rule}: "
-                     f"{_score_text(best.report, metric, mean)} on rows held out in turn. Its test score below is "
-                     f"measured once, on rows no model was chosen with.",
-                     leaderboard_figure(table, metric, percent=dataset.task == "classification"))
-    return step, best, models
+    n = len(specs)
+    parts = [relay.part(0.03 + 0.5 * i / n, 0.03 + 0.5 * (i + 1) / n) for i in range(n)]
+    if dataset.frame.size >= PARALLEL_CELLS:
+        return [train_model(dataset, s, PrepOptions(), STORY_FOLDS, p) for s, p in zip(specs, parts)]
+    futures = [pool.submit(train_model, dataset, s, PrepOptions(), STORY_FOLDS, p) for s, p in zip(specs, parts)]
+    relay.wait(futures)
+    return [f.result() for f in futures]
 
 
-def _score_text(report, metric: str, value: float) -> str:
-    return f"{value:.1%} {metric.replace('_', ' ')}" if report.task == "classification" else f"R² {value:.3f}"
+def _board(models: list, best, metric: str) -> list[Contender]:
+    return [Contender(m.spec.family, m.title, float(m.report.cv[metric][0]), float(m.report.cv[metric][1]),
+                      m is best, int(m.size_bytes), float(m.predict_ms_per_row)) for m in models]
 
 
-def how_good_step(trained) -> StoryStep:
-    report = trained.report
-    if report.task == "classification":
-        big = f"Right {round(report.test['accuracy'] * 100)} times out of 100."
-    else:
-        big = f"Explains {report.test['r2']:.0%} of the variation."
-    return StoryStep("how_good", "How good is it?", big, f"{report.headline()} {report.test_label()}")
-
-
-def why_step(trained, dataset, max_rows: int = 300, folder=None) -> StoryStep:
-    """Top drivers by mean |SHAP|; the values are stored in the run's `folder` (if given) for the report."""
-    from core.explain import ShapEngine, entity_words, explain_split, explanation_stem, global_summary, save_explanation
+def _explain(trained, dataset, folder):
     from core.data import split_dataset
+    from core.explain import ShapEngine, explain_split, explanation_stem, save_explanation
     split = split_dataset(dataset, trained.prep)
     engine = ShapEngine(trained.pipeline, split.X_train, dataset.task, dataset.target)
-    expl = explain_split(engine, split, max_rows=max_rows, seed=0)
-    if folder is not None:
-        save_explanation(expl, explanation_stem(folder, expl.method, max_rows, 0))
-    k = len(expl.output_names) - 1
-    importance = expl.importance(k)
-    top = list(importance.index[:3])
-    fig = go.Figure(go.Bar(x=importance.values[:8][::-1], y=list(importance.index[:8][::-1]), orientation="h",
-                           marker_color="#1f77b4"))
-    fig.update_layout(template="plotly_white", height=360, title=f"What drives the prediction ({expl.title})",
-                      xaxis_title=f"Mean |SHAP| push on the {expl.output_labels[k]}", margin=dict(l=40, r=20, t=60, b=40))
-    sentence = global_summary(expl, k, entity_words(dataset.key)) + f" ({expl.fidelity()})"
-    return StoryStep("why", "Why?", f"Top drivers: {', '.join(top)}.", sentence, fig)
+    outputs = len(trained.report.labels or []) if dataset.task == "classification" else 1
+    rows = EXPLAIN_ROWS if len(dataset.features) * max(outputs - 1, 1) <= WIDE else EXPLAIN_ROWS // 3
+    expl = explain_split(engine, split, max_rows=rows, seed=0)
+    save_explanation(expl, explanation_stem(folder, expl.method, rows, 0))
+    return expl
 
 
-def smaller_step(run_id: str, family: str, progress: Progress) -> StoryStep:
-    from core.compress import CompressOptions, compress_run, headline, supported, times
-    if not supported(family):
-        return StoryStep("smaller", "Smaller and faster", "Already small.",
-                         "This model is a weighted sum of the inputs: it is already tiny and fast, so there is nothing "
-                         "worth compressing.")
-    options = CompressOptions(sparsities=(0.5,), half=False, finetune_epochs=5, distill_epochs=20, rounds=3, repeats=10)
-    table = compress_run(run_id, options, progress=lambda f, m, *_: progress(f, m))
-    close = [r for r in table.rows if r["method"] not in ("baseline", "student") and r["delta_points"] >= -1.0]
-    if not close:
-        return StoryStep("smaller", "Smaller and faster", "Compression costs too much here.", headline(table))
-    not_slower = [r for r in close if r["speed_b1_x"] >= 0.95]
-    best = max(not_slower or close, key=lambda r: r["size_x"] * r["speed_b1_x"])
-    same = (f"same answer on {best['agreement']:.0%} of test rows" if table.task == "classification"
-            else f"predictions track the original (R² {best['agreement']:.3f})")
-    big = f"{times(best['size_x'], 'smaller', 'larger').capitalize()}, {times(best['speed_b1_x'], 'faster', 'slower')}, {same}."
-    sentence = (f"'{best['variant']}' against '{table.baseline}': a {best['bytes'] / 1024:,.1f} KB file, "
-                f"{best['b1_ms']:.3f} ms per request; {same} ({table.test_rows} test rows, {table.threads} thread, "
-                "measured in this run).")
-    return StoryStep("smaller", "Smaller and faster", big, sentence)
+def _serving(run_id: str, trained, dataset, store) -> list:
+    """Answers per second on one core for the servable versions (saved with the run's compression)."""
+    from core.compress import measure_throughput, save_throughput
+    from core.data import split_dataset
+    split = split_dataset(dataset, trained.prep)
+    throughputs = measure_throughput(run_id, trained.pipeline, split.X_test, store, seconds=0.1)
+    save_throughput(run_id, throughputs, store)
+    return throughputs
 
 
-def advice_step(dataset, trained) -> StoryStep:
-    from core.share._advisor import advise, evidence_for
-    advice = advise(evidence_for(dataset, trained.report, trained.history))
-    if not advice:
-        return StoryStep("advice", "What to do next", "Nothing stands out.", "No advisor rule fired on these results.")
-    return StoryStep("advice", "What to do next", advice[0].action,
-                     " ".join(f"{a.finding}" for a in advice[:3]))
+def _guess(y_train, y_test) -> float:
+    """Average miss on the test rows of always guessing the training rows' mean (a number to predict)."""
+    import numpy as np
+    return float(np.mean(np.abs(np.asarray(y_test, dtype=float) - float(np.mean(np.asarray(y_train, dtype=float))))))
 
 
 def run_story(dataset_key: str = "builtin:breast_cancer", progress: Progress | None = None, store=None) -> Story:
-    """Run the whole story on a data set; the best model is saved as a run and compressed with it."""
+    """Run the whole story on a data set; the chosen model is saved as a run and compressed with it."""
+    from core.compress import compress_shortlist
+    from core.data import load_dataset
     from core.runs import RunStore, save_trained
+    from core.share._advisor import advise, evidence_for
+    from core.train import choose_best
     progress = progress or _quiet
     store = store or RunStore()
-    start = time.perf_counter()
-    dataset = load_dataset(dataset_key)
-    story = Story(dataset.name, [data_step(dataset)])
-    progress(0.02, "Reading the data")
-    step, best, _models = train_step(dataset, _slice(progress, 0.02, 0.55))
-    run = save_trained(store, best, dataset.name, name=f"Demo: {best.title} on {dataset.name}")
-    story.run_id = run.id
-    story.steps += [step, how_good_step(best)]
-    progress(0.6, "Explaining the best model")
-    story.steps.append(why_step(best, dataset, folder=store.folder(run.id)))
-    progress(0.7, "Making it smaller and faster")
-    story.steps.append(smaller_step(run.id, best.spec.family, _slice(progress, 0.7, 0.97)))
-    story.steps.append(advice_step(dataset, best))
+    start, timings = time.perf_counter(), {}
+    relay = _Relay(progress)
+    dataset = _timed(timings, "data", load_dataset, dataset_key)
+    progress(0.02, "Training three kinds of model")
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        models = _timed(timings, "best_model", _train, dataset, relay, pool)
+        metric = models[0].report.primary
+        best, _rule = choose_best(models, metric)
+        board = _board(models, best, metric)
+        run = save_trained(store, best, dataset.name, name=f"Demo: {best.title} on {dataset.name}")
+        folder = store.folder(run.id)
+        atomic_write(folder / BOARD_FILE, json.dumps({"metric": metric, "folds": STORY_FOLDS,
+                                                      "contenders": [c.to_dict() for c in board]}, indent=1))
+        progress(0.55, "Explaining the best model and making it smaller, side by side")
+        why = pool.submit(_timed, timings, "why", _explain, best, dataset, folder)
+        shrink = None
+        if best.spec.family == "mlp" or best.spec.family in ("hist_gb", "random_forest"):
+            shrink = pool.submit(_timed, timings, "smaller", compress_shortlist, run.id, pipeline=best.pipeline,
+                                 store=store, progress=relay.part(0.6, 0.9), before_timing=why.result)
+        advice = _timed(timings, "advice", lambda: advise(evidence_for(dataset, best.report, best.history)))
+        relay.wait([f for f in (why, shrink) if f is not None])
+    table = shrink.result() if shrink is not None else None
+    progress(0.92, "Pricing the answers")
+    throughputs = _timed(timings, "cost", _attempt, _serving, run.id, best, dataset, store)
+    story = Story(dataset.name, run_id=run.id, dataset_key=dataset.key, timings=timings)
+    guess = None if best.task == "classification" else _guess(best.train_pred.y_true, best.test_pred.y_true)
+    story.steps = assemble(dataset, best.report, seed=best.prep.seed, network=bool(best.history), guess_mae=guess,
+                           board=board, expl=why.result(), table=table, throughputs=throughputs, advice=advice)
+    for step in story.steps:
+        step.seconds = timings.get(step.key, 0.0)
     story.seconds = time.perf_counter() - start
     progress(1.0, f"Story ready in {story.seconds:.0f} s")
     return story
+
+
+def _attempt(fn, *args):
+    """A step the story can do without (serving cost): its result, or None when it cannot be measured here."""
+    from core.common import ModelDeckError
+    try:
+        return fn(*args)
+    except (ModelDeckError, OSError, RuntimeError, ValueError):
+        return None
+
+
+def assemble(dataset, report, *, seed: int, network: bool, guess_mae: float | None = None,
+             board: list[Contender] | None = None, folds: int = STORY_FOLDS, expl=None, table=None,
+             throughputs: list | None = None, advice: list | None = None) -> list[StoryStep]:
+    """The slides from plain results; a missing part (no contenders, no explanation, nothing compressed, no serving
+    measurement) leaves its slide out, except that a model with nothing to shrink says so beside its contenders."""
+    from core.compress import fastest_within
+    words = words_for(dataset)
+    steps = [data_slide(dataset, report.n_train, report.n_test, seed, words)]
+    if board:
+        steps.append(contenders_slide(board, report.primary, report.task, folds, report.n_train, report.n_test, seed,
+                                      words))
+    steps.append(how_good_slide(report, words, guess_mae))
+    if expl is not None:
+        steps.append(why_slide(expl, words, report.task, report.positive_label))
+    pick = fastest_within(table) if table is not None else None
+    if table is not None:
+        steps.append(smaller_slide(table, words, pick))
+    elif board:
+        steps.append(already_small_slide(board, words))
+    if throughputs and (cost := cost_slide(throughputs, _served_name(pick, table), words)) is not None:
+        steps.append(cost)
+    steps.append(advice_slide(advice or [], report.task, network, words))
+    return steps
+
+
+def run_slides(run_id: str, store=None) -> list[StoryStep]:
+    """The story's slides from what a finished run stored (the report's one-page summary): the contenders when the
+    story saved them, the explanation, compression and serving measurement when they were made."""
+    from core.common import ModelDeckError
+    from core.compress import load_result, load_throughput
+    from core.data import PrepOptions, load_dataset, split_dataset
+    from core.evaluate import MetricReport
+    from core.explain import latest_explanation
+    from core.runs import RunStore
+    from core.share._advisor import advise, run_evidence
+    store = store or RunStore()
+    run = store.get(run_id)
+    dataset = load_dataset(run.dataset_key)
+    report = MetricReport.from_dict(run.metrics)
+    prep = PrepOptions.from_dict(run.prep)
+    folder = store.folder(run_id, create=False)
+    board, folds = None, STORY_FOLDS
+    if (folder / BOARD_FILE).exists():
+        saved = json.loads((folder / BOARD_FILE).read_text())
+        board, folds = [Contender(**c) for c in saved["contenders"]], int(saved.get("folds", STORY_FOLDS))
+    guess = None
+    if report.task != "classification":
+        try:
+            preds = store.load_predictions(run_id)
+            guess = _guess(preds["train"].y_true, preds["test"].y_true)
+        except ModelDeckError:
+            guess = None
+    expl = latest_explanation(folder, split_dataset(dataset, prep)) if run.kind != "recommender" else None
+    return assemble(dataset, report, seed=prep.seed, network=bool(run.history), guess_mae=guess, board=board,
+                    folds=folds, expl=expl, table=load_result(run_id, store), throughputs=load_throughput(run_id, store),
+                    advice=advise(run_evidence(run, store)))
+
+
+def _served_name(pick: dict | None, table) -> str:
+    """The name the serving measurement gives the shipped version (the original when nothing was shipped)."""
+    if pick is None:
+        return "original" if table is None else table.rows[0]["variant"]
+    return pick["variant"]

@@ -2,6 +2,9 @@
 
 - `train_model` fits one pipeline with a progress callback and scores it (train, cross-validation with
   out-of-fold predictions, test once with bootstrap intervals) → `TrainedModel`; `train_many` trains several;
+  `train_board` trains a leaderboard across the cores within a time budget → `Board` (finished models, what was
+  cut, wall and CPU seconds; `estimate_cpu_seconds` is its rough guess of a model's cost; `warm_workers` starts
+  the worker processes ahead of time);
   `choose_best` picks one by cross-validation (never the test rows) and says the rule; `leaderboard_table` /
   `leaderboard_sentence` rank and tell; `compare_optimizers` / `optimizer_table` train one network with each
   optimizer.
@@ -16,10 +19,11 @@ from core.train._balance import RESAMPLERS, balancing_sentence, compare_balancin
 from core.train._board import (LOWER_IS_BETTER, SORT_METRICS, choose_best, leaderboard_sentence, leaderboard_table,
                                plain_line, selection_rule)
 from core.train._jobs import queue_run, run_job, start_background
+from core.train._parallel import Board, Cut, estimate_cpu_seconds, train_board, warm_workers
 from core.train._train import (TrainedModel, build_pipeline, check_missing, compare_optimizers, model_size_bytes,
                                optimizer_table, train_many, train_model)
 
-__all__ = ["RESAMPLERS", "balancing_sentence", "compare_balancing", "queue_run", "run_job", "start_background", "LOWER_IS_BETTER", "SORT_METRICS", "TrainedModel",
+__all__ = ["Board", "Cut", "estimate_cpu_seconds", "train_board", "warm_workers", "RESAMPLERS", "balancing_sentence", "compare_balancing", "queue_run", "run_job", "start_background", "LOWER_IS_BETTER", "SORT_METRICS", "TrainedModel",
            "build_pipeline", "check_missing", "choose_best", "compare_optimizers", "leaderboard_sentence",
            "leaderboard_table", "model_size_bytes", "optimizer_table", "plain_line", "selection_rule", "train_many",
            "train_model"]

@@ -42,11 +42,13 @@ def _note_lost_trial(study: "optuna.Study", trial: "optuna.trial.FrozenTrial") -
 def _cached_storage(url: str):
     import optuna
     from optuna.exceptions import ExperimentalWarning
+    from core.runs import prepare_database
     kwargs: dict = {}
     sqlite = url.startswith("sqlite")
+    # Optuna's tables (and the run tables, in WAL mode on SQLite) created once under the store's schema lock: sessions
+    # and workers that open a new database at the same moment no longer race ("table trials already exists").
+    prepare_database(url)
     if sqlite:
-        from core.runs import RunStore
-        RunStore(url)           # the shared database file, in WAL mode (readers never block the writer)
         kwargs = {"connect_args": {"timeout": 60}}   # workers wait for each other's short write locks
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ExperimentalWarning)

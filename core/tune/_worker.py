@@ -128,8 +128,9 @@ def run_worker(name: str, n_trials: int | None = None, timeout: float | None = N
     if log is not None:
         callbacks.append(lambda _s, t: log(_trial_line(t, objective.metric)))
     callbacks.append(_budget_callback(budget, capped, deadline))     # last: closest to the next trial's start
-    try:
-        with threadpool_limits(limits=WORKER_THREADS):
+    from core.runs import RunStore
+    try:   # the worker's heartbeat in the run store: a killed worker reads 'failed' there, wherever it ran
+        with threadpool_limits(limits=WORKER_THREADS), RunStore().job("tune-worker", name, f"Worker {WORKER}"):
             study.optimize(objective, n_trials=n_trials, timeout=timeout, catch=CATCH, callbacks=callbacks)
     finally:
         study.set_user_attr(f"worker:{WORKER}", _worker_record("done", capped=capped))
