@@ -1,7 +1,11 @@
 """ModelDeck: navigation and the shared sidebar. Run with `streamlit run streamlit_app.py`."""
+from pathlib import Path
+
 import streamlit as st
 
 st.set_page_config(page_title="ModelDeck", page_icon=":material/explore:", layout="wide")
+_STATIC = Path(__file__).with_name("static")
+st.logo(str(_STATIC / "logo.svg"), icon_image=str(_STATIC / "logo_icon.svg"), size="large")   # the house logo
 
 from ui.auth import gate  # noqa: E402
 

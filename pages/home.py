@@ -1,9 +1,10 @@
-"""Home: the one-minute story on a built-in data set, a presentation mode, and the latest runs."""
+"""Home: the one-minute story on the current data set, a presentation mode, the slides to download, the latest runs.
+Kept light: the story's modules load when the button is pressed, so the page paints fast."""
 import streamlit as st
 
-from ui.runs import finished_runs
 from ui.common import caption, current_dataset, select
-from ui.story import run_demo, show_cards, show_presentation
+from ui.runs import finished_runs
+from ui.story import download_slides, run_demo, show_cards, show_presentation
 
 story = st.session_state.get("story")
 if story is not None and st.session_state.get("present"):
@@ -11,20 +12,22 @@ if story is not None and st.session_state.get("present"):
     st.stop()
 
 st.title("ModelDeck")
-st.markdown("#### From a raw table to a model you can trust — in your browser.")
-caption("Pick data, clean it, train and compare models, see why they decide, make them smaller, and share the "
-           "result. One click below runs the whole story on the current data set.")
+st.markdown("#### From a raw table to a model you can trust, in your browser.")
+caption("Pick data, clean it, train and compare models, see why they decide, make them smaller, and share what "
+        "you found. One click below tells the whole story on the current data set, in about ten seconds.")
 
 dataset = current_dataset()
-left, right = st.columns([3, 1])
+left, middle, right = st.columns([3, 1.2, 1.4], vertical_alignment="center")
 if left.button(f"Run the one-minute story on {dataset.name}", type="primary", key="home_story",
                icon=":material/play_arrow:"):
     story = run_demo(dataset.key)
-if story is not None and right.button("Presentation mode", key="home_present", icon=":material/slideshow:"):
-    st.session_state["present"] = True
-    st.session_state["story_page"] = 0
-    st.rerun()
 if story is not None:
+    if middle.button("Presentation mode", key="home_present", icon=":material/slideshow:"):
+        st.session_state["present"] = True
+        st.session_state["story_page"] = 0
+        st.rerun()
+    with right:
+        download_slides(story, "home_download")
     show_cards(story)
 
 st.divider()
@@ -35,11 +38,11 @@ with c1:
     st.page_link("pages/data.py", label="Explore and clean the data", icon=":material/table_chart:")
 with c2:
     st.markdown("**2 · Train**")
-    caption("Six model families, a leaderboard, live training curves for the neural network.")
+    caption("Six kinds of model side by side, and live learning curves for the neural network.")
     st.page_link("pages/train.py", label="Train models", icon=":material/model_training:")
 with c3:
     st.markdown("**3 · Understand and ship**")
-    caption("Metrics in plain words, explanations, a smaller model, a report to share.")
+    caption("Scores in plain words, the reasons behind each answer, a smaller model, a report to share.")
     st.page_link("pages/metrics.py", label="Read the report", icon=":material/insights:")
 
 recent = finished_runs(limit=5)

@@ -265,3 +265,18 @@ def messages(at) -> list[str]:
 def snapshot_runs() -> list[tuple]:
     from core.runs import RunStore
     return sorted((r.id, r.name, r.status, r.updated_at.isoformat(), str(r.metrics)) for r in RunStore().list())
+
+
+def check_case(case: Case, run_id: str) -> str | None:
+    """Run one case; None when it was handled (no traceback, the expected message, the saved runs unchanged),
+    else what went wrong."""
+    before = snapshot_runs()
+    at = run_case(case, run_id)
+    if at.exception:
+        return f"traceback: {at.exception[0].value[:300]}"
+    shown = messages(at)
+    if not any(case.expect.lower() in m.lower() for m in shown):
+        return f"no message saying '{case.expect}' (shown: {[m[:120] for m in shown[:6]]})"
+    if snapshot_runs() != before:
+        return "the saved runs changed"
+    return None

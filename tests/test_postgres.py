@@ -124,3 +124,110 @@ def test_a_background_training_job_on_postgresql(pg_url):
     assert finished.status == "done", finished.error
     assert finished.history and finished.metrics["test"]["accuracy"] > 0.6
     assert store.load_model(run.id).predict(iris.frame.drop(columns=[iris.target]).head(3)).shape == (3,)
+
+
+# ---------------------------------------------------------------- a shared store that really is shared
+def _home(path: Path, monkeypatch) -> Path:
+    """Act as a machine whose MODELDECK_HOME is `path` (the database URL stays the same)."""
+    path.mkdir(parents=True, exist_ok=True)
+    monkeypatch.setenv("MODELDECK_HOME", str(path))
+    return path
+
+
+def _files(folder: Path) -> set[str]:
+    return {str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()}
+
+
+def test_a_second_machine_with_only_the_url_opens_everything(pg_url, tmp_path, monkeypatch):
+    from core import explain as ex
+    from core import tune
+    from core.compress import CompressOptions, artifact_path, compress_run, load_result
+    from core.data import PrepOptions, list_uploads, load_builtin, load_dataset, make_dataset, save_upload, split_dataset
+    from core.models import ModelSpec
+    from core.runs import RunStore, save_trained
+    from core.train import train_model
+    # machine A: an upload, a run trained on it, its explanation and its compression, a study on the upload
+    iris = load_builtin("iris").frame
+    frame = iris.assign(petal_ratio=iris["petal length (cm)"] / iris["petal width (cm)"])
+    key = save_upload(make_dataset(frame, "species", name="Iris with a ratio"))
+    upload = load_dataset(key)
+    store_a = RunStore()
+    trained = train_model(upload, ModelSpec.create("random_forest", n_estimators=20), cv_folds=0)
+    run = save_trained(store_a, trained, upload.name)
+    split = split_dataset(upload, PrepOptions.from_dict(run.prep))
+    expl = ex.explain_split(ex.ShapEngine(trained.pipeline, split.X_train, run.task, upload.target), split,
+                            max_rows=30)
+    ex.save_explanation(expl, ex.explanation_stem(store_a.folder(run.id), expl.method, 30, 0))
+    table = compress_run(run.id, CompressOptions(shap_check=False, rounds=1, repeats=2), store=store_a)
+    onnx_file = next(r["onnx_file"] for r in table.rows if r.get("onnx_file"))
+    study = tune.create_study(tune.TuneConfig(key, tune.default_space("linear"), "accuracy", "random", budget=4,
+                                              cv_folds=2))
+    home_a = Path(os.environ["MODELDECK_HOME"])
+
+    # machine B: an empty MODELDECK_HOME and the same MODELDECK_DB_URL
+    home_b = _home(tmp_path / "home-b", monkeypatch)
+    assert not _files(home_b)
+    assert list_uploads() == {key: "Iris with a ratio (uploaded)"}
+    again = load_dataset(key)
+    assert again.frame.equals(upload.frame) and again.column_types == upload.column_types
+    store_b = RunStore()
+    assert store_b.artifact_root == home_b / "runs" and store_b.get(run.id).status == "done"
+    rows = split.X_test.head(10)
+    assert np.array_equal(store_b.load_model(run.id).predict_proba(rows), trained.pipeline.predict_proba(rows))
+    assert np.array_equal(store_b.load_predictions(run.id)["test"].y_pred, trained.test_pred.y_pred)
+    seen = ex.latest_explanation(store_b.folder(run.id), split)
+    assert seen is not None and np.array_equal(seen.values, expl.values)
+    assert load_result(run.id, store_b).to_json() == table.to_json()
+    assert artifact_path(run.id, onnx_file, store_b).read_bytes() == \
+        (home_a / "runs" / run.id / "compress" / onnx_file).read_bytes()
+    assert _files(home_b / "runs" / run.id) == _files(home_a / "runs" / run.id) - {"job.log"}
+    # … and joins the study on the uploaded data set from a worker process of its own
+    proc = subprocess.run([sys.executable, "-m", "core", "tune-worker", "--study", study], cwd=ROOT, text=True,
+                          capture_output=True, timeout=300, env=os.environ | {"OMP_NUM_THREADS": "1"})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "ran 4 trials" in proc.stdout and tune.study_status(study).n_complete == 4
+
+    # deleting the run on B deletes it for everyone: A's cache is all that is left, and it is not brought back
+    store_b.delete(run.id)
+    assert not (home_b / "runs" / run.id).exists()
+    with sa.create_engine(pg_url).connect() as conn:
+        keys = conn.execute(sa.text("SELECT key FROM blobs")).scalars().all()
+    assert keys and all(not k.startswith(f"runs/{run.id}/") for k in keys)
+
+
+def test_files_in_parts_newer_versions_and_work_folders(pg_url, tmp_path, monkeypatch):
+    from core.common import _blobs, atomic_write, fetch_shared, fetch_shared_tree
+    monkeypatch.setattr(_blobs, "PART_BYTES", 1000)
+    home_a = Path(os.environ["MODELDECK_HOME"])
+    payload = np.random.default_rng(0).bytes(5500)
+    atomic_write(home_a / "runs" / "r1" / "weights.bin", payload)              # 6 parts
+    atomic_write(home_a / "runs" / "r1" / "compress.tmp" / "half.bin", b"work")    # a work folder: not stored
+    atomic_write(home_a / "elsewhere" / "note.txt", "not a kept folder")
+    with sa.create_engine(pg_url).connect() as conn:
+        stored = dict(conn.execute(sa.text("SELECT key, parts FROM blobs")).all())
+    assert stored == {"runs/r1/weights.bin": 6}
+
+    home_b = _home(tmp_path / "home-b", monkeypatch)
+    fetch_shared_tree(home_b / "runs" / "r1")
+    copy = home_b / "runs" / "r1" / "weights.bin"
+    assert _files(home_b) == {"runs/r1/weights.bin"} and copy.read_bytes() == payload
+    assert copy.stat().st_mtime == pytest.approx((home_a / "runs" / "r1" / "weights.bin").stat().st_mtime)
+    # B writes a new version: A's cache is brought up to date the next time A asks
+    atomic_write(copy, b"second version")
+    monkeypatch.setenv("MODELDECK_HOME", str(home_a))
+    fetch_shared(home_a / "runs" / "r1" / "weights.bin")
+    assert (home_a / "runs" / "r1" / "weights.bin").read_bytes() == b"second version"
+
+
+def test_with_sqlite_nothing_is_kept_twice(fresh_home):
+    """One machine, the default: the files stay in the folder only, and the database holds no copies."""
+    from core.data import load_builtin, make_dataset, save_upload
+    from core.models import ModelSpec
+    from core.runs import RunStore, save_trained
+    from core.train import train_model
+    iris = load_builtin("iris")
+    save_upload(make_dataset(iris.frame, iris.target))
+    store = RunStore()
+    save_trained(store, train_model(iris, ModelSpec.create("linear"), cv_folds=0), iris.name)
+    assert store.url.startswith("sqlite") and store.artifacts.shared is None
+    assert {"blobs", "blob_parts"}.isdisjoint(sa.inspect(store.engine).get_table_names())

@@ -97,8 +97,13 @@ def _remember_browser() -> None:
 
 # ---------------------------------------------------------------- the gate
 def gate() -> Identity:
-    """The session's identity; with sign-in on, the sign-in form instead of any page until it succeeds."""
-    mode = sign_in_mode()
+    """The session's identity; with sign-in on, the sign-in form instead of any page until it succeeds. A sign-in
+    setting that cannot be read stops every page with its message (never an open door)."""
+    try:
+        mode = sign_in_mode()
+    except ModelDeckError as exc:
+        st.error(str(exc), icon=":material/error:")
+        st.stop()
     if mode == "off":
         who = identity()
         _remember_browser()

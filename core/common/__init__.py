@@ -1,10 +1,10 @@
 """What every capability needs: the user-facing error type, where things are kept, the seed, atomic writes,
-the progress callback type, number formatting and library versions; with a shared database (MODELDECK_DB_URL not
-SQLite), the files of the folders it keeps (uploads, run artifacts) live in it too (`fetch_shared…`,
-`store_shared_tree`, `remove_shared_tree`, `shared_folder`; atomic writes store them by themselves). The shared chart look is the submodule
-`core.common.charts` (it imports plotly, so it is not loaded here)."""
-from core.common._blobs import (fetch_shared, fetch_shared_tree, remove_shared_tree, shared_folder,
-                                store_shared_tree)
+the progress callback type, number formatting and library versions. With a shared database (MODELDECK_DB_URL not
+SQLite) the files of uploads and run artifacts live in it too: atomic writes store them, `fetch_shared` /
+`fetch_shared_tree` bring them, `store_shared_tree` follows a folder swapped in whole, `shared_folder` names another
+folder to keep (and removes a folder's copy). The shared chart look is the submodule `core.common.charts` (it
+imports plotly, so it is not loaded here)."""
+from core.common._blobs import fetch_shared, fetch_shared_tree, shared_folder, store_shared_tree
 from core.common._config import DEFAULT_SEED, db_url, home
 from core.common._errors import ModelDeckError
 from core.common._io import atomic_open, atomic_write
@@ -14,4 +14,4 @@ from core.common._versions import library_versions
 
 __all__ = ["DEFAULT_SEED", "db_url", "home", "ModelDeckError", "atomic_open", "atomic_write", "fmt_bytes", "fmt_ms",
            "fmt_percent", "softmax", "Progress", "no_progress", "sub_progress", "library_versions",
-           "fetch_shared", "fetch_shared_tree", "remove_shared_tree", "shared_folder", "store_shared_tree"]
+           "fetch_shared", "fetch_shared_tree", "shared_folder", "store_shared_tree"]

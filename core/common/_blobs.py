@@ -7,7 +7,7 @@ With SQLite (one machine, the default) none of this runs: nothing is stored twic
 
 - Write-through: `atomic_write` / `atomic_open` of a file in a shared folder stores it in the database before
   returning. Files in a work folder (a name ending in `.tmp`) are not stored one by one: the folder is swapped in
-  and then stored whole with `store_shared_tree`.
+  and then stored whole with `store_shared_tree`. A run store removes a deleted run's copy (`BlobFolder.remove_tree`).
 - Read-through: `fetch_shared(*paths)` / `fetch_shared_tree(folder)` bring files from the database when the local
   copy is missing or differs (by SHA-256); the database's copy wins and keeps its modification time, so "newest
   first" listings agree across machines.
@@ -25,7 +25,7 @@ from typing import Iterator
 
 from core.common._config import home
 from core.common._errors import ModelDeckError
-from core.common._io import _replace_on_success
+from core.common._io import WRITE_HOOKS, _replace_on_success
 
 HOME_FOLDERS = ("datasets", "runs")     # the folders of home() a shared database keeps: uploads, run artifacts
 PART_BYTES = 8 * 1024 * 1024            # a file is stored in parts of this size (no 1 GB bytea, modest memory)
@@ -102,6 +102,11 @@ class BlobFolder:
             return None
         return "/".join((self.prefix, *rel.parts))
 
+    def _prefix(self, folder: Path) -> str | None:
+        """"<prefix>/<folder>/": the start of the keys of the files under `folder` (None outside this folder)."""
+        key = self.key(Path(folder) / "_")
+        return None if key is None else key[:-1]
+
     def _path(self, key: str) -> Path:
         return self.root.joinpath(*key.split("/")[1:])
 
@@ -115,20 +120,19 @@ class BlobFolder:
 
     def store_tree(self, folder: Path) -> None:
         """`folder` was replaced whole: replace every file the database keeps under it, in one transaction."""
-        prefix = self.key(Path(folder) / "x")
+        prefix = self._prefix(folder)
         if prefix is None:
             return
-        prefix = prefix[:-1]
         with _engine(self.url).begin() as conn:
             self._delete(conn, prefix)
             for path in sorted(p for p in Path(folder).rglob("*") if p.is_file()):
                 self._store(conn, prefix + "/".join(path.relative_to(folder).parts), path)
 
     def remove_tree(self, folder: Path) -> None:
-        prefix = self.key(Path(folder) / "x")
+        prefix = self._prefix(folder)
         if prefix is not None:
             with _engine(self.url).begin() as conn:
-                self._delete(conn, prefix[:-1])
+                self._delete(conn, prefix)
 
     def _store(self, conn, key: str, path: Path) -> None:
         _, blobs, parts = _tables()
@@ -160,10 +164,9 @@ class BlobFolder:
     def fetch_tree(self, folder: Path, suffix: str = "", recursive: bool = True) -> None:
         """Bring every file the database keeps under `folder` (only those ending in `suffix`; with
         `recursive=False`, not those in sub-folders)."""
-        prefix = self.key(Path(folder) / "x")
+        prefix = self._prefix(folder)
         if prefix is None:
             return
-        prefix = prefix[:-1]
         stored = self._listed(lambda blobs: blobs.c.key.startswith(prefix, autoescape=True))
         self._bring([s for s in stored if s.key.endswith(suffix) and (recursive or "/" not in s.key[len(prefix):])])
 
@@ -176,7 +179,7 @@ class BlobFolder:
     def _bring(self, stored: list[_Stored]) -> None:
         for item in stored:
             path = self._path(item.key)
-            if _local_sha(path) != item.sha256:
+            if ".." not in item.key.split("/") and _local_sha(path) != item.sha256:
                 self._download(item, path)
 
     def _download(self, item: _Stored, path: Path) -> None:
@@ -209,9 +212,8 @@ class _Changed(Exception):
 
 
 def _upsert(conn, blobs, key: str, values: dict) -> None:
-    if conn.dialect.name in ("postgresql", "sqlite"):
-        from importlib import import_module
-        insert = import_module(f"sqlalchemy.dialects.{conn.dialect.name}").insert
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
         conn.execute(insert(blobs).values(key=key, **values).on_conflict_do_update(index_elements=["key"],
                                                                                    set_=values))
     elif conn.execute(blobs.update().where(blobs.c.key == key).values(**values)).rowcount == 0:
@@ -304,7 +306,8 @@ def _by_folder(paths) -> Iterator[tuple[BlobFolder, list[Path]]]:
 
 
 def written(path: Path) -> None:
-    """Called by atomic_open once a file is in place: a shared folder's database copy follows."""
+    """After each atomic write (core.common._io.WRITE_HOOKS): a shared folder's database copy follows; nothing
+    unless a shared database is in use and `path` is in a folder it keeps."""
     if _FOLDERS or os.environ.get("MODELDECK_DB_URL"):
         folder = _folder_of(path)
         if folder is not None:
@@ -314,6 +317,9 @@ def written(path: Path) -> None:
                 raise ModelDeckError(f"'{Path(path).name}' was saved on this machine but not in the shared database "
                                      f"({type(exc).__name__}: {exc}); other machines will not see it. Check the "
                                      "database connection and save again.") from exc
+
+
+WRITE_HOOKS.append(written)
 
 
 def fetch_shared(*paths: Path) -> None:
@@ -332,9 +338,3 @@ def store_shared_tree(folder: Path) -> None:
     """`folder` was replaced whole (built in a work folder, then renamed): the shared database's copy follows."""
     for shared, _ in _by_folder([folder]):
         shared.store_tree(folder)
-
-
-def remove_shared_tree(folder: Path) -> None:
-    """`folder` was deleted: so is the shared database's copy."""
-    for shared, _ in _by_folder([folder]):
-        shared.remove_tree(folder)

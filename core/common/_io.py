@@ -1,12 +1,14 @@
-"""Atomic file writes: a reader sees the old file or the new one, never half of one. A file written in a folder that a
-shared database keeps (core.common._blobs) is stored there too before the write returns."""
+"""Atomic file writes: a reader sees the old file or the new one, never half of one. Then the WRITE_HOOKS run: the one
+core.common._blobs adds stores a file of a folder a shared database keeps there too, before the write returns."""
 from __future__ import annotations
 
 import os
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Iterator
+from typing import IO, Callable, Iterator
+
+WRITE_HOOKS: list[Callable[[Path], None]] = []      # called with each file once it is in place
 
 
 @contextmanager
@@ -14,8 +16,8 @@ def atomic_open(path: str | Path, mode: str = "wb", **kwargs) -> Iterator[IO]:
     """Open a temporary file beside `path`; it replaces `path` only if the block ends without an error."""
     with _replace_on_success(path, mode, **kwargs) as handle:
         yield handle
-    from core.common._blobs import written
-    written(Path(path))      # nothing unless MODELDECK_DB_URL is shared (not SQLite) and `path` is in a kept folder
+    for hook in WRITE_HOOKS:
+        hook(Path(path))
 
 
 @contextmanager

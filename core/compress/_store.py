@@ -8,7 +8,7 @@ import os
 import shutil
 from pathlib import Path
 
-from core.common import ModelDeckError
+from core.common import ModelDeckError, store_shared_tree
 from core.compress._data import CompressData
 from core.compress._table import TradeoffTable
 from core.compress._variant import Variant
@@ -63,6 +63,7 @@ def _save_result(work: Path, folder: Path, table: TradeoffTable, data: CompressD
         os.replace(folder, aside)
     os.replace(work, folder)
     shutil.rmtree(aside, ignore_errors=True)
+    store_shared_tree(folder)       # a shared database (MODELDECK_DB_URL not SQLite) keeps the new set whole
 
 
 def load_result(run_id: str, store=None) -> TradeoffTable | None:

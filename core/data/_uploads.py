@@ -2,7 +2,9 @@
 (types, target, how each column reads back), named by its fingerprint; loading by key and listing.
 
 The sidecar is written last, so a data set is listed only once both files are complete; the dtypes come
-back exactly as stored (integers stay integers, floats round-trip, dates are ISO 8601).
+back exactly as stored (integers stay integers, floats round-trip, dates are ISO 8601). With a shared database
+(MODELDECK_DB_URL not SQLite) the folder is a cache of the database's copy (core.common's atomic writes store each
+file there), so another machine with only the URL lists, opens and tunes on the same uploads.
 """
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from core.common import ModelDeckError, atomic_write, home
+from core.common import ModelDeckError, atomic_write, fetch_shared, fetch_shared_tree, home
 from core.data._builtin import BUILTINS, load_builtin
 from core.data._csv import _FLOAT_EXACT
 from core.data._dataset import Dataset
@@ -84,6 +86,7 @@ def _load_upload(key: str) -> Dataset:
         raise ModelDeckError(f"'{key}' is not a valid data set reference. Choose a data set again.")
     folder = _uploads_dir()
     csv_path, meta_path = folder / f"{fingerprint}.csv", folder / f"{fingerprint}.json"
+    fetch_shared(meta_path, csv_path)
     if not (csv_path.exists() and meta_path.exists()):
         raise ModelDeckError(
             f"The uploaded data set '{key}' is no longer stored on this server. Upload the file again."
@@ -115,12 +118,16 @@ def load_dataset(key: str) -> Dataset:
         return load_builtin(key)
     if key.startswith("images:"):   # image sets: built-in pictures or an uploaded zip (core.data._images)
         from core.data._images import load_image_set
+        fingerprint = key.removeprefix("images:")
+        if re.fullmatch(r"[0-9a-f]{16}", fingerprint):     # an uploaded set's two files, from a shared database
+            fetch_shared(*(_uploads_dir() / "images" / f"{fingerprint}{ext}" for ext in (".json", ".npz")))
         return load_image_set(key)
     raise ModelDeckError(f"Unknown data set '{key}'. Choose a built-in data set or upload a CSV file.")
 
 
 def _add_owner(path: Path, owner: str) -> None:
     """Owners of an upload (issue 12): the same file uploaded by two people is stored once and listed for both."""
+    fetch_shared(path)
     try:
         owners = set(json.loads(path.read_text(encoding="utf-8")))
     except (OSError, ValueError):
@@ -141,6 +148,7 @@ def _owned_by(fingerprint: str, owner: str) -> bool:
 
 def list_uploads(owner: str | None = None) -> dict[str, str]:
     """Stored uploads, newest first: key -> "name (uploaded)"; with `owner`, only theirs and everyone's."""
+    fetch_shared_tree(_uploads_dir(), suffix=".json", recursive=False)   # sidecars and owners, when shared
     sidecars = sorted((p for p in _uploads_dir().glob("*.json") if not p.name.endswith(".owners.json")),
                       key=lambda p: p.stat().st_mtime, reverse=True)
     uploads = {}

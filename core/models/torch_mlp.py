@@ -156,8 +156,8 @@ class _TorchMLPBase(BaseEstimator):
             raise ValueError(f"lr must be positive, got {self.lr}.")
         if int(self.batch_size) < 1 or int(self.epochs) < 1 or int(self.patience) < 1:
             raise ValueError("batch_size, epochs and patience must be at least 1.")
-        if self.early_stopping and not 0.0 < float(self.validation_fraction) < 1.0:
-            raise ValueError(f"validation_fraction must be between 0 and 1, got {self.validation_fraction}.")
+        if self.early_stopping and not 0.0 <= float(self.validation_fraction) < 1.0:
+            raise ValueError(f"validation_fraction must be at least 0 and below 1, got {self.validation_fraction}.")
         return widths
 
     def _validate_X(self, X, reset: bool) -> np.ndarray:
@@ -211,7 +211,7 @@ class _TorchMLPBase(BaseEstimator):
         return self
 
     def _holdout(self, X, y_enc, seed):
-        if not self.early_stopping:
+        if not self.early_stopping or float(self.validation_fraction) == 0.0:
             return X, y_enc, None, None
         from sklearn.model_selection import train_test_split
 
@@ -243,11 +243,14 @@ class _TorchMLPBase(BaseEstimator):
                                    epochs=int(self.epochs))
         scaler = precision.grad_scaler()
 
-        n, epochs, patience, tol = len(Xt), int(self.epochs), int(self.patience), float(self.tol)
+        n, epochs, patience = len(Xt), int(self.epochs), int(self.patience)
+        tol = float(self.tol) if self.early_stopping and not has_val else None   # stop on the training loss
         batches = EpochBatches(n, int(self.batch_size), world, seed)
-        # each step's loss: this process's row sum over the step's rows on every process, times the processes
-        # (DistributedDataParallel averages the gradients over the processes): the batch mean of one process
-        steps = [(lo, hi, world.size / (rows * per_row)) for lo, hi, rows in batches.batches()]
+        # Each step's loss is the batch mean of one process. In a group: this process's sum over the rows of the
+        # step on every process, times the processes (DistributedDataParallel averages the gradients over them).
+        # `terms` converts a step's loss back to its sum, for the epoch's training loss.
+        steps = [(lo, hi, None if not world.distributed else world.size / (rows * per_row),
+                  rows * per_row / world.size) for lo, hi, rows in batches.batches()]
         params = [p for group in optimizer.param_groups for p in group["params"]]
         model = wrap_for_training(net, world, device)
         train_forward = model if world.distributed else forward_plan(net, training=True)
@@ -263,13 +266,13 @@ class _TorchMLPBase(BaseEstimator):
             order = batches.epoch_order(epoch).to(device, non_blocking=True)
             Xs, ys = Xt[order], yt[order]  # one gather per epoch; batches below are views
             running = torch.zeros((), device=device)
-            for lo, hi, scale in steps:
+            for lo, hi, scale, terms in steps:
                 xb, yb = Xs[lo:hi], ys[lo:hi]
                 for p in params:  # zero_grad(set_to_none=True) without its wrappers
                     p.grad = None
                 with precision.autocast():
-                    summed = loss_fn(train_forward(xb), yb, reduction="sum")
-                loss = summed * scale
+                    out = train_forward(xb)
+                    loss = loss_fn(out, yb) if scale is None else loss_fn(out, yb, reduction="sum") * scale
                 if scaler.is_enabled():
                     scaler.scale(loss).backward()
                     scaler.step(optimizer)
@@ -277,7 +280,7 @@ class _TorchMLPBase(BaseEstimator):
                 else:
                     loss.backward()
                     step()
-                running.add_(summed.detach().float())
+                running.add_(loss.detach().float(), alpha=terms)
             if scheduler is not None:
                 scheduler.step()
 
@@ -309,11 +312,12 @@ class _TorchMLPBase(BaseEstimator):
                 else:
                     stale += 1
                     stop = stale >= patience
-            else:  # scikit-learn's rule without a validation split: the training loss stopped improving by tol
+            else:
                 best_epoch = epoch
-                stale = stale + 1 if train_loss > best_loss - tol else 0
-                best_loss = min(best_loss, train_loss)
-                stop = tol > 0 and stale >= patience
+                if tol is not None:  # scikit-learn's rule: the training loss stopped improving by tol
+                    stale = stale + 1 if train_loss > best_loss - tol else 0
+                    best_loss = min(best_loss, train_loss)
+                    stop = stale >= patience
             if progress is not None:
                 fraction = 1.0 if stop else epoch / epochs
                 progress(fraction, self._progress_message(record, epochs, stop, best_epoch), list(history))

@@ -1,6 +1,8 @@
 """The run store: one SQL row per run (SQLAlchemy; SQLite by default, any URL through MODELDECK_DB_URL) plus an
 artifact folder in safe formats (skops for fitted pipelines, loaded with exactly the types recorded when they were
-written; .npz without pickles for predictions).
+written; .npz without pickles for predictions). With a shared database (e.g. PostgreSQL) the artifact folders are
+kept in it too, so a machine with only the URL opens every run, explanation and compression result (`RunStore.folder`
+brings them; core.common keeps the files).
 
 - `RunStore`: create, get, list (all, or those one owner may see), rename, delete, progress, status and restart of
   runs; artifacts; share links (`create_share`, `shared_run_id`, `share_links`, `revoke_share`); background jobs

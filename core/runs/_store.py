@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -18,6 +17,7 @@ import numpy as np
 import sqlalchemy as sa
 
 from core.common import ModelDeckError, atomic_open, atomic_write, db_url, home
+from core.runs._artifacts import RunArtifacts
 from core.runs._heartbeat import HOST, STALE_AFTER_S, Beat, JobBeats, stopped_reason
 from core.runs._schema import engine_for, jobs_table, runs_table
 from core.runs._shares import ShareLinks
@@ -91,6 +91,7 @@ class RunStore(ShareLinks, JobBeats):
         self.url = url or db_url()
         self.engine = engine_for(self.url)
         self.artifact_root = artifact_root or home() / "runs"
+        self.artifacts = RunArtifacts(self.url, self.artifact_root)   # also in the database when it is shared
         self.owner, self.stale_after_s = owner, stale_after_s
 
     def as_owner(self, owner: str | None) -> "RunStore":
@@ -159,7 +160,7 @@ class RunStore(ShareLinks, JobBeats):
             conn.execute(runs_table.delete().where(runs_table.c.id == run_id))
             conn.execute(jobs_table.delete().where(jobs_table.c.subject == run_id))
             self._delete_shares(conn, run_id)
-        shutil.rmtree(self.folder(run_id, create=False), ignore_errors=True)
+        self.artifacts.remove(run_id)
 
     def set_progress(self, run_id: str, fraction: float, message: str, history: list[dict] | None = None) -> None:
         values = {"status": "running", "progress": float(min(max(fraction, 0.0), 1.0)), "message": message[:500],
@@ -232,10 +233,7 @@ class RunStore(ShareLinks, JobBeats):
 
     # ------------------------------------------------------------ artifacts
     def folder(self, run_id: str, create: bool = True) -> Path:
-        path = self.artifact_root / run_id
-        if create:
-            path.mkdir(parents=True, exist_ok=True)
-        return path
+        return self.artifacts.folder(run_id, create)
 
     def save_artifacts(self, run_id: str, trained) -> None:
         """model.skops and predictions.npz, each written atomically; the exact types the model needs go to the

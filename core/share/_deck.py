@@ -43,7 +43,8 @@ JS = """
   function show(n){
     i=Math.max(0,Math.min(slides.length-1,n));
     slides.forEach(function(s,k){s.classList.toggle('on',k===i);});
-    dots.forEach(function(d,k){d.classList.toggle('on',k===i);d.setAttribute('aria-current',k===i?'step':'false');});
+    dots.forEach(function(d){var on=+d.getAttribute('data-k')===i;d.classList.toggle('on',on);
+      d.setAttribute('aria-current',on?'step':'false');});
     document.querySelectorAll('.notes').forEach(function(el){el.classList.toggle('show',notes);});
     var plot=slides[i].querySelector('.plotly-graph-div');
     if(plot&&window.Plotly){Plotly.Plots.resize(plot);}
@@ -59,7 +60,7 @@ JS = """
     else if((k==='f'||k==='F')&&document.documentElement.requestFullscreen){
       if(document.fullscreenElement){document.exitFullscreen();}else{document.documentElement.requestFullscreen();}}
   });
-  dots.forEach(function(d,k){d.addEventListener('click',function(){show(k);});});
+  dots.forEach(function(d){d.addEventListener('click',function(){show(+d.getAttribute('data-k'));});});
   window.addEventListener('resize',function(){show(i);});
   var start=parseInt((location.hash||'#1').slice(1),10);
   show(isNaN(start)?0:start-1);
@@ -79,7 +80,8 @@ def _figure_html(fig, index: int) -> str:
 
 def _slide(step, index: int, total: int, dataset: str) -> str:
     e = html.escape
-    dots = "".join(f"<button class='dot' aria-label='slide {k + 1}' title='{k + 1}'></button>" for k in range(total))
+    dots = "".join(f"<button class='dot' data-k='{k}' aria-label='slide {k + 1}' title='{k + 1}'></button>"
+                   for k in range(total))
     notes = "".join(f"<li>{e(n)}</li>" for n in step.notes)
     picture = _figure_html(step.figure, index) if step.figure is not None else ""
     return (f"<section class='slide' id='slide-{index + 1}' data-key='{e(step.key)}'>"
@@ -108,3 +110,31 @@ def write_deck(story, path: Path | str) -> Path:
     path = Path(path)
     atomic_write(path, build_deck(story).encode("utf-8"))
     return path
+
+
+SUMMARY_CSS = """.md-summary{display:grid;grid-template-columns:repeat(auto-fill,minmax(480px,1fr));gap:1rem;margin:1rem 0}
+.md-card{border:1px solid #d0d7de;border-radius:8px;padding:.8rem 1rem}
+.md-card .step{font-size:.85rem;font-weight:700;color:var(--md-blue);text-transform:uppercase;letter-spacing:.08em}
+.md-card h3{margin:.3rem 0 .4rem;font-size:1.2rem;line-height:1.25}
+.md-card .number{font-size:2rem;font-weight:800;color:var(--md-blue);line-height:1}
+.md-card .label{color:#57606a;margin-bottom:.3rem}.md-card p{margin:.3rem 0}"""
+
+
+def summary_html(steps) -> str:
+    """The slides on one page (the report's summary): a card per slide with its headline, number, text and a small
+    picture. Needs plotly.js on the page."""
+    e = html.escape
+    cards = []
+    for i, step in enumerate(steps):
+        picture = ""
+        if step.figure is not None:
+            import plotly.graph_objects as go
+            figure = go.Figure(step.figure)
+            figure.update_layout(height=300, title=None, margin=dict(l=10, r=10, t=30, b=40), font=dict(size=13))
+            figure.update_annotations(font=dict(size=12))
+            picture = figure.to_html(full_html=False, include_plotlyjs=False, div_id=f"summary-{i + 1}",
+                                     config={"displaylogo": False, "displayModeBar": False})
+        cards.append(f"<div class='md-card'><div class='step'>{i + 1} · {e(step.title)}</div><h3>{e(step.big)}</h3>"
+                     f"<div class='number'>{e(step.number)}</div><div class='label'>{e(step.number_label)}</div>"
+                     f"<p>{e(step.sentence)}</p>{picture}</div>")
+    return f"<style>{SUMMARY_CSS}</style><div class='md-summary'>{''.join(cards)}</div>"

@@ -27,6 +27,18 @@ class Section:
 
 
 # ---------------------------------------------------------------- sections
+def story_section(run, store) -> Section | None:
+    """The story's slides on one page, at the top (the same slides as the presentation, from what the run stored);
+    None when the run lacks what they need (a report never fails for want of a summary)."""
+    from core.share._deck import summary_html
+    from core.share._story import run_slides
+    try:
+        steps = run_slides(run.id, store)
+    except (ModelDeckError, OSError, KeyError, ValueError):
+        return None
+    return Section("The story on one page", [], [], summary_html(steps))
+
+
 def summary_section(run, report, advice) -> Section:
     paragraphs = [report.headline()]
     if (overfit := report.overfitting_sentence()):
@@ -159,8 +171,9 @@ SECTION_BUILDERS: list[Callable] = [explanation_section, tuning_section, compres
 
 
 # ---------------------------------------------------------------- assembly
-CSS = """body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;max-width:1100px;margin:2rem auto;color:#1b1f24;
-padding:0 1rem}h1{font-size:2rem}h2{margin-top:2.5rem;border-bottom:1px solid #ddd;padding-bottom:.3rem}
+CSS = """body{font-family:var(--md-font);max-width:1100px;margin:2rem auto;color:var(--md-ink);
+padding:0 1rem}h1{font-size:2rem}h2{margin-top:2.5rem;border-bottom:3px solid var(--md-blue);padding-bottom:.3rem}
+.md-logo svg{height:44px;width:auto}
 table{border-collapse:collapse;margin:1rem 0}td,th{border:1px solid #ddd;padding:.3rem .6rem;text-align:left}
 .lead{font-size:1.2rem}.meta{color:#666}"""
 
@@ -170,9 +183,11 @@ def render(title: str, subtitle: str, sections: list[Section], names: dict[str, 
     from plotly.offline import get_plotlyjs
 
     from core.data import relabel_figure, relabel_text
+    from core.share._theme import CSS_VARS, logo_svg
     names = names or {}
     parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>",
-             f"<style>{CSS}</style><script type='text/javascript'>{get_plotlyjs()}</script></head><body>",
+             f"<style>{CSS_VARS}{CSS}</style><script type='text/javascript'>{get_plotlyjs()}</script></head><body>",
+             f"<div class='md-logo'>{logo_svg()}</div>",
              f"<h1>{html.escape(title)}</h1><p class='meta'>{html.escape(subtitle)}</p>"]
     for section in sections:
         parts.append(f"<h2>{html.escape(section.title)}</h2>")
@@ -197,7 +212,7 @@ def build_report(run_id: str, store=None) -> str:
     report = MetricReport.from_dict(run.metrics)
     dataset = load_dataset(run.dataset_key)
     advice = advisor.advise(advisor.run_evidence(run, store))
-    sections = [summary_section(run, report, advice), data_section(dataset),
+    sections = [story_section(run, store), summary_section(run, report, advice), data_section(dataset),
                 metrics_section(report, store.load_predictions(run_id)), training_section(run)]
     sections += [builder(run, store) for builder in SECTION_BUILDERS]
     sections += [advice_section(advice), reproduce_section(run)]

@@ -105,18 +105,17 @@ def drivers_figure(names: list[str], shares: list[float], directions: list[int],
     colour = {1: GOOD, -1: BAD, 0: MUTED}
     arrow = {1: "▲", -1: "▼", 0: "◆"}
     fig = go.Figure(go.Bar(x=[s * 100 for s in shares], y=names, orientation="h",
-                           marker_color=[colour[d] for d in directions],
+                           marker_color=[colour[d] for d in directions], showlegend=False,
                            text=[f"{arrow[d]} {_pct(s)}" for s, d in zip(shares, directions)], textposition="auto",
                            hovertemplate="%{y}: %{x:.0f}% of the push<extra></extra>"))
-    for d, words in ((1, up), (-1, down), (0, "mixed: depends on the case")):
-        if d in directions:
-            fig.add_scatter(x=[None], y=[None], mode="markers", name=f"{arrow[d]} higher value: {words}",
-                            marker=dict(color=colour[d], size=14, symbol="square"))
+    key = [f"{arrow[d]} higher means {words}" if d else f"{arrow[d]} no single direction"
+           for d, words in ((1, up), (-1, down), (0, "")) if d in directions]
     fig.update_xaxes(title="share of what moved its answers (%)", rangemode="tozero")
     fig.update_yaxes(autorange="reversed", automargin=True)
-    fig = _look(fig, "The facts it leans on most", showlegend=True)
-    fig.update_layout(legend=dict(orientation="h", x=0.0, y=-0.22, yanchor="top", font=dict(size=TEXT_SIZE - 2)),
-                      margin=dict(l=20, r=30, t=70, b=100))
+    fig = _look(fig, "The facts it leans on most")
+    fig.add_annotation(text="   ·   ".join(key), x=0.0, y=1.0, xref="paper", yref="paper", xanchor="left",
+                       yanchor="bottom", showarrow=False, font=dict(size=TEXT_SIZE - 3, color="#57606a"))
+    fig.update_layout(margin=dict(l=20, r=30, t=95, b=50))
     return fig
 
 
@@ -160,13 +159,15 @@ def contenders_cost_figure(names: list[str], sizes: list[float], ms: list[float]
 
     from core.share._words import fmt_ms, fmt_size
     colours = [GOOD if i == chosen else MUTED for i in range(len(names))]
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("File size (KB)", "Time per answer (ms)"),
+    names = [n.replace(" ", "<br>") for n in names]
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("File size (KB)", "Time per answer, in bulk (ms)"),
                         horizontal_spacing=0.16)
     fig.add_bar(x=names, y=[s / 1024 for s in sizes], marker_color=colours, text=[fmt_size(s) for s in sizes],
                 textposition="auto", row=1, col=1, hovertemplate="%{x}: %{y:,.1f} KB<extra></extra>")
     fig.add_bar(x=names, y=ms, marker_color=colours, text=[fmt_ms(m) for m in ms], textposition="auto", row=1, col=2,
                 hovertemplate="%{x}: %{y:.3f} ms<extra></extra>")
     fig.update_yaxes(rangemode="tozero", showticklabels=False)
+    fig.update_xaxes(tickangle=0)
     fig.update_annotations(font=dict(size=TEXT_SIZE))
     return _look(fig, "The kept model beside the others", margin=dict(l=20, r=20, t=90, b=50))
 

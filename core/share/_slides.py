@@ -115,7 +115,7 @@ def data_slide(dataset, n_train: int, n_test: int, seed: int, words: Words) -> S
         yes = next((c for c in counts.index if _yes(c)), None)
         if yes is not None and len(counts) == 2:
             mix = f"{shares[yes]} in 100 {words.many} have {_case(yes, words)}"
-        elif len(counts) > 3 and counts.iloc[0] < 1.5 * counts.iloc[-1]:
+        elif len(counts) > 2 and counts.iloc[0] < 1.5 * counts.iloc[-1]:
             mix = f"the {len(counts)} answers are about equally common"
         elif len(counts) > 3:
             mix = (f"the most common answer, '{counts.index[0]}', is {shares[counts.index[0]]} in 100, and the rarest, "
@@ -194,7 +194,7 @@ def how_good_slide(report, words: Words, guess_mae: float | None = None) -> Stor
         icons = out_of_100({"caught": tp, "missed": fn, "false": fp, "cleared": tn})
         right = icons["caught"] + icons["cleared"]
         groups = [(f"{case} found", icons["caught"], GOOD, "circle"), (f"{case} missed", icons["missed"], BAD, "x"),
-                  ("false alarms", icons["false"], CAUTION, "triangle-up"),
+                  ("false alarm" if icons["false"] == 1 else "false alarms", icons["false"], CAUTION, "triangle-up"),
                   ("rightly cleared", icons["cleared"], MUTED, "circle")]
         alarms = "no false alarm" if icons["false"] == 0 else \
             f"{icons['false']} false alarm{'s' if icons['false'] != 1 else ''}"

@@ -149,6 +149,7 @@ def run_story(dataset_key: str = "builtin:breast_cancer", progress: Progress | N
     relay = _Relay(progress)
     dataset = _timed(timings, "data", load_dataset, dataset_key)
     progress(0.02, "Training three kinds of model")
+    import torch  # noqa: F401  (before any thread: libraries that peek at sys.modules must not see it half-imported)
     with ThreadPoolExecutor(max_workers=3) as pool:
         models = _timed(timings, "best_model", _train, dataset, relay, pool)
         metric = models[0].report.primary

@@ -11,8 +11,9 @@ LOGO = STATIC / "logo.svg"              # icon and word mark (st.logo, the deck,
 LOGO_ICON = STATIC / "logo_icon.svg"    # icon only (the collapsed sidebar)
 SOFT = "#f4f6fa"                        # the theme's secondary background
 
+CSS_FONT = ", ".join(f"'{name.strip()}'" if " " in name.strip() else name.strip() for name in FONT.split(","))
 CSS_VARS = (f":root{{--md-blue:{GOOD};--md-orange:{PALETTE[1]};--md-good:{GOOD};--md-bad:{BAD};"
-            f"--md-caution:{CAUTION};--md-muted:{MUTED};--md-ink:{INK};--md-soft:{SOFT};--md-font:{FONT};}}")
+            f"--md-caution:{CAUTION};--md-muted:{MUTED};--md-ink:{INK};--md-soft:{SOFT};--md-font:{CSS_FONT};}}")
 
 
 def logo_svg(icon: bool = False) -> str:

@@ -87,13 +87,13 @@ def model_phrase(family: str) -> str:
 
 # ---------------------------------------------------------------- numbers for people
 def fmt_ms(ms: float) -> str:
-    """'0.006 ms' · '0.04 ms' · '2.5 ms' · '120 ms' (always milliseconds, 2 significant digits below 10)."""
+    """'0.0062 ms' · '0.04 ms' · '2.5 ms' · '120 ms' (always milliseconds, 2 significant digits below 10)."""
     if not math.isfinite(ms):
         return "n/a"
     if ms >= 10:
         return f"{ms:,.0f} ms"
-    digits = max(1, 1 - math.floor(math.log10(ms))) if ms > 0 else 1
-    return f"{ms:.{digits}f} ms"
+    text = f"{ms:.2g}"
+    return f"{ms:.6f}".rstrip("0") + " ms" if "e" in text else f"{text} ms"
 
 
 def fmt_size(n_bytes: float) -> str:
