@@ -158,7 +158,7 @@ def test_home_story_runs_end_to_end_and_presents(fresh_home):
     assert_clean(at)
 
     def where() -> str:
-        return next(m.value for m in at.markdown if "md-where" in m.value)
+        return next(m.value for m in at.markdown if "class='md-where'" in m.value)
 
     assert f"1 / {n} · The data" in where() and len(at.get("plotly_chart")) == 1
     button(at, "present_next").click().run()
