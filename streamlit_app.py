@@ -7,10 +7,6 @@ st.set_page_config(page_title="ModelDeck", page_icon=":material/explore:", layou
 _STATIC = Path(__file__).with_name("static")
 st.logo(str(_STATIC / "logo.svg"), icon_image=str(_STATIC / "logo_icon.svg"), size="large")   # the house logo
 
-from ui.auth import gate  # noqa: E402
-
-gate()   # with sign-in on (secrets), the sign-in form and nothing else until it succeeds
-
 PAGES = [
     st.Page("pages/home.py", title="Home", icon=":material/home:", url_path="home", default=True),
     st.Page("pages/data.py", title="Data", icon=":material/table_chart:", url_path="data"),
@@ -25,6 +21,9 @@ PAGES = [
     st.Page("pages/runs.py", title="Runs", icon=":material/folder_open:", url_path="runs"),
 ]
 
+from ui.auth import gate  # noqa: E402
+
+gate(PAGES)   # with sign-in on (secrets): the sign-in form, the menu hidden, nothing else until it succeeds
 page = st.navigation(PAGES)
 
 from ui.common import session_guard, sidebar  # noqa: E402  (after navigation so the menu draws first)

@@ -5,8 +5,8 @@ import streamlit as st
 
 from core.models import DEFAULT_LEADERBOARD, FAMILIES, OPTIMIZER_TITLES, ModelSpec
 from ui.common import caption, current_dataset, current_prep, param_widgets, select, to_json, user_errors
-from ui.training import (background_panel, estimate_seconds, show_result, start_training_job, train_and_save,
-                         trained_for)
+from ui.training import (background_panel, estimate_seconds, processes_picker, show_result, start_training_job,
+                         train_and_save, trained_for)
 
 st.title("Train")
 dataset = current_dataset()
@@ -36,10 +36,11 @@ with tab_one:
     background = st.checkbox("Run in the background (you can leave this page)", value=estimate > 60,
                              key=f"train_bg_{family_key}",
                              help=f"Estimated time: about {estimate:,.0f} s. Jobs over a minute run in the background.")
+    processes = processes_picker(dataset, family_key)
     if st.button("Train", type="primary", key="train_go"):
-        if background:
+        if background or processes > 1:
             with user_errors():
-                run = start_training_job(dataset, spec, prep)
+                run = start_training_job(dataset, spec, prep, processes=processes)
             select("run", run.id)
             st.rerun()
         else:

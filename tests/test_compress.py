@@ -237,12 +237,16 @@ def test_result_is_saved_with_the_run(table, mlp_run):
         compress.artifact_path(mlp_run[0].id, "../../modeldeck.db")
 
 
-def test_budget_picks_the_smallest_within_limits(table):
+def test_budget_picks_the_fastest_within_limits(table):
     best, why = compress.pick_variant(table, max_bytes=1e9, max_ms=1e9, max_loss_points=100)
-    assert best["bytes"] == min(r["bytes"] for r in table.rows) and why.startswith(f"Ship '{best['variant']}'")
+    assert best["b1_ms"] == min(r["b1_ms"] for r in table.rows) and why.startswith(f"Ship '{best['variant']}'")
+    assert "answers one request fastest" in why
     strict = compress.pick_variant(table, max_bytes=1, max_ms=1e9, max_loss_points=0)
     assert strict[0] is None and "size" in strict[1]
-    assert "smaller" in compress.headline(table) or "larger" in compress.headline(table)
+    honest = compress.fastest_honest(table)
+    within = [r for r in table.rows if r["train_delta_points"] >= -1.0]
+    assert honest["b1_ms"] == min(r["b1_ms"] for r in within)
+    assert f"'{honest['variant']}'" in compress.headline(table)
 
 
 def test_charts_draw_the_front(table):

@@ -4,6 +4,7 @@ Streamlit treats an app with a `pages/` folder as a legacy multipage app until `
 (streamlit/streamlit#9624); `ui/__init__.py` reroutes that first run. This module gets its own fresh server, so
 the deep-link test must stay first; the demo story runs after it.
 """
+import re
 from contextlib import contextmanager
 
 import pytest
@@ -44,18 +45,20 @@ def test_demo_story_end_to_end(browser, app):  # noqa: F811
         page.get_by_role("button", name="Run the one-minute story").click()
         wait_for_app(page, timeout_ms=150_000)
         summary = page.locator("[data-testid=stAlertContentSuccess]").first.inner_text()
-        assert "times out of 100" in summary and "Top drivers:" in summary, summary
+        assert "times out of 100" in summary and "matter most" in summary, summary
         assert page.get_by_text("Story ready in").first.is_visible()
         assert_no_errors(page, "story")
         page.get_by_role("button", name="Presentation mode").click()
         wait_for_app(page)
-        assert page.get_by_text("1 / 6 · The data").is_visible()
+        assert re.search(r"1 / \d · The data", page.locator(".md-where").text_content())
         page.get_by_role("button", name="Next").click()
         wait_for_app(page)
-        assert page.get_by_text("2 / 6 · The best model").is_visible()
+        assert re.search(r"2 / \d · The contenders", page.locator(".md-where").text_content())
         assert_no_errors(page, "presentation")
         page.get_by_role("button", name="Exit").click()
         wait_for_app(page)
+        if "Already small" in summary:                            # a simple formula won: nothing was compressed
+            return
         click_sidebar_link(page, "Compress", "compress")          # the story compressed its best model
         assert page.get_by_role("heading", name="Make the model smaller and faster").is_visible()
         drawn_plotly_charts(page, 2, "compress")

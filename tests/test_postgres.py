@@ -196,7 +196,7 @@ def test_a_second_machine_with_only_the_url_opens_everything(pg_url, tmp_path, m
 
 
 def test_files_in_parts_newer_versions_and_work_folders(pg_url, tmp_path, monkeypatch):
-    from core.common import _blobs, atomic_write, fetch_shared, fetch_shared_tree
+    from core.common import ModelDeckError, _blobs, atomic_write, fetch_shared, fetch_shared_tree
     monkeypatch.setattr(_blobs, "PART_BYTES", 1000)
     home_a = Path(os.environ["MODELDECK_HOME"])
     payload = np.random.default_rng(0).bytes(5500)
@@ -217,6 +217,14 @@ def test_files_in_parts_newer_versions_and_work_folders(pg_url, tmp_path, monkey
     monkeypatch.setenv("MODELDECK_HOME", str(home_a))
     fetch_shared(home_a / "runs" / "r1" / "weights.bin")
     assert (home_a / "runs" / "r1" / "weights.bin").read_bytes() == b"second version"
+    # the database takes a file before the folder does: when it cannot, the folder keeps the old file too
+    def connection_lost(*_args):
+        raise OSError("connection lost")
+    monkeypatch.setattr(_blobs.BlobFolder, "_store", connection_lost)
+    with pytest.raises(ModelDeckError, match="could not be saved in the shared database.*connection lost"):
+        atomic_write(home_a / "runs" / "r1" / "weights.bin", b"third version")
+    assert (home_a / "runs" / "r1" / "weights.bin").read_bytes() == b"second version"
+    assert _files(home_a / "runs" / "r1") == {"weights.bin", "compress.tmp/half.bin"}     # no temporary file left
 
 
 def test_with_sqlite_nothing_is_kept_twice(fresh_home):

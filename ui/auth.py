@@ -96,12 +96,14 @@ def _remember_browser() -> None:
 
 
 # ---------------------------------------------------------------- the gate
-def gate() -> Identity:
-    """The session's identity; with sign-in on, the sign-in form instead of any page until it succeeds. A sign-in
-    setting that cannot be read stops every page with its message (never an open door)."""
+def gate(pages: list | None = None) -> Identity:
+    """The session's identity; with sign-in on, the sign-in form instead of any page until it succeeds, with the
+    app's menu (`pages`) registered but hidden, so a deep link survives sign-in and nothing of the app is drawn. A
+    sign-in setting that cannot be read stops every page with its message (never an open door)."""
     try:
         mode = sign_in_mode()
     except ModelDeckError as exc:
+        _hide_menu(pages)
         st.error(str(exc), icon=":material/error:")
         st.stop()
     if mode == "off":
@@ -109,14 +111,20 @@ def gate() -> Identity:
         _remember_browser()
         return who
     if mode == "oidc":
-        return _oidc_gate()
-    return _password_gate()
+        return _oidc_gate(pages)
+    return _password_gate(pages)
 
 
-def _password_gate() -> Identity:
+def _hide_menu(pages: list | None) -> None:
+    if pages:
+        st.navigation(pages, position="hidden")
+
+
+def _password_gate(pages: list | None) -> Identity:
     who = st.session_state.get("_identity")
     if who is not None and who.owner.removeprefix("user:") in _passwords():
         return who
+    _hide_menu(pages)
     st.title("ModelDeck")
     st.markdown("Sign in to continue. Ask the person who runs this ModelDeck for an account.")
     with st.form("sign_in"):
@@ -157,9 +165,10 @@ def _failure_message(name: str) -> str:
     return "That name and password do not match an account here."
 
 
-def _oidc_gate() -> Identity:
+def _oidc_gate(pages: list | None) -> Identity:
     user = st.user
     if not user.is_logged_in:
+        _hide_menu(pages)
         st.title("ModelDeck")
         st.markdown("Sign in with your organisation's account to continue.")
         if st.button("Sign in", type="primary", key="sign_in_oidc", icon=":material/login:"):
@@ -168,6 +177,7 @@ def _oidc_gate() -> Identity:
     email = str(user.get("email") or "").strip().lower()
     verified = user.get("email_verified", True) is not False
     if not email or not verified or email not in _allowed_emails():
+        _hide_menu(pages)
         st.title("ModelDeck")
         st.error(f"The account {email or '(without an e-mail address)'} is not allowed to use this ModelDeck. Ask the "
                  "person who runs it to add your address, or sign in with another account.", icon=":material/block:")

@@ -147,7 +147,7 @@ def _measure(run) -> None:
 def serving_cost_view(run) -> None:
     """Volume and price in, cost per million and per month out, from the measured rows per second per core."""
     from core.compress import DEFAULT_PER_DAY, DEFAULT_PRICE_PER_HOUR, cleaning_share, cost_headline, cost_table
-    from ui.common import caption
+    from ui.common import attempt, caption
     c1, c2, c3 = st.columns(3)
     per_day = c1.number_input("Predictions per day", 1, 10**11, DEFAULT_PER_DAY, step=100_000, key="cost_per_day")
     price = c2.number_input("Price per core-hour (USD)", 0.0, 100.0, DEFAULT_PRICE_PER_HOUR, step=0.01,
@@ -158,8 +158,8 @@ def serving_cost_view(run) -> None:
             "on-demand cloud vCPU). Load is assumed spread evenly over the day; peaks need more cores.")
     if st.button("Measure serving speed", icon=":material/speed:", key="cost_measure"):
         with st.spinner("Timing every servable variant on one core…"):
-            require_write(run.id)                      # the one permission check: the result is saved with the run
-            _measure(run)
+            if attempt(require_write, run.id) is not None:   # the one permission check (a message if read-only)
+                _measure(run)
     from core.compress import load_throughput
     measured = load_throughput(run.id, run_store())          # a small JSON file: read as is, no cache to go stale
     if not measured:

@@ -249,10 +249,30 @@ def trained_model(key: str, fingerprint: str, spec_json: str, prep_json: str, cv
 
 
 
-def start_training_job(dataset, spec: ModelSpec, prep: PrepOptions):
-    """Queue a run and train it in a background process that outlives the page (after the permission check)."""
-    from core.train import queue_run, start_background
+def start_training_job(dataset, spec: ModelSpec, prep: PrepOptions, processes: int = 1):
+    """Queue a run and train it in a background process that outlives the page (after the permission check); with
+    `processes` > 1, that many processes train it together through torchrun."""
+    from core.train import check_processes, queue_run, start_background
+    check_processes(spec, dataset.task, processes)
     store = require_write()          # acting for this user: the queued run is theirs
-    run = queue_run(store, dataset, spec, prep)
-    store.mark_running(run.id, start_background(run.id))
+    name = f"{spec.title(dataset.task)} on {dataset.name} ({processes} processes)" if processes > 1 else None
+    run = queue_run(store, dataset, spec, prep, name=name)
+    store.mark_running(run.id, start_background(run.id, processes=processes))
     return run
+
+
+def processes_picker(dataset, family_key: str) -> int:
+    """How many processes train the network together (torchrun + DistributedDataParallel); 1 for other models."""
+    import os
+
+    from core.train import trains_distributed
+    cores = os.cpu_count() or 1
+    if cores < 2 or not trains_distributed(family_key, dataset.task):
+        return 1
+    return int(st.number_input(
+        "Processes training together", min_value=1, max_value=cores, value=1, step=1, key="train_processes",
+        persist_state="session",
+        help="More than 1: torchrun starts this many processes on this machine and they train one network together "
+             "(PyTorch DistributedDataParallel), each on an equal share of every batch; the batch size is the total, "
+             "so it must split evenly. Such a job always runs in the background. It pays off on large tables; on "
+             f"small ones one process is faster. This machine has {cores} cores."))

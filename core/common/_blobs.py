@@ -5,9 +5,11 @@ data sets — live in two tables of that database (`blobs`: one row per file wit
 `blob_parts`: its bytes, in parts of PART_BYTES), and the folders under MODELDECK_HOME are caches of them.
 With SQLite (one machine, the default) none of this runs: nothing is stored twice and nothing changes.
 
-- Write-through: `atomic_write` / `atomic_open` of a file in a shared folder stores it in the database before
-  returning. Files in a work folder (a name ending in `.tmp`) are not stored one by one: the folder is swapped in
-  and then stored whole with `store_shared_tree`. A run store removes a deleted run's copy (`BlobFolder.remove_tree`).
+- Write-through: `atomic_write` / `atomic_open` of a file in a shared folder stores the new file in the database
+  just before it replaces the local one (so a reader that brings the database's copy meanwhile brings the new
+  version, never an older one over it). Files in a work folder (a name ending in `.tmp`) are not stored one by one:
+  `store_shared_tree` stores the work folder whole as the folder it is about to be renamed to. A run store removes
+  a deleted run's copy (`BlobFolder.remove_tree`).
 - Read-through: `fetch_shared(*paths)` / `fetch_shared_tree(folder)` bring files from the database when the local
   copy is missing or differs (by SHA-256); the database's copy wins and keeps its modification time, so "newest
   first" listings agree across machines.
@@ -111,22 +113,24 @@ class BlobFolder:
         return self.root.joinpath(*key.split("/")[1:])
 
     # ------------------------------------------------------------ writing
-    def store(self, path: Path) -> None:
-        """Keep the file at `path` in the database (replacing the copy there), in one transaction."""
+    def store(self, path: Path, source: Path) -> None:
+        """Keep the file `source` in the database as `path` (replacing the copy there), in one transaction."""
         key = self.key(path)
         if key is not None:
             with _engine(self.url).begin() as conn:
-                self._store(conn, key, Path(path))
+                self._store(conn, key, Path(source), Path(path))
 
-    def store_tree(self, folder: Path) -> None:
-        """`folder` was replaced whole: replace every file the database keeps under it, in one transaction."""
+    def store_tree(self, folder: Path, source: Path) -> None:
+        """`folder` is being replaced whole by the files of `source`: they become the database's copy of it, in one
+        transaction."""
         prefix = self._prefix(folder)
         if prefix is None:
             return
         with _engine(self.url).begin() as conn:
             self._delete(conn, prefix)
-            for path in sorted(p for p in Path(folder).rglob("*") if p.is_file()):
-                self._store(conn, prefix + "/".join(path.relative_to(folder).parts), path)
+            for path in sorted(p for p in Path(source).rglob("*") if p.is_file()):
+                rel = path.relative_to(source)
+                self._store(conn, prefix + "/".join(rel.parts), path, Path(folder) / rel)
 
     def remove_tree(self, folder: Path) -> None:
         prefix = self._prefix(folder)
@@ -134,20 +138,21 @@ class BlobFolder:
             with _engine(self.url).begin() as conn:
                 self._delete(conn, prefix)
 
-    def _store(self, conn, key: str, path: Path) -> None:
+    def _store(self, conn, key: str, source: Path, path: Path) -> None:
+        """Store the file `source`, which is about to become `path`."""
         _, blobs, parts = _tables()
-        stat = path.stat()
+        stat = source.stat()
         header = {"size": stat.st_size, "sha256": "", "modified": stat.st_mtime, "parts": 0}
         _upsert(conn, blobs, key, header)                    # first: the row lock makes writers of a key queue
         conn.execute(parts.delete().where(parts.c.key == key))
         digest, count = hashlib.sha256(), 0
-        with open(path, "rb") as handle:
+        with open(source, "rb") as handle:
             while chunk := handle.read(PART_BYTES):
                 digest.update(chunk)
                 conn.execute(parts.insert().values(key=key, part=count, data=chunk))
                 count += 1
         conn.execute(blobs.update().where(blobs.c.key == key).values(sha256=digest.hexdigest(), parts=count))
-        _remember(path, digest.hexdigest())
+        _remember(path, digest.hexdigest(), stat)      # renaming `source` to `path` keeps its size and time
 
     def _delete(self, conn, prefix: str) -> None:
         _, blobs, parts = _tables()
@@ -187,7 +192,7 @@ class BlobFolder:
         _, _, parts = _tables()
         for _attempt in range(3):      # a writer replaced the file meanwhile: read its new version
             try:
-                with _replace_on_success(path, "wb") as handle, _reading(self.url) as conn:
+                with _replace_on_success(path, "wb", hooks=()) as handle, _reading(self.url) as conn:
                     digest = hashlib.sha256()
                     query = parts.select().where(parts.c.key == item.key).order_by(parts.c.part)
                     for row in conn.execution_options(stream_results=True).execute(query):
@@ -242,8 +247,8 @@ class _reading:
 _SHAS: dict[str, tuple[int, int, str]] = {}     # path -> (size, mtime_ns, sha256) of the local copy
 
 
-def _remember(path: Path, sha: str) -> None:
-    stat = path.stat()
+def _remember(path: Path, sha: str, stat: os.stat_result | None = None) -> None:
+    stat = stat or path.stat()
     _SHAS[str(path)] = (stat.st_size, stat.st_mtime_ns, sha)
 
 
@@ -305,18 +310,18 @@ def _by_folder(paths) -> Iterator[tuple[BlobFolder, list[Path]]]:
     yield from groups.values()
 
 
-def written(path: Path) -> None:
-    """After each atomic write (core.common._io.WRITE_HOOKS): a shared folder's database copy follows; nothing
-    unless a shared database is in use and `path` is in a folder it keeps."""
+def written(new: Path, path: Path) -> None:
+    """Before each atomic write replaces `path` by `new` (core.common._io.WRITE_HOOKS): a shared folder's database
+    copy takes `new` first; nothing unless a shared database is in use and `path` is in a folder it keeps."""
     if _FOLDERS or os.environ.get("MODELDECK_DB_URL"):
         folder = _folder_of(path)
         if folder is not None:
             try:
-                folder.store(path)
+                folder.store(path, new)
             except Exception as exc:  # noqa: BLE001 - any database error: say what it means for the user
-                raise ModelDeckError(f"'{Path(path).name}' was saved on this machine but not in the shared database "
-                                     f"({type(exc).__name__}: {exc}); other machines will not see it. Check the "
-                                     "database connection and save again.") from exc
+                raise ModelDeckError(f"'{Path(path).name}' could not be saved in the shared database "
+                                     f"({type(exc).__name__}: {exc}), so it was not saved at all. Check the "
+                                     "database connection and try again.") from exc
 
 
 WRITE_HOOKS.append(written)
@@ -334,7 +339,8 @@ def fetch_shared_tree(folder: Path, suffix: str = "", recursive: bool = True) ->
         shared.fetch_tree(folder, suffix, recursive)
 
 
-def store_shared_tree(folder: Path) -> None:
-    """`folder` was replaced whole (built in a work folder, then renamed): the shared database's copy follows."""
+def store_shared_tree(folder: Path, source: Path) -> None:
+    """`folder` is about to be replaced whole by `source` (a work folder built beside it): the shared database's copy
+    of `folder` becomes the files of `source` first (no-op on SQLite)."""
     for shared, _ in _by_folder([folder]):
-        shared.store_tree(folder)
+        shared.store_tree(folder, source)

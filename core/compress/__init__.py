@@ -6,8 +6,9 @@ structured pruning (`prune_unstructured`, `prune_structured`), distilled student
 without a teacher (`distill`), fewer and shallower trees — exports them to ONNX with a parity check, times them at
 batch 1 and 256 with fixed threads, scores them on the run's test split, checks with SHAP whether their reasons
 changed, and saves a `TradeoffTable` with the artifacts in the run's folder (`load_result`, `artifact_path`).
-`pick_variant` chooses what to ship under a size / latency / accuracy budget; `headline`, `slow_notes` and
-`reasons_note` say what the table means. `load_served` / `create_app` serve one variant over HTTP through ONNX
+`pick_variant` chooses what to ship under a size / latency / accuracy budget and `fastest_honest` what to ship by
+default (the best measured batch-1 latency, whichever engine runs it, within a point on the training rows);
+`headline`, `slow_notes`, `int8_note` and `reasons_note` say what the table means. `load_served` / `create_app` serve one variant over HTTP through ONNX
 Runtime (`python -m core serve`). What serving costs: `measure_throughput` (rows per second per core at batch 1 and
 64, saved with `save_throughput`) and `serving_cost` / `cost_table` (per million predictions and per month at a
 volume and an hourly price). `compress_shortlist` measures only the few variants the one-minute story shows
@@ -23,9 +24,10 @@ from core.compress._distill import distill, label_budget
 from core.compress._export import (PARITY_TOLERANCE, OnnxModel, Parity, artifact_bytes, export_sklearn, export_torch,
                                    parity, quantize_onnx_dynamic, quantize_onnx_static)
 from core.compress._fit import fit_net
-from core.compress._pick import headline, pareto_front, pick_variant, slow_notes, times
+from core.compress._pick import fastest_honest, headline, int8_note, pareto_front, pick_variant, slow_notes, times
 from core.compress._prune import prune_structured, prune_unstructured
-from core.compress._quantize import DEFAULT_QUANT_BACKEND, QUANT_BACKENDS, half_precision, quantize_int8
+from core.compress._quantize import (DEFAULT_QUANT_BACKEND, QUANT_BACKENDS, frozen_graph, half_precision, quant_engine,
+                                     quantize_int8)
 from core.compress._reasons import rank_agreement, reasons_note, shap_importance, shap_values
 from core.compress._run import compress_run, supported
 from core.compress._serve import ServedModel, create_app, load_served
@@ -39,12 +41,14 @@ __all__ = [
     # what to try, and on what
     "CompressOptions", "CompressData", "Head", "prepare_data",
     # the methods (each works on a copy)
-    "QUANT_BACKENDS", "DEFAULT_QUANT_BACKEND", "quantize_int8", "half_precision", "prune_unstructured",
+    "QUANT_BACKENDS", "DEFAULT_QUANT_BACKEND", "quantize_int8", "quant_engine", "frozen_graph", "half_precision",
+    "prune_unstructured",
     "prune_structured", "label_budget", "distill", "fit_net",
     # variants and their measurement
     "Variant", "count_params", "time_variants", "shap_importance", "shap_values", "rank_agreement",
     # the whole run, its table and what it says
-    "supported", "compress_run", "TradeoffTable", "pareto_front", "pick_variant", "headline", "slow_notes",
+    "supported", "compress_run", "TradeoffTable", "pareto_front", "pick_variant", "fastest_honest", "headline",
+    "int8_note", "slow_notes",
     "reasons_note", "times",
     # the story's short list: only what it shows, the fastest exporter that passes parity, the fastest honest pick
     "compress_shortlist", "export_torch_fastest", "fastest_within", "LOSS_BUDGET_POINTS",

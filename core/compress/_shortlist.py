@@ -20,8 +20,8 @@ import numpy as np
 
 from core.common import ModelDeckError, Progress, no_progress
 from core.compress._data import CompressData, CompressOptions, prepare_data
-from core.compress._export import (PARITY_TOLERANCE, OnnxModel, export_sklearn, export_torch, parity,
-                                   quantize_onnx_dynamic, _path_beside, _quiet_logs, INPUT_NAME)
+from core.compress._export import (INPUT_NAME, OnnxModel, _path_beside, _quiet_logs, export_sklearn, export_torch,
+                                   parity, quantize_onnx_dynamic)
 from core.compress._pick import slow_notes
 from core.compress._reasons import rank_agreement, reasons_note, shap_values
 from core.compress._store import _save_result, _work_folder, compress_folder

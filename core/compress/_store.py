@@ -57,13 +57,13 @@ def _save_result(work: Path, folder: Path, table: TradeoffTable, data: CompressD
     """Write the table and the serving info into `work`, then swap `work` in as the run's compression folder."""
     _write_serving(work, data, variants)
     (work / RESULT_FILE).write_text(table.to_json())
+    store_shared_tree(folder, work)     # a shared database (MODELDECK_DB_URL not SQLite) takes the new set first
     aside = folder.with_name("compress.old")         # two renames: a reader (or a crash) never finds half a folder
     shutil.rmtree(aside, ignore_errors=True)
     if folder.exists():
         os.replace(folder, aside)
     os.replace(work, folder)
     shutil.rmtree(aside, ignore_errors=True)
-    store_shared_tree(folder)       # a shared database (MODELDECK_DB_URL not SQLite) keeps the new set whole
 
 
 def load_result(run_id: str, store=None) -> TradeoffTable | None:

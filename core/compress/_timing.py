@@ -17,7 +17,8 @@ _INTERESTING_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16
 
 
 def cpu_info() -> dict:
-    """CPU model and the instruction-set flags that change int8/bf16 conclusions (VNNI, AMX, AVX-512 BF16)."""
+    """CPU model and the instruction-set flags that change int8/bf16 conclusions (VNNI, AMX, AVX-512 BF16), the
+    quantized engine PyTorch's int8 was built for, and how busy the machine was (1-minute load average)."""
     flags, model = set(), platform.processor() or platform.machine()
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -27,7 +28,9 @@ def cpu_info() -> dict:
                 model = line.split(":", 1)[1].strip()
     except OSError:
         pass
-    return {"model": model, "cores": os.cpu_count(), "flags": [f for f in _INTERESTING_FLAGS if f in flags]}
+    from core.compress._quantize import quant_engine
+    return {"model": model, "cores": os.cpu_count(), "flags": [f for f in _INTERESTING_FLAGS if f in flags],
+            "quant_engine": quant_engine(), "load_1min": round(os.getloadavg()[0], 2)}
 
 
 def _batch(X: np.ndarray, n: int) -> np.ndarray:

@@ -13,10 +13,14 @@
   starting weights of another shape. Transfer learning against training from scratch: `transfer_study`.
 - `OPTIMIZERS` / `OPTIMIZER_TITLES`: the optimizers the product offers and their names for people.
 - `intra_op_threads(n)`: run a block on n torch threads, then restore the caller's setting.
+- Multi-process training (`_distributed`): under `torchrun`, `distributed_session()` joins the process group (gloo
+  on CPU, NCCL on GPU) and the MLP's fit trains with DistributedDataParallel; `World` says this process's rank,
+  `env_world()` reads it from torchrun's environment, `local_batch_size` checks a batch splits over the processes.
 
 Importing this package is light: scikit-learn ensembles and torch are imported inside the functions that use them.
 """
 from core.models._device import intra_op_threads
+from core.models._distributed import World, distributed_session, env_world, local_batch_size
 from core.models._nets import build_mlp
 from core.models._optim import OPTIMIZER_TITLES, OPTIMIZERS
 from core.models._zoo import (
@@ -44,6 +48,8 @@ __all__ = [
     # the PyTorch MLP
     "TorchMLPClassifier", "TorchMLPRegressor", "InvalidInputError", "TrainingDivergedError", "build_mlp",
     "intra_op_threads",
+    # multi-process training (torchrun + DistributedDataParallel)
+    "World", "distributed_session", "env_world", "local_batch_size",
     # the PyTorch CNN (image data sets)
     "IMAGE_FAMILIES", "TorchCNNClassifier", "build_cnn", "cnn_arch", "count_cnn_params", "infer_image_shape", "check_feature_weights",
     "STARTS", "TransferResult", "label_budget_rows", "transfer_study", "PretrainedFeatures", "weights_from_safetensors",

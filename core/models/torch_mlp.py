@@ -86,6 +86,7 @@ class _TorchMLPBase(BaseEstimator):
     """Shared parameters, training loop and persistence; subclasses define the task."""
 
     _lean_steps = True  # see _optim.LeanStep; tests switch it off to compare with optimizer.step()
+    trains_distributed = True  # fit joins a torchrun process group (DistributedDataParallel), see _distributed
 
     def __init__(self, hidden=(64, 32), activation="relu", dropout=0.0, weight_decay=0.0,
                  optimizer="adam", lr=1e-3, momentum=0.9, schedule="none", step_size=30, gamma=0.1,

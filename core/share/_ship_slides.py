@@ -103,6 +103,11 @@ def already_small_slide(board: list[Contender], words: Words) -> StoryStep:
     if biggest is not win and win.size_bytes > 0:
         text += (f" The {plain_model(biggest.family).lower()} would be "
                  f"{fmt_times(biggest.size_bytes / win.size_bytes)} bigger.")
+    quickest = min(board, key=lambda c: c.ms_per_row)
+    if quickest is not win and win.ms_per_row > SAME * quickest.ms_per_row:
+        feel = "all are instant for a person" if win.ms_per_row < INSTANT_MS else "a person may notice the wait"
+        text += (f" The {plain_model(quickest.family).lower()} answers faster ({fmt_ms(quickest.ms_per_row)}), "
+                 f"but {feel}.")
     fig = figs.contenders_cost_figure([plain_model(c.family) for c in board], [c.size_bytes for c in board],
                                       [c.ms_per_row for c in board], chosen)
     notes = ["Sizes are the saved model files. Times are per answer when the rows set aside are asked all at once "

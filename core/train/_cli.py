@@ -6,7 +6,9 @@ job runs): the command line as a stable interface.
     python -m core leaderboard (--dataset NAME | --csv PATH --target COL [--task …]) [--models a,b,…] [--metric M]
                                [--json]
 
-Both save runs the app opens. `--json` prints one JSON document on stdout: the columns used and left out (with
+Both save runs the app opens. Multi-process training: `torchrun --standalone --nproc_per_node N -m core train …`
+trains the neural network with DistributedDataParallel over N processes (gloo on CPU, NCCL on GPU; `--param
+batch_size` is the effective batch, split over the processes); rank 0 alone saves the run and prints. `--json` prints one JSON document on stdout: the columns used and left out (with
 reasons), train / cross-validation / test metrics (with bootstrap 95% intervals), the selection rule and the
 chosen model. `--from-run ID` re-trains a run with its data, cleaning, model and seed and says whether every metric
 came out the same. Errors exit with status 2 and one line on stderr (core/__main__.py).
@@ -34,8 +36,9 @@ def _parse_params(pairs: list[str]) -> dict:
     return params
 
 
-def _load_data(args):
-    """The data set named by --dataset, or the CSV of --csv with its --target (stored as an upload, so runs reopen)."""
+def _load_data(args, save: bool = True):
+    """The data set named by --dataset, or the CSV of --csv with its --target (stored as an upload, so runs reopen;
+    `save=False` on the processes of a multi-process run other than rank 0, which alone writes)."""
     from core.data import load_dataset, make_dataset, read_csv, save_upload
     if args.csv:
         if not args.target:
@@ -47,7 +50,7 @@ def _load_data(args):
         dataset = make_dataset(read.frame, args.target, task=args.task, name=path.stem,
                                description=f"From {path.name}: {len(read.frame):,} rows, predicting '{args.target}'.")
         dataset.notes[:0] = read.notes
-        dataset.key = save_upload(dataset)
+        dataset.key = save_upload(dataset) if save else f"upload:{dataset.fingerprint}"
         return dataset
     if args.target or args.task:
         raise ModelDeckError("--target and --task go with --csv; a built-in data set has its own target.")
@@ -118,31 +121,46 @@ def _differences(old: dict, new: dict) -> list[str]:
 
 
 def cmd_train(args) -> int:
+    """Train and save a run; under torchrun every process trains and rank 0 alone saves and prints."""
+    from core.models import distributed_session
+    with distributed_session() as world:
+        return _train_command(args, world)
+
+
+def _train_command(args, world) -> int:
     from core.data import PrepOptions
     from core.models import ModelSpec
     from core.runs import RunStore, save_trained
+    from core.train._jobs import check_processes
     from core.train._train import train_model
-    progress = None if args.quiet or args.json else _print_progress
+    progress = None if args.quiet or args.json or not world.is_main else _print_progress
     original = None
     if args.from_run:
         if args.csv or args.target or args.param or args.model:
             raise ModelDeckError("--from-run re-trains a run exactly as it was; give no data, model or settings.")
         dataset, spec, prep, folds, original = _from_run(args)
     else:
-        dataset = _load_data(args)
+        dataset = _load_data(args, save=world.is_main)
         spec = ModelSpec.create(args.model or "mlp", seed=args.seed, **_parse_params(args.param))
         prep, folds = PrepOptions(seed=args.seed, test_size=args.test_size), args.cv
+    check_processes(spec, dataset.task, world.size)
     trained = train_model(dataset, spec, prep, cv_folds=folds, progress=progress)
+    if not world.is_main:
+        return 0
     name = args.name or (f"Reproduction of {original.name}" if original else None)
+    if name is None and world.distributed:
+        name = f"{trained.title} on {dataset.name} ({world.size} processes)"
     run = save_trained(RunStore(), trained, dataset.name, name=name)
     differences = _differences(original.metrics, trained.report.to_dict()) if original else []
     if args.json:
         doc = _run_json(trained, dataset, run, trained.report.selection or "one model, no choice made")
+        doc["processes"] = world.size
         if original:
             doc["reproduces"] = {"run": original.id, "same_metrics": not differences, "differences": differences}
         print(json.dumps(doc, indent=2, default=float))
     else:
-        print(f"{trained.title} on {dataset.name} — run {run.id}")
+        together = f", trained by {world.size} processes together" if world.distributed else ""
+        print(f"{trained.title} on {dataset.name} — run {run.id}{together}")
         _metric_table(trained.report)
         print(trained.report.headline())
         print(trained.report.test_label())
@@ -191,8 +209,12 @@ def cmd_leaderboard(args) -> int:
 
 
 def cmd_run_job(args) -> int:
+    from core.models import distributed_session
     from core.train._jobs import run_job
-    run = run_job(args.run)
+    with distributed_session() as world:   # started by torchrun for a multi-process job
+        run = run_job(args.run, world=world)
+    if not world.is_main:
+        return 0
     print(f"run {run.id}: {run.status}{' — ' + run.error if run.error else ''}")
     return 0 if run.status == "done" else 1
 
@@ -225,6 +247,8 @@ def register_cli(sub) -> None:
     board.add_argument("--metric", default=None, help="what to rank by (default: accuracy / r2)")
     board.add_argument("--cv", type=int, default=5, help="cross-validation folds (at least 2)")
     board.set_defaults(func=cmd_leaderboard)
-    job = sub.add_parser("run-job", help="train a queued run (used by the app for background jobs)")
-    job.add_argument("--run", required=True)
+    job = sub.add_parser("run-job", help="train a queued run (used by the app for background jobs; under torchrun "
+                                         "the processes train it together)")
+    job.add_argument("--run", "--run-id", dest="run", required=True,
+                     help="the run's id (--run-id under torchrun, whose own --run-path would swallow --run)")
     job.set_defaults(func=cmd_run_job)

@@ -300,7 +300,8 @@ def _train_pooled(dataset, specs, prep, cv_folds, progress, workers, threads, bu
         raise
     models = [done[i] for i in sorted(done)]
     progress(1.0, f"{len(models)} of {len(specs)} models trained")
-    return Board(models, [c for _i, c in sorted(cut, key=lambda pair: pair[0])], time.perf_counter() - start, cpu_workers + time.thread_time() - cpu_main,
+    cut_in_order = [c for _i, c in sorted(cut, key=lambda pair: pair[0])]
+    return Board(models, cut_in_order, time.perf_counter() - start, cpu_workers + time.thread_time() - cpu_main,
                  workers=workers, budget_seconds=budget)
 
 
