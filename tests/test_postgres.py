@@ -227,6 +227,16 @@ def test_files_in_parts_newer_versions_and_work_folders(pg_url, tmp_path, monkey
     assert _files(home_a / "runs" / "r1") == {"weights.bin", "compress.tmp/half.bin"}     # no temporary file left
 
 
+def test_an_uploaded_image_set_opens_on_the_second_machine(pg_url, tmp_path, monkeypatch):
+    from core.data import load_dataset, make_image_dataset, save_image_upload
+    pictures = np.random.default_rng(1).integers(0, 256, size=(12, 8, 8)).astype(float)
+    key = save_image_upload(make_image_dataset(pictures, ["a", "b"] * 6, name="Twelve pictures"))
+    first = load_dataset(key)
+    _home(tmp_path / "home-b", monkeypatch)
+    again = load_dataset(key)
+    assert again.name == "Twelve pictures" and again.frame.equals(first.frame)
+
+
 def test_with_sqlite_nothing_is_kept_twice(fresh_home):
     """One machine, the default: the files stay in the folder only, and the database holds no copies."""
     from core.data import load_builtin, make_dataset, save_upload

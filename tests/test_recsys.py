@@ -152,8 +152,12 @@ def test_every_model_beats_nothing_and_the_table_is_complete(system):
     assert table.loc["als", "ndcg"] > table.loc["popular", "ndcg"]
     assert np.isfinite(table.loc[["popular", "svd"], ["rmse", "mae"]]).all().all()
     assert table.loc[["content", "als", "hybrid"], "rmse"].isna().all()        # ranking-only models
-    assert system.tuning.regularization in recsys.ALS_REGULARIZATIONS
+    assert system.tuning.regularization in {g["regularization"] for g in system.tuning.als}    # the grid tried
+    assert set(recsys.ALS_REGULARIZATIONS) <= {g["regularization"] for g in system.tuning.als}
     assert system.tuning.weight in recsys.HYBRID_WEIGHTS
+    bpr = system.models["bpr"]
+    assert (bpr.learning_rate, bpr.factors, bpr.iterations) == tuple(system.tuning.bpr_params[key] for key in
+                                                                     ("learning_rate", "factors", "iterations"))
 
 
 def test_als_scores_a_new_user_without_refitting(system):
@@ -198,13 +202,13 @@ def test_new_items_get_the_reserved_slot(small):
     assert in_slot.mean() > 0.1
     assert not np.isin(np.delete(lists, slot, axis=1), hybrid.new_items).any()   # a blend alone never lifts them
     assert not np.isin(system.evaluation.lists["als"], hybrid.new_items).any()
-    # the stated rule: the new item takes place 10 when it matches the user's content profile at least as well as
-    # every item ranked above it
+    # the stated rule: a new item takes place 10 when it is the user's best content match of everything unseen
+    assert hybrid.weight > 0
     content = system.models["content"].score(system.train.liked[users], users)
-    new_scores = np.where(system.train.seen[users][:, hybrid.new_items].toarray() > 0, 0,
-                          content[:, hybrid.new_items])
-    above = np.take_along_axis(content, lists[:, :slot], axis=1).max(axis=1)
-    assert np.array_equal(in_slot, (new_scores.max(axis=1) >= above) & (new_scores.max(axis=1) > 0))
+    unseen = np.where(system.train.seen[users].toarray() > 0, -np.inf, content)
+    best = unseen.argmax(axis=1)
+    assert np.array_equal(in_slot, np.isin(best, hybrid.new_items) & (unseen.max(axis=1) > 0))
+    assert np.array_equal(lists[in_slot, slot], best[in_slot])
     report = system.new_item_place
     assert (report["users"], report["share"]) == (int(in_slot.sum()), pytest.approx(in_slot.mean()))
     plain = recsys.Hybrid(hybrid.content, hybrid.collaborative, hybrid.weight, new_item_slot=False).fit(

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from core.compress import CompressOptions, TradeoffTable, pick_variant
+from core.compress import CompressOptions, TradeoffTable, int8_note, pick_variant
 from core.common import ModelDeckError
 from ui.runs import require_write, run_model, run_split, run_store
 
@@ -90,6 +90,12 @@ def budget_form(table: TradeoffTable) -> None:
     if submitted or "budget_kb" in st.session_state:
         best, why = pick_variant(table, size_kb * 1024, ms, loss)
         (st.success if best else st.warning)(why)
+    from ui.common import caption
+    caption("Of the variants within every limit, the pick is the one that answers a single request fastest, "
+            "whichever engine runs it (ties go to the smaller file); the accuracy limit reads the training rows.")
+    note = int8_note(table)
+    if note and note not in table.notes:          # tables saved before the note existed
+        caption(f":material/info: {note}")
 
 
 def downloads(table: TradeoffTable, folder) -> None:

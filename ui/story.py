@@ -111,7 +111,7 @@ def _leave() -> None:
 
 
 def _top(story, page: int) -> str:
-    from core.share._theme import logo_svg
+    from core.share import logo_svg
     dots = "".join(f"<span class='md-dot{' on' if k == page else ''}'></span>" for k in range(len(story.steps)))
     return (f"<div class='md-top'>{logo_svg()}<span class='md-where'>{escape(story.dataset_name)} · "
             f"{page + 1} / {len(story.steps)} · {escape(story.steps[page].title)}</span>"

@@ -22,10 +22,11 @@ import hashlib
 import os
 import threading
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Iterator
 
-from core.common._config import home
+from core.common._config import db_url, home
 from core.common._errors import ModelDeckError
 from core.common._io import WRITE_HOOKS, _replace_on_success
 
@@ -39,27 +40,24 @@ def is_shared(url: str | None) -> bool:
     return bool(url) and not url.startswith("sqlite")
 
 
+@lru_cache(maxsize=1)
 def _tables():
     """The two tables (built on first use: importing core.common stays light)."""
-    global _TABLES
-    if _TABLES is None:
-        import sqlalchemy as sa
-        metadata = sa.MetaData()
-        blobs = sa.Table("blobs", metadata,
-                         sa.Column("key", sa.String(1024), primary_key=True),   # "runs/<id>/model.skops", …
-                         sa.Column("size", sa.BigInteger, nullable=False),
-                         sa.Column("sha256", sa.String(64), nullable=False),
-                         sa.Column("modified", sa.Float, nullable=False),        # the writer's mtime (epoch s)
-                         sa.Column("parts", sa.Integer, nullable=False))
-        parts = sa.Table("blob_parts", metadata,
-                         sa.Column("key", sa.String(1024), primary_key=True),
-                         sa.Column("part", sa.Integer, primary_key=True),
-                         sa.Column("data", sa.LargeBinary, nullable=False))
-        _TABLES = (metadata, blobs, parts)
-    return _TABLES
+    import sqlalchemy as sa
+    metadata = sa.MetaData()
+    blobs = sa.Table("blobs", metadata,
+                     sa.Column("key", sa.String(1024), primary_key=True),   # "runs/<id>/model.skops", …
+                     sa.Column("size", sa.BigInteger, nullable=False),
+                     sa.Column("sha256", sa.String(64), nullable=False),
+                     sa.Column("modified", sa.Float, nullable=False),        # the writer's mtime (epoch s)
+                     sa.Column("parts", sa.Integer, nullable=False))
+    parts = sa.Table("blob_parts", metadata,
+                     sa.Column("key", sa.String(1024), primary_key=True),
+                     sa.Column("part", sa.Integer, primary_key=True),
+                     sa.Column("data", sa.LargeBinary, nullable=False))
+    return metadata, blobs, parts
 
 
-_TABLES = None
 _ENGINES: dict[str, object] = {}
 
 
@@ -274,7 +272,6 @@ _FOLDERS: dict[Path, BlobFolder] = {}     # roots named by callers (a run store'
 
 def shared_folder(root: Path, prefix: str, url: str | None = None) -> BlobFolder | None:
     """The database copy of the folder `root` (keys "<prefix>/…"), or None when the database is not shared."""
-    from core.common._config import db_url
     url = url or db_url()
     root = Path(root).resolve()
     with _LOCK:

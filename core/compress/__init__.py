@@ -12,7 +12,7 @@ default (the best measured batch-1 latency, whichever engine runs it, within a p
 Runtime (`python -m core serve`). What serving costs: `measure_throughput` (rows per second per core at batch 1 and
 64, saved with `save_throughput`) and `serving_cost` / `cost_table` (per million predictions and per month at a
 volume and an hourly price). `compress_shortlist` measures only the few variants the one-minute story shows
-(`fastest_within` picks the fastest that keeps the training-row score within a point). Figures are in
+(`story_versions`: the fastest honest deployment and the smallest file within the same budget). Figures are in
 `core.compress.charts`.
 
 Importing this package is light: torch, onnx, onnxruntime, skl2onnx, shap and fastapi load when first used.
@@ -31,7 +31,7 @@ from core.compress._quantize import (DEFAULT_QUANT_BACKEND, QUANT_BACKENDS, froz
 from core.compress._reasons import rank_agreement, reasons_note, shap_importance, shap_values
 from core.compress._run import compress_run, supported
 from core.compress._serve import ServedModel, create_app, load_served
-from core.compress._shortlist import LOSS_BUDGET_POINTS, compress_shortlist, export_torch_fastest, fastest_within
+from core.compress._shortlist import LOSS_BUDGET_POINTS, compress_shortlist, export_torch_fastest, story_versions
 from core.compress._store import RESULT_FILE, artifact_path, compress_folder, load_result
 from core.compress._table import TradeoffTable
 from core.compress._timing import time_variants
@@ -51,7 +51,7 @@ __all__ = [
     "int8_note", "slow_notes",
     "reasons_note", "times",
     # the story's short list: only what it shows, the fastest exporter that passes parity, the fastest honest pick
-    "compress_shortlist", "export_torch_fastest", "fastest_within", "LOSS_BUDGET_POINTS",
+    "compress_shortlist", "export_torch_fastest", "story_versions", "LOSS_BUDGET_POINTS",
     # storage
     "RESULT_FILE", "compress_folder", "load_result", "artifact_path",
     # ONNX export, parity and ONNX Runtime

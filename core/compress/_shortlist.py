@@ -4,9 +4,9 @@
 compressed versions most likely to ship (int8 through ONNX Runtime for a network; a quarter of the trees, and both
 ensembles through ONNX Runtime, for a tree ensemble); exports a network with the fastest exporter whose parity
 check passes (`export_torch_fastest`: TorchScript, ~0.05 s, else the dynamo exporter, ~1.3 s); times every variant
-on a quiet moment (a `before_timing` hook lets a caller finish concurrent work first); chooses with
-`fastest_within` (the fastest variant whose score on the training rows moved by at most a point: the test rows
-choose nothing) and checks "same reasons" with SHAP on that variant only. The table is saved as the run's
+on a quiet moment (a `before_timing` hook lets a caller finish concurrent work first); shows with `story_versions`
+the fastest honest deployment (`fastest_honest`: the best batch-1 time whose score on the training rows moved by at
+most a point, whichever engine; the test rows choose nothing) and the smallest file within the same budget and checks "same reasons" with SHAP on the versions it shows only. The table is saved as the run's
 compression result, so the Compress page and the report show what the story measured.
 """
 from __future__ import annotations
@@ -22,7 +22,7 @@ from core.common import ModelDeckError, Progress, no_progress
 from core.compress._data import CompressData, CompressOptions, prepare_data
 from core.compress._export import (INPUT_NAME, OnnxModel, _path_beside, _quiet_logs, export_sklearn, export_torch,
                                    parity, quantize_onnx_dynamic)
-from core.compress._pick import slow_notes
+from core.compress._pick import _change_key, fastest_honest, slow_notes
 from core.compress._reasons import rank_agreement, reasons_note, shap_values
 from core.compress._store import _save_result, _work_folder, compress_folder
 from core.compress._table import TradeoffTable, _add_ratios, _score_rows
@@ -56,12 +56,18 @@ def export_torch_fastest(net, n_features: int, path: Path, X_check: np.ndarray,
     return export_torch(net, n_features, path), "dynamo"
 
 
-def fastest_within(table: TradeoffTable, max_loss_points: float = LOSS_BUDGET_POINTS) -> dict | None:
-    """The compressed variant (not the original, not a plain re-engine) with the best batch-1 time among those whose
-    score on the training rows dropped by at most `max_loss_points`; ties go to the smaller file. None if none is."""
-    change = "train_delta_points" if all("train_delta_points" in r for r in table.rows) else "delta_points"
-    ok = [r for r in table.rows if r["method"] != "baseline" and r.get(change, -np.inf) >= -max_loss_points]
-    return min(ok, key=lambda r: (r["b1_ms"], r["bytes"])) if ok else None
+def story_versions(table: TradeoffTable, max_loss_points: float = LOSS_BUDGET_POINTS) -> tuple[dict | None,
+                                                                                             dict | None]:
+    """The versions the story shows: (the fastest honest deployment, `fastest_honest`: the best batch-1 time within
+    the budget on the training rows, whichever engine, the original included; the smallest file within the same
+    budget when it is smaller than that one, else None). The test rows choose nothing."""
+    fastest = fastest_honest(table, max_loss_points)
+    change = _change_key(table)
+    ok = [r for r in table.rows if r.get(change, -np.inf) >= -max_loss_points]
+    smallest = min(ok, key=lambda r: (r["bytes"], r["b1_ms"])) if ok else None
+    if fastest is None or smallest is None or smallest["bytes"] >= fastest["bytes"] / 1.1:
+        smallest = None
+    return fastest, smallest
 
 
 def _network_variants(pipeline, data: CompressData, options: CompressOptions, folder: Path,
@@ -128,8 +134,8 @@ def compress_shortlist(run_id: str, *, pipeline=None, split=None, store=None, pr
                        options: CompressOptions | None = None) -> TradeoffTable:
     """Build, time and score the short list of a run's variants; save it as the run's compression result.
 
-    The table's `pick` note names the variant `fastest_within` chose; only that variant (and the original it is
-    compared with) gets the SHAP "same reasons" check.
+    Only the versions `story_versions` shows (and the original they are compared with) get the SHAP "same reasons"
+    check; the table's last note names them.
     """
     from core.runs import RunStore
 
@@ -167,14 +173,15 @@ def _shortlist(run_id, pipeline, split, store, progress, before_timing, shap_che
     rows = _score_rows(variants, data, timing)
     metric = "accuracy" if data.head.task == "classification" else "r2"
     table = _table(run_id, family, data, metric, _add_ratios(rows, metric), rows, options, start)
-    pick = fastest_within(table)
-    if shap_check and pick is not None:
-        progress(0.8, "Checking that the smaller version still has the same reasons")
-        _same_reasons(rows[0], pick, variants[0], next(v for v in variants if v.name == pick["variant"]), data,
-                      options.seed)
+    shown = [r for r in story_versions(table) if r is not None and r is not rows[0]]
+    if shap_check and shown:
+        progress(0.8, "Checking that the version shown still has the same reasons")
+        for row in shown:
+            _same_reasons(rows[0], row, variants[0], next(v for v in variants if v.name == row["variant"]), data,
+                          options.seed)
     table.notes = slow_notes(table) + [note for note in [reasons_note(table)] if note]
-    table.notes.append(f"Short list for the story: chosen '{pick['variant']}'" if pick else
-                       "Short list for the story: no compressed version kept the score within a point")
+    table.notes.append("Short list for the story: " + (", ".join(f"'{r['variant']}'" for r in shown) + " shown"
+                                                       if shown else "the original stays fastest"))
     table.seconds = time.perf_counter() - start
     _save_result(work, folder, table, data, variants)
     progress(1.0, f"Measured {len(rows)} versions in {table.seconds:.1f} s")

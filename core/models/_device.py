@@ -74,8 +74,12 @@ class Precision:
 
 
 def precision_for(device: "torch.device", mixed_precision: Any = True) -> Precision:
-    """True / "auto": bf16 on a GPU that supports it, else fp16; float32 on the CPU (CPU autocast is slower than
-    float32 on most CPUs). False / "fp32": float32 everywhere. "bf16" / "fp16": that precision on any device."""
+    """True / "auto": bf16 on a GPU that supports it, else fp16; float32 on the CPU. False / "fp32": float32
+    everywhere. "bf16" / "fp16": that precision on any device.
+
+    The CPU stays in float32 by default: CPU fits are then exact and reproducible (a two-process run equals a
+    one-process run), and on the small tables ModelDeck mostly sees bf16 autocast trained slower than float32 on this
+    machine's AVX512 CPU, fp16 slower still (`python -m benchmarks torch` measures it on yours)."""
     import torch
 
     if mixed_precision not in PRECISIONS:

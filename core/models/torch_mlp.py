@@ -3,9 +3,27 @@
 `TorchMLPClassifier` and `TorchMLPRegressor` fit, predict and score like any scikit-learn model
 (`clone`, `get_params`, pipelines, grid search), and add what scikit-learn's MLP lacks: a per-epoch
 `progress(fraction, message, history)` callback, a choice of optimizers and schedules, dropout,
-early stopping that restores the best weights, and a GPU with mixed precision when present. This
-module holds the estimators (their input checks, training loop, inference and persistence); the
-network is in `_nets` (`build_mlp`), device and threads in `_device`, optimizers and schedules in `_optim`.
+early stopping, a GPU with mixed precision when present, and multi-process training. This module holds
+the estimators (their input checks, training loop, inference and persistence); the network is in
+`_nets` (`build_mlp`), device, precision and threads in `_device`, optimizers and schedules in `_optim`,
+the process group in `_distributed`.
+
+Early stopping (`early_stopping=True`): with `validation_fraction` > 0, on the validation loss of a
+held-out share of the rows, restoring the best epoch's weights; with `validation_fraction=0`, the way
+scikit-learn's MLPClassifier stops by default: no row held out, stop once the training loss has improved
+by less than `tol` for `patience` epochs. On small tables the second keeps every row for training
+(benchmarks/bench_train.py compares both with scikit-learn). `init="glorot"` (the default for new
+models) initialises like scikit-learn; models saved before it existed keep `init="torch"`.
+
+Devices: the device is chosen once per fit (`device="auto"`: the GPU when there is one). On a GPU the
+rows go through pinned memory with non-blocking copies and training and inference run under automatic
+mixed precision (bf16 where supported, else fp16 with a gradient scaler); on the CPU the same lines run
+with autocast and the scaler switched off (`_device.Precision`).
+
+Multi-process training: inside a torchrun process group (`core.models.distributed_session`) every
+process calls fit on the same rows; the network trains in DistributedDataParallel, a DistributedSampler
+(`set_epoch` every epoch) deals each batch over the processes, and `batch_size` stays the effective
+batch, so a run of N processes equals a one-process run up to float32 rounding (`_distributed`).
 
 Saved runs name these classes by their path, `core.models.torch_mlp.TorchMLPClassifier` (and
 Regressor), and restore their instance `__dict__`: the classes stay defined here, with the same
@@ -14,7 +32,7 @@ attribute names and fitted-state layout.
 Torch is imported inside functions only, so importing this module costs no more than scikit-learn.
 
 Speed on small tables (a 64-row batch of a small MLP costs ~300 µs, mostly per-op overhead): the
-training data become tensors on the device once, each epoch shuffles them with one `randperm` and
+training data become tensors on the device once, each epoch shuffles them with one permutation and
 one gather, batches are slices (views), the forward pass skips nn.Module dispatch (`forward_plan`),
 optimizers use PyTorch's fused kernels and, after the first step, its functional update without the
 step() wrappers (`LeanStep`), the running loss stays a tensor (one host sync per epoch), validation

@@ -17,10 +17,14 @@ class Hybrid(Recommender):
     """weight x standardized content score + (1 - weight) x standardized ALS score, with cold-start rules:
 
     * a user with no liked items gets the most popular items, those in their preferred categories first;
-    * place NEW_ITEM_RANK (10) of a list is kept for the best-matching new item (features but no training
-      interactions) when its content match is at least as strong as that of every item the blend ranked above it:
-      a blend alone almost never lifts a new item into a top-10, because its collaborative score is zero. A fixed
-      place (not "the last one") keeps a list of 10 the first 10 of the list of 20; lists shorter than 10 have none.
+    * place NEW_ITEM_RANK (10) of a list is kept for a new item (features but no training interactions) when it
+      is the user's best content match of all the items they have not seen: a blend alone almost never lifts a new
+      item into a top-10, because its collaborative score is zero. A fixed place (not "the last one") keeps a list
+      of 10 the first 10 of the list of 20; lists shorter than 10 have none. (The earlier rule, "at least as strong
+      a match as every item ranked above it", gave the place to 48% of the built-in set's users, of whom 1 in 468
+      liked it later, and cost 1.3% NDCG@10; the best-match rule gives it to about 9% and costs 0.3%.)
+    * at weight 0 the validation split found content no help, so its matches are not trusted either: the hybrid
+      is ALS alone, with no place kept.
     """
 
     key = "hybrid"
@@ -65,19 +69,19 @@ class Hybrid(Recommender):
         cold = np.asarray(rows.sum(axis=1)).ravel() == 0
         scores[cold] = self.cold_scores(categories)
         lists = top_k(scores, seen, k)
-        if self.new_item_slot and k >= NEW_ITEM_RANK and len(self.new_items):
+        if self.new_item_slot and self.weight > 0 and k >= NEW_ITEM_RANK and len(self.new_items):
             self._reserve_slot(lists, content, seen)
         return lists
 
     def _reserve_slot(self, lists: np.ndarray, content: np.ndarray, seen: sp.csr_matrix) -> None:
-        candidates = content[:, self.new_items].copy()
-        rows, cols = seen[:, self.new_items].nonzero()
-        candidates[rows, cols] = 0
-        best = candidates.argmax(axis=1)
-        match = candidates[np.arange(len(best)), best]
-        above = np.take_along_axis(content, np.maximum(lists[:, :NEW_ITEM_RANK - 1], 0), axis=1).max(axis=1)
+        unseen = content.copy()
+        rows, cols = seen.nonzero()
+        unseen[rows, cols] = -np.inf
+        best = unseen.argmax(axis=1)                          # each user's best content match not yet seen
+        match = unseen[np.arange(len(best)), best]
+        is_new = np.isin(best, self.new_items)
         placed = np.isin(lists[:, :NEW_ITEM_RANK], self.new_items).any(axis=1)
-        for row in np.flatnonzero((match > 0) & (match >= above) & ~placed):
-            item = self.new_items[best[row]]
+        for row in np.flatnonzero(is_new & (match > 0) & ~placed):
+            item = best[row]
             rest = lists[row][lists[row] != item]
             lists[row] = np.concatenate([rest[:NEW_ITEM_RANK - 1], [item], rest[NEW_ITEM_RANK - 1:]])[:lists.shape[1]]

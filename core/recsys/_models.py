@@ -216,14 +216,15 @@ class BPR(_FactorTopK, Recommender):
         self.factors, self.iterations, self.learning_rate, self.regularization, self.seed = (
             factors, iterations, learning_rate, regularization, seed)
 
-    def fit(self, train: TrainData, data: Interactions | None = None) -> "BPR":
+    def fit(self, train: TrainData, data: Interactions | None = None, callback=None) -> "BPR":
+        """`callback(iteration, seconds, ...)` is called after each iteration (the factors are current then)."""
         from implicit.bpr import BayesianPersonalizedRanking
         with _blas_single_thread():
             self.model = BayesianPersonalizedRanking(factors=self.factors, iterations=self.iterations,
                                                      learning_rate=self.learning_rate,
                                                      regularization=self.regularization, num_threads=1,
                                                      random_state=self.seed)
-            self.model.fit((train.liked > 0).astype(np.float32), show_progress=False)
+            self.model.fit((train.liked > 0).astype(np.float32), show_progress=False, callback=callback)
         return self
 
     def user_factors(self, rows: sp.csr_matrix, users: np.ndarray | None) -> np.ndarray:

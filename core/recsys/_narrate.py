@@ -28,8 +28,8 @@ def new_item_sentence(report: dict, item_noun: str) -> str:
               f"it does not lower NDCG@{report['k']} here ({report['ndcg_with']:.3f} with it, "
               f"{report['ndcg_without']:.3f} without)")
     return (f"Place {report['k']} of the hybrid's lists is kept for one of the {report['new_items']:,} new "
-            f"{plural(item_noun)} (features, no interactions in training) when it matches the user's taste at least as "
-            f"well as the {plural(item_noun)} above it: {report['share']:.0%} of test users get one, and "
+            f"{plural(item_noun)} (features, no interactions in training) when it is the best match for the user's "
+            f"taste of all the {plural(item_noun)} they have not seen: {report['share']:.0%} of test users get one, and "
             f"{report['liked_later']:,} of them liked it later. On this split {effect}.")
 
 
@@ -88,4 +88,8 @@ def tuning_sentence(tuning: Tuning) -> str:
         ends = {w["weight"]: w["ndcg"] for w in tuning.weights}
         text += (f" The hybrid gives content a weight of {tuning.weight:g} (NDCG@10 {ends[tuning.weight]:.3f}, against "
                  f"{ends[0.0]:.3f} at weight 0, ALS only, and {ends[1.0]:.3f} at weight 1, content only).")
-    return text
+    bpr = getattr(tuning, "bpr_params", None)
+    if bpr:
+        text += (f" BPR learns at rate {bpr['learning_rate']:g} with {bpr['factors']} factors for "
+                 f"{bpr['iterations']} iterations (the best of {len(tuning.bpr)} settings tried on validation).")
+    return " ".join([text, *getattr(tuning, "notes", [])])

@@ -54,7 +54,7 @@ def build_system(data: Interactions, spec: SplitSpec = SplitSpec(), progress: Pr
     train = TrainData.build(train_events, data)
     makers = {"popular": Popularity, "content": ContentBased, "item_knn": ItemKNN,
               "als": lambda: ALS(regularization=tuning.regularization, alpha=tuning.alpha, seed=spec.seed),
-              "bpr": lambda: BPR(seed=spec.seed), "svd": lambda: SVD(seed=spec.seed)}
+              "bpr": lambda: BPR(seed=spec.seed, **tuning.bpr_params), "svd": lambda: SVD(seed=spec.seed)}
     models, seconds = {}, {}
     keys = model_keys(data)
     for i, key in enumerate(keys):

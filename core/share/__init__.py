@@ -27,6 +27,7 @@ from core.share._report import Section, build_report, write_report
 from core.share._slides import StoryStep
 from core.share._story import Story, assemble, run_slides, run_story
 from core.share._deck import build_deck, write_deck
+from core.share._theme import logo_svg
 from core.share._words import JARGON, jargon_in
 
 __all__ = ["RULES", "SEVERITY_ORDER", "Advice", "Evidence", "advise", "bare_code_labels", "better_model_available",
@@ -34,5 +35,5 @@ __all__ = ["RULES", "SEVERITY_ORDER", "Advice", "Evidence", "advise", "bare_code
            "diverging_curves", "evidence_for", "explainer_disagrees", "leakage_scores", "leakage_suspect",
            "misleading_accuracy", "missing_values", "overfitting", "run_evidence", "tuning_not_converged",
            "underfitting", "unstable_model", "Section", "build_report", "write_report", "Story", "StoryStep",
-           "run_story", "run_slides", "assemble", "build_deck", "write_deck", "JARGON", "jargon_in", "RunComparison", "compare_runs", "build_card", "write_card", "card_sections", "card_section",
+           "run_story", "run_slides", "assemble", "build_deck", "write_deck", "logo_svg", "JARGON", "jargon_in", "RunComparison", "compare_runs", "build_card", "write_card", "card_sections", "card_section",
            "cost_sentences", "load_intended_use", "save_intended_use"]

@@ -54,44 +54,61 @@ def smaller_headline(before: dict, after: dict) -> str:
     return f"{lead}{joiner}{speed}."
 
 
-def smaller_slide(table, words: Words, pick: dict | None) -> StoryStep:
+def _title(before: dict, after: dict) -> str:
+    smaller, faster = before["bytes"] / after["bytes"] >= SAME, before["b1_ms"] / after["b1_ms"] >= SAME
+    return {(True, True): "Smaller and faster", (True, False): "Smaller", (False, True): "Faster"}.get(
+        (smaller, faster), "Smaller or faster?")
+
+
+def _same_answers(row: dict, table, words: Words) -> str:
+    if table.task == "classification":
+        return f"It gives the same answer for {round(row['agreement'] * table.test_rows)} of {table.test_rows} " \
+               f"{words.many}."
+    return f"Its answers track the original's closely ({row['agreement']:.0%} alike)."
+
+
+def _reasons(row: dict) -> str:
+    if row.get("shap_rank_corr") is None:
+        return ""
+    firm = row["shap_rank_corr"] >= 0.8 and row.get("shap_rank_low", 0.0) >= 0.8
+    return (" It leans on the same facts in the same order." if firm else
+            " The order of the facts it leans on shifted a little: check before you use it.")
+
+
+def smaller_slide(table, words: Words, fastest: dict | None, smallest: dict | None = None) -> StoryStep:
+    """Before / after: the original against the fastest honest deployment (`fastest`), or against the smallest file
+    within the budget (`smallest`) when nothing answers faster than the original."""
     from core.compress import headline
     before = table.rows[0]
     technical = " ".join([headline(table), *table.notes])
-    timing_note = (f"Times: the middle value of {before.get('b1_runs', 0)} or more one-{words.one} requests each, on "
-                   f"{table.threads} core of this machine ({table.cpu.get('model', 'this CPU')}), measured in this run.")
-    if pick is None:
-        return StoryStep("smaller", "Smaller and faster", "Shrinking it cost too much here, so we keep the original.",
-                         f"Every smaller version lost more than one point on the {words.many} it learned from.",
-                         figs.before_after_figure(("Original", before["bytes"], before["b1_ms"]),
-                                                  ("Original", before["bytes"], before["b1_ms"])),
-                         fmt_size(before["bytes"]), "file size, unchanged", [timing_note], technical,
-                         "pages/compress.py")
-    head = smaller_headline(before, pick)
-    if table.task == "classification":
-        same = round(pick["agreement"] * table.test_rows)
-        agree = f"It gives the same answer for {same} of {table.test_rows} {words.many}."
-    else:
-        agree = f"Its answers track the original's closely ({pick['agreement']:.0%} alike)."
-    reasons = ""
-    if pick.get("shap_rank_corr") is not None:
-        firm = pick["shap_rank_corr"] >= 0.8 and pick.get("shap_rank_low", 0.0) >= 0.8
-        reasons = (" It leans on the same facts in the same order." if firm else
-                   " The order of the facts it leans on shifted a little: check before you use it.")
-    size = before["bytes"] / pick["bytes"]
-    number, label = ((fmt_times(size), "smaller file") if size >= SAME else
-                     (fmt_ms(pick["b1_ms"]), "per answer"))
-    notes = [f"Sizes are the model files on disk: {fmt_size(before['bytes'])} before, {fmt_size(pick['bytes'])} after.",
-             timing_note, f"Same answers counted on the {table.test_rows} {words.many} set aside."]
-    fastest = min((r for r in table.rows if r["method"] == "baseline" and r is not before), default=None,
-                  key=lambda r: r["b1_ms"])
-    if fastest is not None and fastest["b1_ms"] < pick["b1_ms"]:
-        notes.append(f"The faster engine alone, without shrinking, answers in {fmt_ms(fastest['b1_ms'])}: "
-                     "shrinking saves space here, not time.")
+    notes = [f"Times: the middle value of {before.get('b1_runs', 0)} or more one-{words.one} requests each, on "
+             f"{table.threads} core of this machine ({table.cpu.get('model', 'this CPU')}), measured in this run.",
+             f"Same answers counted on the {table.test_rows} {words.many} set aside. Versions that lost more than "
+             f"a point on the {words.many} it learned from were not considered."]
+    shown = fastest if fastest is not None and fastest is not before else smallest
+    if shown is None:
+        fig = figs.before_after_figure(("Original", before["bytes"], before["b1_ms"]),
+                                       ("Original", before["bytes"], before["b1_ms"]))
+        return StoryStep("smaller", "Smaller or faster?", "Nothing smaller or faster kept its answers: we keep the "
+                         "original.", f"It answers in {fmt_ms(before['b1_ms'])} and its file is "
+                         f"{fmt_size(before['bytes'])}.", fig, fmt_size(before["bytes"]), "file size, unchanged",
+                         notes, technical, "pages/compress.py")
+    head = smaller_headline(before, shown)
+    text = f"{_same_answers(shown, table, words)}{_reasons(shown)} {_how(shown)}"
+    if shown is fastest and smallest is not None:
+        text += (f" A version {fmt_times(before['bytes'] / smallest['bytes'])} smaller answers in "
+                 f"{fmt_ms(smallest['b1_ms'])}.")
+    elif shown is smallest:
+        text += " The original itself answers fastest."
+    size, speed = before["bytes"] / shown["bytes"], before["b1_ms"] / shown["b1_ms"]
+    number, label = ((fmt_times(size), "smaller file") if size >= SAME else (fmt_times(speed), "faster answers")
+                     if speed >= SAME else (fmt_ms(shown["b1_ms"]), "per answer"))
+    notes.insert(0, f"Sizes are the model files on disk: {fmt_size(before['bytes'])} before, "
+                    f"{fmt_size(shown['bytes'])} after.")
     fig = figs.before_after_figure(("Original", before["bytes"], before["b1_ms"]),
-                                   ("Smaller", pick["bytes"], pick["b1_ms"]))
-    return StoryStep("smaller", "Smaller and faster", head, f"{agree}{reasons} {_how(pick)}", fig, number, label,
-                     notes, technical, "pages/compress.py")
+                                   ("Smaller" if size >= SAME else "Ready to ship", shown["bytes"], shown["b1_ms"]))
+    return StoryStep("smaller", _title(before, shown), head, text, fig, number, label, notes, technical,
+                     "pages/compress.py")
 
 
 def already_small_slide(board: list[Contender], words: Words) -> StoryStep:

@@ -195,7 +195,7 @@ def assemble(dataset, report, *, seed: int, network: bool, guess_mae: float | No
              throughputs: list | None = None, advice: list | None = None) -> list[StoryStep]:
     """The slides from plain results; a missing part (no contenders, no explanation, nothing compressed, no serving
     measurement) leaves its slide out, except that a model with nothing to shrink says so beside its contenders."""
-    from core.compress import fastest_within
+    from core.compress import story_versions
     words = words_for(dataset)
     steps = [data_slide(dataset, report.n_train, report.n_test, seed, words)]
     if board:
@@ -204,9 +204,9 @@ def assemble(dataset, report, *, seed: int, network: bool, guess_mae: float | No
     steps.append(how_good_slide(report, words, guess_mae))
     if expl is not None:
         steps.append(why_slide(expl, words, report.task, report.positive_label))
-    pick = fastest_within(table) if table is not None else None
+    pick, smallest = story_versions(table) if table is not None else (None, None)
     if table is not None:
-        steps.append(smaller_slide(table, words, pick))
+        steps.append(smaller_slide(table, words, pick, smallest))
     elif board:
         steps.append(already_small_slide(board, words))
     if throughputs and (cost := cost_slide(throughputs, _served_name(pick, table), words)) is not None:

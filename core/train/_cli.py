@@ -172,6 +172,10 @@ def _train_command(args, world) -> int:
 
 
 def cmd_leaderboard(args) -> int:
+    from core.models import env_world
+    if env_world().distributed:
+        raise ModelDeckError("The leaderboard trains in one process; start it with python -m core leaderboard, not "
+                             "torchrun (torchrun … -m core train trains one neural network over several processes).")
     from core.data import PrepOptions
     from core.models import DEFAULT_LEADERBOARD, ModelSpec
     from core.runs import RunStore, save_trained
