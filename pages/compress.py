@@ -7,8 +7,9 @@ from ui import compress as view
 from ui.common import caption, chart, current_run, LiveProgress, user_errors
 
 st.title("Make the model smaller and faster")
-caption("Try int8, half precision, pruning and a distilled student on the selected run; every variant is "
-           "measured on the same test rows, so you see what each saving costs before you ship it.")
+caption("Make the selected run's model smaller and faster: shorter numbers inside it, fewer connections, a small "
+        "copy trained to imitate it. Every version is measured on the same test rows, so you see what each saving "
+        "costs before you ship it.")
 
 run = current_run()
 if run is None or run.status != "done":

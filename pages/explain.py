@@ -5,8 +5,8 @@ from ui import explain as view_ui
 from ui.common import caption
 
 st.title("Why does the model decide that?")
-caption("See which columns drive the model overall and why it made one prediction: SHAP values show how far "
-           "each column pushed the answer up or down; LIME, permutation importance and counterfactuals check it.")
+caption("See which columns drive the model overall and why it made one prediction: how far each column pushed "
+        "the answer up or down, checked three other ways (the tabs below name each method).")
 
 run = view_ui.finished_run()
 from ui import image_explain  # noqa: E402  (issue 13: a CNN on pictures is explained on the picture itself)

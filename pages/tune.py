@@ -13,7 +13,7 @@ if is_image(dataset):
     st.info("These are pictures: the search below treats each pixel as a column (the table models). The "
             "convolutional network is trained and compared on the Train page.", icon=":material/image:")
 caption(f"Find the settings that score best on **{dataset.name}** within a trial budget, and see how the search "
-           f"got there. Scores are cross-validated on the training rows; the test rows stay unseen. "
+           f"got there. Each setting is scored on training rows held back in turn; the test rows stay unseen. "
            f"Cleaning: {prep.describe()}.")
 
 with st.expander("New search", expanded=not tune.list_studies(dataset.key), icon=":material/tune:"):

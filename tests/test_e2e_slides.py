@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.test_e2e_browser import app, browser, wait_for_app  # noqa: F401 (fixtures)
+from tests.test_story import private_home
 
 pytestmark = pytest.mark.e2e
 
@@ -34,13 +35,8 @@ _SLIDE_STATE = """() => {
 def deck(tmp_path_factory):
     """A story's slides written as one HTML file (its own run store)."""
     from core.share import run_story, write_deck
-    home = tmp_path_factory.mktemp("deck-home")
-    before = os.environ.get("MODELDECK_HOME")
-    os.environ["MODELDECK_HOME"] = str(home)
-    try:
+    with private_home(tmp_path_factory.mktemp("deck-home")) as home:
         story = run_story("builtin:breast_cancer")
-    finally:
-        os.environ.pop("MODELDECK_HOME") if before is None else os.environ.__setitem__("MODELDECK_HOME", before)
     return write_deck(story, home / "slides.html"), story
 
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import json
 import os
+from contextlib import contextmanager
 
 import pytest
 
 from core.data import BUILTINS
 from core.share import jargon_in
 from core.share._words import ease
-from tests.test_pages import assert_clean, button, open_page
+from tests.test_pages import PAGES, assert_clean, button, open_page
 
 KEYS = ["data", "best_model", "how_good", "why", "smaller", "cost", "advice"]
 READING_EASE = 60
@@ -40,20 +41,26 @@ def slide_words(step) -> str:
                      figure_text(step.figure) if step.figure is not None else ""])
 
 
-@pytest.fixture(scope="module")
-def stories(tmp_path_factory):
-    """The story on every built-in table, in one private run store."""
-    from core.share import run_story
-    home = tmp_path_factory.mktemp("story-home")
+@contextmanager
+def private_home(folder):
+    """MODELDECK_HOME set to `folder` for a module-scoped fixture (monkeypatch is per test), restored afterwards."""
     before = os.environ.get("MODELDECK_HOME")
-    os.environ["MODELDECK_HOME"] = str(home)
+    os.environ["MODELDECK_HOME"] = str(folder)
     try:
-        yield {name: run_story(f"builtin:{name}") for name in BUILTINS}
+        yield folder
     finally:
         if before is None:
             os.environ.pop("MODELDECK_HOME", None)
         else:
             os.environ["MODELDECK_HOME"] = before
+
+
+@pytest.fixture(scope="module")
+def stories(tmp_path_factory):
+    """The story on every built-in table, in one private run store."""
+    from core.share import run_story
+    with private_home(tmp_path_factory.mktemp("story-home")):
+        yield {name: run_story(f"builtin:{name}") for name in BUILTINS}
 
 
 @pytest.mark.parametrize("name", list(BUILTINS))
@@ -180,3 +187,11 @@ def test_home_story_runs_end_to_end_and_presents(fresh_home):
     assert_clean(at)
     assert not at.session_state["present"]
     assert at.title and at.title[0].value == "ModelDeck"
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_opens_with_a_caption_in_plain_words(page, fresh_home):
+    """The first screen's sentence on what a page is for has no jargon (the page's tabs may name the methods)."""
+    at = open_page(page)
+    first = at.caption[0].value if at.caption else ""
+    assert first and not jargon_in(first), (page, jargon_in(first), first)

@@ -221,10 +221,10 @@ def train_board(dataset: Dataset, specs: list[ModelSpec], prep: PrepOptions | No
     estimates = [estimate_cpu_seconds(dataset, s, cv_folds) for s in specs]
     cores = cpu_count()
     small = sum(estimates) < POOL_WORTH_CPU_S
-    if n_jobs is None:
-        n_jobs = 1 if small else cores
-    workers = max(1, min(n_jobs, cores, len(specs)))
     sure_to_fit = budget_seconds is None or (small and 4 * sum(estimates) < budget_seconds)
+    if n_jobs is None:        # the pool when the work is worth it, or when a budget may need a worker to stop
+        n_jobs = 1 if small and sure_to_fit else cores
+    workers = max(1, min(n_jobs, cores, len(specs)))
     if workers == 1 and sure_to_fit:
         return _train_serial(dataset, specs, prep, cv_folds, progress)
     from core.train._train import SMALL_DATA_CELLS
