@@ -269,10 +269,14 @@ def processes_picker(dataset, family_key: str) -> int:
     cores = os.cpu_count() or 1
     if cores < 2 or not trains_distributed(family_key, dataset.task):
         return 1
-    return int(st.number_input(
-        "Processes training together", min_value=1, max_value=cores, value=1, step=1, key="train_processes",
-        persist_state="session",
-        help="More than 1: torchrun starts this many processes on this machine and they train one network together "
-             "(PyTorch DistributedDataParallel), each on an equal share of every batch; the batch size is the total, "
-             "so it must split evenly. Such a job always runs in the background. It pays off on large tables; on "
-             f"small ones one process is faster. This machine has {cores} cores."))
+    with st.columns([1, 2])[0]:
+        processes = int(st.number_input(
+            "Processes training together", min_value=1, max_value=cores, value=1, step=1, key="train_processes",
+            persist_state="session",
+            help="More than 1: torchrun starts this many processes on this machine and they train one network "
+                 "together (PyTorch DistributedDataParallel), each on an equal share of every batch; the batch size is "
+                 "the total, so it must split evenly. It pays off on large tables; on small ones one process is "
+                 f"faster. This machine has {cores} cores."))
+    if processes > 1:
+        caption(f"{processes} processes train in the background through torchrun; you can leave this page.")
+    return processes
