@@ -74,7 +74,7 @@ def test_the_page_says_why_pytorch_int8_is_not_twice_as_fast_on_this_cpu():
             _row("int8 dynamic (PyTorch)", "PyTorch", "quantize", 0.008, 4_000, 0.0, params=3_106),
             _row("int8 dynamic (ONNX Runtime)", "ONNX Runtime", "quantize", 0.004, 4_000, 0.0, params=3_106)]
     note = int8_note(_table(slow))
-    assert note.startswith("PyTorch's int8 is 1.2× faster than its float32 per request here, not 2×: this CPU has "
+    assert note.startswith("PyTorch's int8 is 1.25× as fast as its float32 per request here, not 2×: this CPU has "
                            "int8 instructions (VNNI)")
     assert "a network of 3,106 parameters" in note and "(AMD EPYC (avx2, avx512f, avx512_vnni))" in note
     assert "ONNX Runtime's int8 answers in 0.004 ms (2.5×)" in note

@@ -144,3 +144,13 @@ def test_the_train_page_says_what_the_budget_cut_and_the_time_it_took(fresh_home
     assert any(c.value.startswith("Chosen:") for c in at.caption)        # the finished models are ranked
     table = at.dataframe[0].value
     assert len(table) == 2
+
+
+def test_the_time_sentence_says_when_models_waited_for_workers():
+    quick = Board([object()] * 3, [], 9.0, 15.5, 2, None, waited_seconds=0.2)
+    assert quick.time_sentence() == ("3 models trained in 9.0 s (wall clock), 15.5 s of CPU time on 2 worker "
+                                     "processes, one thread each.")
+    cold = Board([object()] * 3, [], 14.0, 15.5, 2, None, waited_seconds=4.2)
+    assert cold.time_sentence().endswith("A model waited up to 4.2 s for a free worker (workers that were not "
+                                         "running start and load their libraries first; other leaderboards share "
+                                         "them).")

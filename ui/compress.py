@@ -1,6 +1,8 @@
 """Streamlit helpers for the Compress page: settings widgets, the readable table, the budget form, downloads."""
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 import streamlit as st
 
@@ -82,7 +84,7 @@ def budget_form(table: TradeoffTable) -> None:
     with st.form("compress_budget"):
         st.markdown("**Your budget**")
         c1, c2, c3 = st.columns(3)
-        size_kb = c1.number_input("Max size (KB)", 0.1, 1e7, round(base["bytes"] / 1024, 1), key="budget_kb")
+        size_kb = c1.number_input("Max size (KB)", 0.1, 1e7, math.ceil(base["bytes"] / 102.4) / 10, key="budget_kb")
         ms = c2.number_input("Max latency per request (ms)", 0.001, 1e5, round(max(base["b1_ms"], 0.001) * 2, 3),
                              format="%.3f", key="budget_ms")
         loss = c3.number_input("Max accuracy loss (points)", 0.0, 100.0, 1.0, 0.1, key="budget_loss")
@@ -94,7 +96,7 @@ def budget_form(table: TradeoffTable) -> None:
     caption("Of the variants within every limit, the pick is the one that answers a single request fastest, "
             "whichever engine runs it (ties go to the smaller file); the accuracy limit reads the training rows.")
     note = int8_note(table)
-    if note and note not in table.notes:          # tables saved before the note existed
+    if note and not any(n.startswith("PyTorch's int8 is") for n in table.notes):   # tables saved before the note
         caption(f":material/info: {note}")
 
 

@@ -26,7 +26,7 @@ from core.compress._export import (PARITY_TOLERANCE, OnnxModel, Parity, artifact
 from core.compress._fit import fit_net
 from core.compress._pick import fastest_honest, headline, int8_note, pareto_front, pick_variant, slow_notes, times
 from core.compress._prune import prune_structured, prune_unstructured
-from core.compress._quantize import (DEFAULT_QUANT_BACKEND, QUANT_BACKENDS, frozen_graph, half_precision, quant_engine,
+from core.compress._quantize import (DEFAULT_QUANT_BACKEND, QUANT_BACKENDS, frozen_graph, half_precision,
                                      quantize_int8)
 from core.compress._reasons import rank_agreement, reasons_note, shap_importance, shap_values
 from core.compress._run import compress_run, supported
@@ -34,7 +34,7 @@ from core.compress._serve import ServedModel, create_app, load_served
 from core.compress._shortlist import LOSS_BUDGET_POINTS, compress_shortlist, export_torch_fastest, story_versions
 from core.compress._store import RESULT_FILE, artifact_path, compress_folder, load_result
 from core.compress._table import TradeoffTable
-from core.compress._timing import time_variants
+from core.compress._timing import quant_engine, time_variants
 from core.compress._variant import Variant, count_params
 
 __all__ = [

@@ -149,7 +149,7 @@ def int8_note(table: TradeoffTable, target: float = 2.0) -> str:
     ort = next((r for r in table.rows if r["engine"] == "ONNX Runtime" and r["method"] == "quantize"), None)
     alt = (f"; ONNX Runtime's int8 answers in {ort['b1_ms']:.3f} ms ({fp32['b1_ms'] / ort['b1_ms']:.1f}×)"
            if ort else "")
-    return (f"PyTorch's int8 is {speed:.1f}× faster than its float32 per request here, not {target:g}×: {why} "
+    return (f"PyTorch's int8 is {speed:.2f}× as fast as its float32 per request here, not {target:g}×: {why} "
             f"({cpu}){alt}.")
 
 

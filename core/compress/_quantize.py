@@ -15,17 +15,9 @@ import copy
 from typing import Callable
 
 from core.common import ModelDeckError
+from core.compress._timing import cpu_info, quant_engine
 
 #: quantized engines in order of preference (fastest measured first); the first one this torch build has is used
-QUANT_ENGINES = ("x86", "fbgemm", "onednn", "qnnpack")
-
-
-def quant_engine() -> str:
-    """The quantized engine int8 networks are built for: the first of `QUANT_ENGINES` this torch supports."""
-    import torch
-
-    supported = torch.backends.quantized.supported_engines
-    return next((e for e in QUANT_ENGINES if e in supported), supported[-1])
 
 
 def _frozen_graph_class():
@@ -78,7 +70,6 @@ def frozen_graph(net):
 def full_range_int8() -> bool:
     """Whether activations may use all 8 bits: yes on CPUs with VNNI (or AMX) int8 instructions, whose products
     cannot saturate; without them fbgemm's AVX2 kernels can, so torch.ao's 7-bit range is kept."""
-    from core.compress._timing import cpu_info
     return any("vnni" in f or f == "amx_int8" for f in cpu_info()["flags"])
 
 

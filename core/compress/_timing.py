@@ -28,9 +28,19 @@ def cpu_info() -> dict:
                 model = line.split(":", 1)[1].strip()
     except OSError:
         pass
-    from core.compress._quantize import quant_engine
     return {"model": model, "cores": os.cpu_count(), "flags": [f for f in _INTERESTING_FLAGS if f in flags],
             "quant_engine": quant_engine(), "load_1min": round(os.getloadavg()[0], 2)}
+
+
+QUANT_ENGINES = ("x86", "fbgemm", "onednn", "qnnpack")
+
+
+def quant_engine() -> str:
+    """The quantized engine int8 networks are built for: the first of `QUANT_ENGINES` this torch supports."""
+    import torch
+
+    supported = torch.backends.quantized.supported_engines
+    return next((e for e in QUANT_ENGINES if e in supported), supported[-1])
 
 
 def _batch(X: np.ndarray, n: int) -> np.ndarray:

@@ -398,7 +398,7 @@ class _TorchMLPBase(BaseEstimator):
         state = dict(state)
         weights = state.pop("_net_weights", None)
         state.setdefault("init", "torch")   # models fitted before `init` existed started from nn.Linear's law …
-        state.setdefault("tol", 0.0)        # … and trained every epoch when early stopping was off
+        state.setdefault("tol", 1e-4)       # … and could not stop on the training loss (validation_fraction > 0)
         super().__setstate__(state)
         if weights is not None:
             import torch

@@ -26,6 +26,7 @@ HYBRID_WEIGHTS = tuple(np.round(np.linspace(0, 1, 11), 1))
 BPR_LEARNING_RATES = (0.005, 0.01, 0.05)
 BPR_FACTORS = (32, 64, 128)
 BPR_ITERATIONS = (50, 100, 200)     # read off one fit per setting, at these iterations
+BPR_TUNING_ROWS = 120_000          # BPR is tuned on the interactions of a sample of users this size at most
 EDGE_STEP = {"regularization": 10.0, "learning_rate": 2.0, "factors": 2.0, "iterations": 2.0}   # one step past an edge
 
 
@@ -91,7 +92,8 @@ def tune(data: Interactions, train_events: pd.DataFrame, spec: SplitSpec, progre
 
     scores, reg = _search(ALS_REGULARIZATIONS, als_score, "ALS regularization", EDGE_STEP["regularization"], notes)
     als_grid = [{"alpha": ALS_ALPHAS[0], "regularization": r, "ndcg": v} for r, v in scores.items()]
-    bpr_grid, bpr_params = _tune_bpr(train, val_events, data, spec.seed, k, notes,
+    bpr_train, bpr_val = _sample_users(fit_events, val_events, data, spec.seed, notes)
+    bpr_grid, bpr_params = _tune_bpr(bpr_train, bpr_val, data, spec.seed, k, notes,
                                      lambda f, m: progress(0.5 + 0.35 * f, m))
     weights, weight = [], 0.0
     if data.has_features:
@@ -118,6 +120,21 @@ def _search(grid: tuple, score: Callable[[float], float], what: str, step: float
 
 
 # ---------------------------------------------------------------- BPR
+def _sample_users(fit_events: pd.DataFrame, val_events: pd.DataFrame, data: Interactions, seed: int,
+                  notes: list[str]) -> tuple[TrainData, pd.DataFrame]:
+    """The validation data BPR is tuned on: every user while the fit part has at most `BPR_TUNING_ROWS`
+    interactions, else a seeded sample of users with about that many (each BPR fit costs time in proportion)."""
+    if len(fit_events) <= BPR_TUNING_ROWS:
+        return TrainData.build(fit_events, data), val_events
+    users = fit_events["user"].unique()
+    rng = np.random.default_rng(seed)
+    keep = rng.choice(users, max(1, int(len(users) * BPR_TUNING_ROWS / len(fit_events))), replace=False)
+    part = fit_events[fit_events["user"].isin(keep)]
+    notes.append(f"BPR was tuned on {len(keep):,} of the {len(users):,} users ({len(part):,} interactions), to keep "
+                 "each trial fit short.")
+    return TrainData.build(part, data), val_events[val_events["user"].isin(keep)]
+
+
 def _tune_bpr(train: TrainData, val_events: pd.DataFrame, data: Interactions, seed: int, k: int,
               notes: list[str], progress: Progress) -> tuple[list[dict], dict]:
     """Coordinate search: learning rate (at 64 factors), then factors (at the best rate); every fit runs to the

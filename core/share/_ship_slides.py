@@ -87,8 +87,7 @@ def smaller_slide(table, words: Words, fastest: dict | None, smallest: dict | No
              f"a point on the {words.many} it learned from were not considered."]
     shown = fastest if fastest is not None and fastest is not before else smallest
     if shown is None:
-        fig = figs.before_after_figure(("Original", before["bytes"], before["b1_ms"]),
-                                       ("Original", before["bytes"], before["b1_ms"]))
+        fig = figs.before_after_figure(("Original", before["bytes"], before["b1_ms"]))
         return StoryStep("smaller", "Smaller or faster?", "Nothing smaller or faster kept its answers: we keep the "
                          "original.", f"It answers in {fmt_ms(before['b1_ms'])} and its file is "
                          f"{fmt_size(before['bytes'])}.", fig, fmt_size(before["bytes"]), "file size, unchanged",
@@ -96,8 +95,9 @@ def smaller_slide(table, words: Words, fastest: dict | None, smallest: dict | No
     head = smaller_headline(before, shown)
     text = f"{_same_answers(shown, table, words)}{_reasons(shown)} {_how(shown)}"
     if shown is fastest and smallest is not None:
-        text += (f" A version {fmt_times(before['bytes'] / smallest['bytes'])} smaller answers in "
-                 f"{fmt_ms(smallest['b1_ms'])}.")
+        pace, ratio = speed_words(before["b1_ms"], smallest["b1_ms"])
+        pace = f"is {pace} than the original" if ratio >= SAME else f"is {pace}" if ratio > 1 / SAME else pace
+        text += f" A version {fmt_times(before['bytes'] / smallest['bytes'])} smaller {pace}."
     elif shown is smallest:
         text += " The original itself answers fastest."
     size, speed = before["bytes"] / shown["bytes"], before["b1_ms"] / shown["b1_ms"]
@@ -105,8 +105,11 @@ def smaller_slide(table, words: Words, fastest: dict | None, smallest: dict | No
                      if speed >= SAME else (fmt_ms(shown["b1_ms"]), "per answer"))
     notes.insert(0, f"Sizes are the model files on disk: {fmt_size(before['bytes'])} before, "
                     f"{fmt_size(shown['bytes'])} after.")
-    fig = figs.before_after_figure(("Original", before["bytes"], before["b1_ms"]),
-                                   ("Smaller" if size >= SAME else "Ready to ship", shown["bytes"], shown["b1_ms"]))
+    versions = [("Original", before["bytes"], before["b1_ms"]),
+                ("Smaller" if size >= SAME else "Ready to ship", shown["bytes"], shown["b1_ms"])]
+    if shown is fastest and smallest is not None:
+        versions.append(("Smallest", smallest["bytes"], smallest["b1_ms"]))
+    fig = figs.before_after_figure(*versions)
     return StoryStep("smaller", _title(before, shown), head, text, fig, number, label, notes, technical,
                      "pages/compress.py")
 

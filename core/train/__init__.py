@@ -21,9 +21,9 @@ from core.train._balance import RESAMPLERS, balancing_sentence, compare_balancin
 from core.train._board import (LOWER_IS_BETTER, SORT_METRICS, choose_best, leaderboard_sentence, leaderboard_table,
                                plain_line, selection_rule)
 from core.train._jobs import check_processes, queue_run, run_job, start_background, trains_distributed
-from core.train._parallel import Board, Cut, estimate_cpu_seconds, train_board, warm_workers
+from core.train._parallel import Board, Cut, estimate_cpu_seconds, train_board, train_many, warm_workers
 from core.train._train import (TrainedModel, build_pipeline, check_missing, compare_optimizers, model_size_bytes,
-                               optimizer_table, train_many, train_model)
+                               optimizer_table, train_model)
 
 __all__ = ["check_processes", "trains_distributed", "Board", "Cut", "estimate_cpu_seconds", "train_board", "warm_workers", "RESAMPLERS", "balancing_sentence", "compare_balancing", "queue_run", "run_job", "start_background", "LOWER_IS_BETTER", "SORT_METRICS", "TrainedModel",
            "build_pipeline", "check_missing", "choose_best", "compare_optimizers", "leaderboard_sentence",

@@ -180,7 +180,7 @@ def cmd_leaderboard(args) -> int:
     from core.models import DEFAULT_LEADERBOARD, ModelSpec
     from core.runs import RunStore, save_trained
     from core.train._board import choose_best, leaderboard_sentence, leaderboard_table
-    from core.train._train import train_many
+    from core.train._parallel import train_many
     import uuid
     dataset = _load_data(args)
     families = [f.strip() for f in args.models.split(",") if f.strip()] if args.models else list(DEFAULT_LEADERBOARD)

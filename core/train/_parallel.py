@@ -55,14 +55,18 @@ class Board:
     cpu_seconds: float = 0.0
     workers: int = 1
     budget_seconds: float | None = None
+    waited_seconds: float = 0.0     # the longest a model waited for a worker (starting workers import libraries)
 
     def time_sentence(self) -> str:
         """'6 models in 8.9 s (wall clock), 16.2 s of CPU time on 2 worker processes, one thread each.'"""
         n = len(self.models)
         where = ("in this process, one after the other" if self.workers == 0 else
                  f"on {self.workers} worker process{'es' if self.workers > 1 else ''}, one thread each")
+        waited = (f" A model waited up to {self.waited_seconds:.1f} s for a free worker (workers that were not running "
+                  "start and load their libraries first; other leaderboards share them)."
+                  if self.waited_seconds >= 1.0 else "")
         return (f"{n} model{'s' if n != 1 else ''} trained in {self.wall_seconds:.1f} s (wall clock), "
-                f"{self.cpu_seconds:.1f} s of CPU time {where}.")
+                f"{self.cpu_seconds:.1f} s of CPU time {where}.{waited}")
 
     def cut_sentence(self) -> str:
         """What the budget cut, in words ('' when nothing was cut)."""
@@ -119,32 +123,32 @@ def _raise_out_of_time(_signum, _frame):
 
 def _train_in_worker(dataset: Dataset, spec: ModelSpec, prep: PrepOptions, cv_folds: int,
                      deadline: float | None, threads: int):
-    """('done', TrainedModel, cpu s) or ('stopped', None, cpu s): `_train_model` on `threads` threads, stopped by
-    an alarm at `deadline` (seconds since the epoch: the same clock in every process, however long the task
-    waited in the queue)."""
+    """('done', TrainedModel, cpu s, start) or ('stopped', None, cpu s, start): `_train_model` on `threads`
+    threads, stopped by an alarm at `deadline`; `start` is when the task began here. Both are seconds since the
+    epoch: the same clock in every process, however long the task waited for a worker."""
     import signal
 
     from threadpoolctl import threadpool_limits
 
     from core.train._train import _train_model
-    cpu = time.process_time()
+    cpu, start = time.process_time(), time.time()
     if deadline is not None:
-        if deadline - time.time() <= 0:
-            return "stopped", None, 0.0
+        if deadline - start <= 0:
+            return "late", None, 0.0, start
         signal.signal(signal.SIGALRM, _raise_out_of_time)
         signal.setitimer(signal.ITIMER_REAL, deadline - time.time())
     try:
-        with threadpool_limits(limits=threads), _torch_threads(threads):
+        with threadpool_limits(limits=threads), _TorchThreads(threads):
             trained = _train_model(dataset, spec, prep, cv_folds, no_progress)
-        return "done", trained, time.process_time() - cpu
+        return "done", trained, time.process_time() - cpu, start
     except _OutOfTime:
-        return "stopped", None, time.process_time() - cpu
+        return "stopped", None, time.process_time() - cpu, start
     finally:
         if deadline is not None:
             signal.setitimer(signal.ITIMER_REAL, 0)
 
 
-class _torch_threads:
+class _TorchThreads:
     """torch's intra-op threads set to n inside the block when torch is loaded (workers start with 1 anyway)."""
 
     def __init__(self, n: int):
@@ -247,7 +251,8 @@ class _Task:
     index: int
     spec: ModelSpec
     estimate: float
-    started: float = 0.0
+    started: float = 0.0        # perf_counter() here when submitted
+    submitted: float = 0.0      # time.time() when submitted (compared with the worker's clock)
 
 
 def _train_pooled(dataset, specs, prep, cv_folds, progress, workers, threads, budget, estimates) -> Board:
@@ -260,7 +265,7 @@ def _train_pooled(dataset, specs, prep, cv_folds, progress, workers, threads, bu
     running: dict = {}
     done: dict[int, object] = {}
     cut: list[tuple[int, Cut]] = []
-    cpu_workers = 0.0
+    cpu_workers, waited = 0.0, 0.0
     try:
         while waiting or running:
             now = time.perf_counter()
@@ -271,7 +276,7 @@ def _train_pooled(dataset, specs, prep, cv_folds, progress, workers, threads, bu
                     cut.append((task.index, Cut(title[id(task.spec)], task.spec.family, "skipped", task.estimate,
                                                 max(left, 0.0))))
                     continue
-                task.started = now
+                task.started, task.submitted = now, time.time()
                 running[executor.submit(_train_in_worker, dataset, task.spec, prep, cv_folds,
                                         None if budget is None else time.time() + left, threads)] = task
             if not running:
@@ -279,13 +284,16 @@ def _train_pooled(dataset, specs, prep, cv_folds, progress, workers, threads, bu
             finished, _ = wait(list(running), timeout=0.25, return_when=FIRST_COMPLETED)
             for future in finished:
                 task = running.pop(future)
-                how, trained, cpu = future.result()      # a ModelDeckError in a worker is raised here
+                how, trained, cpu, began = future.result()      # a ModelDeckError in a worker is raised here
                 cpu_workers += cpu
+                waited = max(waited, began - task.submitted)
                 if how == "done":
                     done[task.index] = trained
+                elif how == "late":                       # its worker was free only after the budget ran out
+                    cut.append((task.index, Cut(title[id(task.spec)], task.spec.family, "skipped", task.estimate)))
                 else:
                     cut.append((task.index, Cut(title[id(task.spec)], task.spec.family, "stopped",
-                                                time.perf_counter() - task.started)))
+                                                max(time.time() - began, 0.0))))
             now = time.perf_counter()
             if running and now > deadline + STOP_GRACE_S:      # stuck in native code past its alarm: kill it
                 executor.shutdown(wait=False, kill_workers=True)
@@ -302,7 +310,7 @@ def _train_pooled(dataset, specs, prep, cv_folds, progress, workers, threads, bu
     progress(1.0, f"{len(models)} of {len(specs)} models trained")
     cut_in_order = [c for _i, c in sorted(cut, key=lambda pair: pair[0])]
     return Board(models, cut_in_order, time.perf_counter() - start, cpu_workers + time.thread_time() - cpu_main,
-                 workers=workers, budget_seconds=budget)
+                 workers=workers, budget_seconds=budget, waited_seconds=waited)
 
 
 def _order(tasks: list[_Task], workers: int, budget: float | None) -> list[_Task]:
@@ -326,3 +334,10 @@ def _report(progress, specs, estimates, done, running, elapsed, task_kind) -> No
     names = ", ".join(t.spec.title(task_kind) for t in running.values())
     message = f"{len(done)} of {len(specs)} done" + (f"; training {names}" if names else "") + f" ({elapsed:.0f} s)"
     progress(min(share / total, 0.99), message)
+
+
+def train_many(dataset: Dataset, specs: list[ModelSpec], prep: PrepOptions | None = None, cv_folds: int = 5,
+               progress: Progress | None = None, n_jobs: int | None = None) -> list[TrainedModel]:
+    """Train several models on the same split (the leaderboard), across the cores when the work is worth it
+    (`n_jobs=1`: one after the other, here). With a time budget, use `train_board`."""
+    return train_board(dataset, specs, prep, cv_folds, progress, n_jobs=n_jobs).models

@@ -169,14 +169,6 @@ def _train_model(dataset: Dataset, spec: ModelSpec, prep: PrepOptions | None, cv
     return trained
 
 
-def train_many(dataset: Dataset, specs: list[ModelSpec], prep: PrepOptions | None = None, cv_folds: int = 5,
-               progress: Progress | None = None, n_jobs: int | None = None) -> list[TrainedModel]:
-    """Train several models on the same split (the leaderboard), across the cores when the work is worth it
-    (`n_jobs=1`: one after the other, here). With a time budget, use `train_board`."""
-    from core.train._parallel import train_board
-    return train_board(dataset, specs, prep, cv_folds, progress, n_jobs=n_jobs).models
-
-
 # ---------------------------------------------------------------- optimizers
 def compare_optimizers(dataset: Dataset, base: ModelSpec, prep: PrepOptions | None = None,
                        optimizers: tuple[str, ...] = OPTIMIZERS, progress: Progress | None = None) -> list[TrainedModel]:
