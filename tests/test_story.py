@@ -116,7 +116,7 @@ def test_headlines_agree_with_their_numbers(stories, name):
 def test_the_story_chooses_without_peeking(stories):
     story = stories["breast_cancer"]
     contenders = story.step("best_model")
-    kept = [t for t in contenders.figure.data[0].text if "kept" in t]
+    kept = [t for t in contenders.figure.data[0].y if t.startswith("✓")]
     assert len(kept) == 1
     assert "set aside played no part" in contenders.sentence
     assert "cross-validation" in contenders.technical

@@ -246,6 +246,16 @@ class LiveProgress:
             self.chart_slot.empty()
 
 
+def progress_status(label: str, work):
+    """Run work(progress) inside a status box with a live progress bar."""
+    with st.status(label, expanded=True) as status:
+        progress = LiveProgress(label)
+        result = work(progress)
+        progress.done()
+        status.update(label=f"{label}: done", state="complete", expanded=False)
+    return result
+
+
 # ---------------------------------------------------------------- model parameter widgets
 def param_widgets(family_key: str, prefix: str, skip: tuple[str, ...] = ()) -> dict:
     """Widgets for a model family's parameters, drawn from core.models.PARAMS (one place for all families)."""

@@ -17,7 +17,7 @@ from core.common import ModelDeckError
 from ui._shelf import shelf as shelf_named
 from ui.data import dataset as cached_dataset
 from ui.runs import require_write, run_model, run_split, run_store
-from ui.common import attempt, caption, chart, current_run, LiveProgress, say, user_errors
+from ui.common import attempt, caption, chart, current_run, LiveProgress, progress_status, say, user_errors
 
 
 AUTO_START_SECONDS = 20.0     # fast explainers start by themselves below this estimate
@@ -88,16 +88,6 @@ def choose(run, pipeline) -> tuple[str, int]:
     return method, int(rows)
 
 
-def _progress_run(label: str, work):
-    """Run work(progress) inside a status box with a progress bar."""
-    with st.status(label, expanded=True) as status:
-        progress = LiveProgress(label)
-        result = work(progress)
-        progress.done()
-        status.update(label=f"{label}: done", state="complete", expanded=False)
-    return result
-
-
 def explanation(run, version: str, method: str, rows: int) -> ex.Explanation:
     """Stored or computed SHAP values; model-agnostic methods wait for a click after a time estimate."""
     with user_errors():
@@ -113,7 +103,7 @@ def explanation(run, version: str, method: str, rows: int) -> ex.Explanation:
             if not st.button(f"Compute SHAP values ({ex.METHOD_TITLES[method]})", type="primary",
                              key=f"explain_go_{run.id}_{method}"):
                 st.stop()
-        return _progress_run(f"Computing SHAP values ({ex.METHOD_TITLES[method]})",
+        return progress_status(f"Computing SHAP values ({ex.METHOD_TITLES[method]})",
                              lambda p: stored_explanation(run.id, version, method, rows, progress=p))
 
 
@@ -333,7 +323,7 @@ def permutation_section(view: View) -> None:
         if not st.button("Compute permutation importance", key="explain_perm_go"):
             return
         with user_errors():
-            result = _progress_run("Permutation importance on the test rows",
+            result = progress_status("Permutation importance on the test rows",
                                    lambda p: permutation_result(view.run.id, view.version, progress=p))
     chart(charts.permutation_figure(result), key="explain_perm_chart")
     caption(ex.permutation_summary(result, view.expl, view.k, view.words))
@@ -353,7 +343,7 @@ def interaction_section(view: View) -> None:
         if not st.button("Compute interaction values", key="explain_inter_go"):
             return
         with user_errors():
-            result = _progress_run("Tree SHAP interaction values",
+            result = progress_status("Tree SHAP interaction values",
                                    lambda p: interaction_result(view.run.id, view.version, rows=int(rows), progress=p))
     chart(charts.interaction_figure(result, view.k), key="explain_inter_chart")
     caption(ex.interaction_summary(result, view.k, result.output_kind))

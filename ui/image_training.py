@@ -189,14 +189,5 @@ def shelf():
     return shelf_named("image_studies", 8)
 
 
-def progress_status(label: str, work):
-    """Run work(progress) inside a status box with a live progress bar."""
-    with st.status(label, expanded=True) as status:
-        progress = LiveProgress(label)
-        result = work(progress)
-        progress.done()
-        status.update(label=f"{label}: done", state="complete", expanded=False)
-    return result
 
-
-__all__ = ["train_view", "estimate_seconds", "shelf", "progress_status"]
+__all__ = ["train_view", "estimate_seconds", "shelf"]

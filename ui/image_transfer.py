@@ -11,7 +11,8 @@ from core.models import STARTS, ModelSpec
 from core.models import charts as charts_models
 from ui.common import caption, chart, dataset_options, to_json, user_errors
 from ui.data import dataset as cached_dataset
-from ui.image_training import progress_status, shelf
+from ui.common import progress_status
+from ui.image_training import shelf
 from ui.runs import finished_runs, run_model
 from ui.training import trained_for
 

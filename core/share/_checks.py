@@ -21,10 +21,10 @@ CHECKS: dict[str, tuple[str, str]] = {
 
 #: rule -> (plain finding, plain action); `{...}` fields come from the advice's evidence
 PLAIN: dict[str, tuple[str, str]] = {
-    "leakage_suspect": ("'{feature}' alone almost gives the answer away. It may be written down after the fact.",
-                        "Check when '{feature}' is known. If it comes too late, leave it out."),
-    "class_imbalance": ("'{smallest_class}' is rare in the data, so the overall score hides how it does there.",
-                        "Judge it by how many '{smallest_class}' cases it finds, not by the overall score."),
+    "leakage_suspect": ("{feature} alone almost gives the answer away. It may be written down after the fact.",
+                        "Check when {feature} is known. If it comes too late, leave it out."),
+    "class_imbalance": ("Cases of {smallest_class} are rare in the data, so the overall score hides how it does on "
+                        "them.", "Count the cases of {smallest_class} it finds, not the overall score."),
     "misleading_accuracy": ("The overall score flatters it, because the common answer is easy.",
                             "Look at how it does on each answer on its own."),
     "overfitting": ("It does much better on rows it learned from than on new ones. It learned them by heart.",
@@ -33,10 +33,10 @@ PLAIN: dict[str, tuple[str, str]] = {
     "unstable_model": ("Its score moves a lot when the rows change.", "Get more rows before you trust one number."),
     "diverging_curves": ("Late in training it began to learn the rows by heart, so we kept its best moment.",
                          "Nothing to fix now. Firmer limits on learning by heart could help a little."),
-    "missing_values": ("Some facts have gaps. '{worst_column}' misses the most.", "Fill the gaps at the source if you can."),
-    "identifier_input": ("'{column}' names rows rather than describing them, and the model reads it.",
-                         "Leave '{column}' out and train again."),
-    "high_cardinality": ("'{column}' has very many different values.", "Group its rare values."),
+    "missing_values": ("Some facts have gaps. {worst_column} misses the most.", "Fill the gaps at the source if you can."),
+    "identifier_input": ("{column} names rows rather than describing them, and the model reads it.",
+                         "Leave {column} out and train again."),
+    "high_cardinality": ("{column} has very many different values.", "Group its rare values."),
     "bare_code_labels": ("The answers are bare codes, not words.", "Give each answer a name people know."),
     "explainer_disagrees": ("Two ways of explaining it disagree on what matters.", "Read the top facts with care."),
     "better_model_available": ("Another model scored better on the same rows.", "Look at that one too."),
@@ -45,17 +45,28 @@ PLAIN: dict[str, tuple[str, str]] = {
 UNKNOWN = ("One more check needs a look.", "See the Advice page for the details.")
 
 
+GENERIC = {"smallest_class": "the rarest answer", "feature": "one column", "column": "one column",
+           "worst_column": "one column"}
+
+
+class _Evidence(dict):
+    """Evidence for a template: a missing number or name is said generically rather than failing."""
+
+    def __missing__(self, key: str) -> str:
+        return GENERIC.get(key, "one of them")
+
+
 def _fill(template: str, evidence: dict) -> str:
-    try:
-        return template.format(**evidence)
-    except (KeyError, IndexError, ValueError):
-        return template.split(". ")[0].split("'{")[0].strip().rstrip(".") + "."
+    return template.format_map(_Evidence(evidence))
 
 
 def plain_advice(advice) -> tuple[str, str]:
-    """(finding, action) of one `Advice` in plain words."""
+    """(finding, action) of one `Advice` in plain words; names from the data are quoted."""
     finding, action = PLAIN.get(advice.rule, UNKNOWN)
-    return _fill(finding, advice.evidence or {}), _fill(action, advice.evidence or {})
+    evidence = {k: v if k not in GENERIC or str(v).startswith("'") else f"'{v}'"
+                for k, v in (advice.evidence or {}).items()}
+    text = _fill(finding, evidence), _fill(action, evidence)
+    return tuple(t[0].upper() + t[1:] for t in text)
 
 
 def checklist(advice: list, task: str, network: bool) -> list[tuple[str, str]]:

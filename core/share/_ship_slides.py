@@ -175,8 +175,8 @@ def _in_words(advice, words: Words):
     from dataclasses import replace
 
     from core.share._slides import _yes
-    evidence = {k: (words.target if k == "smallest_class" and _yes(str(v)) else
-                    words.col(v) if isinstance(v, str) and k in ("feature", "column", "worst_column") else v)
+    evidence = {k: words.target if k == "smallest_class" and _yes(str(v)) else
+                words.col(v) if isinstance(v, str) and k in ("feature", "column", "worst_column") else v
                 for k, v in (advice.evidence or {}).items()}
     return replace(advice, evidence=evidence)
 

@@ -51,7 +51,8 @@ def contenders_figure(names: list[str], scores: list[float], chosen: int, axis: 
     """Each model's score on held-back rows; the chosen one in the house blue, the others grey."""
     shown = [s * 100 for s in scores] if percent else list(scores)
     colours = [GOOD if i == chosen else MUTED for i in range(len(names))]
-    text = [(f"{v:.1f}" if percent else f"{v:.2f}") + ("  ✓ kept" if i == chosen else "") for i, v in enumerate(shown)]
+    text = [f"{v:.1f}" if percent else f"{v:.2f}" for v in shown]
+    names = [f"✓ {n}" if i == chosen else n for i, n in enumerate(names)]
     fig = go.Figure(go.Bar(x=shown, y=names, orientation="h", marker_color=colours, text=text,
                            textposition="inside", insidetextanchor="end",
                            textfont=dict(color=["white" if i == chosen else INK for i in range(len(names))]),
@@ -59,7 +60,7 @@ def contenders_figure(names: list[str], scores: list[float], chosen: int, axis: 
     low = min(0.0, min(shown)) if shown else 0.0
     fig.update_xaxes(title=axis, range=[low, 100 if percent else max(1.0, max(shown) * 1.05)])
     fig.update_yaxes(autorange="reversed", automargin=True)
-    return _look(fig, "Each model, checked on rows it did not learn from")
+    return _look(fig, "Each model, checked on rows it did not learn from (✓ kept)")
 
 
 def icon_figure(groups: list[tuple[str, int, str, str]], plural: str) -> go.Figure:
@@ -113,9 +114,9 @@ def drivers_figure(names: list[str], shares: list[float], directions: list[int],
     fig.update_xaxes(title="share of what moved its answers (%)", rangemode="tozero")
     fig.update_yaxes(autorange="reversed", automargin=True)
     fig = _look(fig, "The facts it leans on most")
-    fig.add_annotation(text="   ·   ".join(key), x=0.0, y=1.0, xref="paper", yref="paper", xanchor="left",
-                       yanchor="bottom", showarrow=False, font=dict(size=TEXT_SIZE - 3, color="#57606a"))
-    fig.update_layout(margin=dict(l=20, r=30, t=95, b=50))
+    fig.add_annotation(text="<br>".join(key), x=0.0, y=1.0, xref="paper", yref="paper", xanchor="left",
+                       yanchor="bottom", align="left", showarrow=False, font=dict(size=TEXT_SIZE - 3, color="#57606a"))
+    fig.update_layout(margin=dict(l=20, r=30, t=80 + 22 * len(key), b=50))
     return fig
 
 
