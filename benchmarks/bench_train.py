@@ -25,7 +25,8 @@ def bench_leaderboard(repeats: int = 3) -> list[tuple]:
     from core.data import PrepOptions, load_builtin
     from core.models import DEFAULT_LEADERBOARD, ModelSpec
     from core.train import train_board
-    from core.train._parallel import _executor, cpu_count
+    from core.train import estimate_cpu_seconds
+    from core.train._parallel import POOL_WORTH_CPU_S, _executor, cpu_count
     cores, rows = cpu_count(), []
     load_before = os.getloadavg()[0]
     for name in ("breast_cancer", "digits"):
@@ -51,6 +52,10 @@ def bench_leaderboard(repeats: int = 3) -> list[tuple]:
                      f"{'yes' if same else 'NO'}"))
         rows.append((f"{label}, {cores} workers, first call (workers start)", cold.wall_seconds,
                      f"CPU {cold.cpu_seconds:.1f} s (imports in the workers not counted)"))
+        expected = sum(estimate_cpu_seconds(dataset, s, 5) for s in specs)
+        rows.append((f"{label}: what train_many / the app choose", 0.0,
+                     f"expected CPU {expected:.1f} s → " + ("workers" if expected >= POOL_WORTH_CPU_S else
+                                                            "serial (starting workers would not pay)")))
     rows.append((f"machine load (1-min average, {cores} cores): {load_before:.1f} before, "
                  f"{os.getloadavg()[0]:.1f} after; medians of {repeats}", 0.0, ""))
     return rows

@@ -60,7 +60,12 @@ def stories(tmp_path_factory):
     """The story on every built-in table, in one private run store."""
     from core.share import run_story
     with private_home(tmp_path_factory.mktemp("story-home")):
-        yield {name: run_story(f"builtin:{name}") for name in BUILTINS}
+        out = {}
+        for name in BUILTINS:
+            said = []
+            out[name] = run_story(f"builtin:{name}", progress=lambda f, m="", *_: said.append(m))
+            out[name].progress_messages = said       # what the progress bar showed while it ran
+        yield out
 
 
 @pytest.mark.parametrize("name", list(BUILTINS))
@@ -76,6 +81,8 @@ def test_every_slide_has_a_picture_a_number_and_plain_words(stories, name):
         assert not jargon_in(slide_words(step)), (name, step.key, jargon_in(slide_words(step)), slide_words(step))
     text = " ".join(f"{s.big} {s.sentence}" for s in story.steps)
     assert ease(text) >= READING_EASE, (name, ease(text), text)
+    said = " ".join(story.progress_messages)
+    assert story.progress_messages and not jargon_in(said), jargon_in(said)
     assert story.seconds > 0 and all(v >= 0 for v in story.timings.values())
     assert {"best_model", "why"} <= set(story.timings)
 

@@ -15,9 +15,7 @@ import copy
 from typing import Callable
 
 from core.common import ModelDeckError
-from core.compress._timing import cpu_info, quant_engine
-
-#: quantized engines in order of preference (fastest measured first); the first one this torch build has is used
+from core.compress._timing import cpu_info, quant_engine   # the engine: the fastest measured that torch has
 
 
 def _frozen_graph_class():

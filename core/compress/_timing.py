@@ -32,6 +32,8 @@ def cpu_info() -> dict:
             "quant_engine": quant_engine(), "load_1min": round(os.getloadavg()[0], 2)}
 
 
+#: quantized engines in order of preference: x86 and fbgemm measured equally fast at batch 1, onednn 2.5× and
+#: qnnpack 8× slower (1.38M-parameter MLP, AVX-512 VNNI); the first one this torch build has is used
 QUANT_ENGINES = ("x86", "fbgemm", "onednn", "qnnpack")
 
 
