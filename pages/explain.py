@@ -2,6 +2,7 @@
 import streamlit as st
 
 from ui import explain as view_ui
+from ui import image_explain
 from ui.common import caption
 
 st.title("Why does the model decide that?")
@@ -9,10 +10,7 @@ caption("See which columns drive the model overall and why it made one predictio
         "the answer up or down, checked three other ways (the tabs below name each method).")
 
 run = view_ui.finished_run()
-from ui import image_explain  # noqa: E402  (issue 13: a CNN on pictures is explained on the picture itself)
-if image_explain.is_picture_run(run):
-    image_explain.explain_view(run)
-    st.stop()
+image_explain.picture_view_instead(run, image_explain.explain_view)
 pipeline = view_ui.model_of(run)
 method, rows = view_ui.choose(run, pipeline)
 explanation = view_ui.explanation(run, run.updated_at.isoformat(), method, rows)

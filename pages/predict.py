@@ -2,6 +2,7 @@
 import streamlit as st
 
 from core.predict import charts as charts_predict
+from ui import image_explain
 from ui import predict as view
 from ui.common import caption, chart, user_errors
 
@@ -10,13 +11,9 @@ caption("Upload a CSV of new rows without the target. The file is checked agains
         "from; then every row gets the model's prediction and the three things that pushed it most.")
 
 run = view.pick_run()
-from ui import image_explain  # noqa: E402  (issue 13: a CNN on pictures predicts an uploaded picture)
-if image_explain.is_picture_run(run):
-    image_explain.predict_view(run)
-    st.stop()
-version = view.version(run)
+image_explain.picture_view_instead(run, image_explain.predict_view)
 with user_errors():
-    model = view.run_model_of(run.id, version)
+    model = view.run_model_of(run.id, run.updated_at.isoformat())
 caption(f"Model: **{run.model_title}** on {run.dataset_name} ({model.contract.n_train:,} training rows).")
 view.expected_columns(model)
 
@@ -27,7 +24,7 @@ if uploaded is None:
     st.stop()
 
 data = uploaded.getvalue()
-key = (run.id, version, view.digest(data), data, uploaded.name)
+key = (run.id, run.updated_at.isoformat(), view.digest(data), data, uploaded.name)
 with user_errors():
     notes, check = view.checked(*key)
 view.show_problems(notes, check)

@@ -1,12 +1,9 @@
 """Train: one model with live curves, a leaderboard of several, or the same network with each optimizer."""
-import json
-
 import streamlit as st
 
 from core.models import DEFAULT_LEADERBOARD, FAMILIES, OPTIMIZER_TITLES, ModelSpec
-from ui.common import caption, current_dataset, current_prep, param_widgets, select, to_json, user_errors
-from ui.training import (background_panel, estimate_seconds, processes_picker, show_result, start_training_job,
-                         train_and_save, trained_for)
+from ui.common import caption, current_dataset, current_prep, param_widgets, to_json, user_errors
+from ui.training import estimate_seconds, processes_picker, train_controls
 
 st.title("Train")
 dataset = current_dataset()
@@ -33,24 +30,8 @@ with tab_one:
     with user_errors():
         spec = ModelSpec.create(family_key, seed=prep.seed, **params)
     estimate = estimate_seconds(dataset, spec, cv_folds)
-    background = st.checkbox("Run in the background (you can leave this page)", value=estimate > 60,
-                             key=f"train_bg_{family_key}",
-                             help=f"Estimated time: about {estimate:,.0f} s. Jobs over a minute run in the background.")
-    processes = processes_picker(dataset, family_key)
-    if st.button("Train", type="primary", key="train_go"):
-        if background or processes > 1:
-            with user_errors():
-                run = start_training_job(dataset, spec, prep, processes=processes)
-            select("run", run.id)
-            st.rerun()
-        else:
-            train_and_save(dataset, spec, prep, cv_folds)
-            st.session_state["last_trained"] = (dataset.key, spec.to_json(), to_json(prep.to_dict()), cv_folds)
-    background_panel()
-    last = st.session_state.get("last_trained")
-    if last and last[0] == dataset.key:
-        from core.data import PrepOptions
-        show_result(trained_for(dataset, ModelSpec.from_json(last[1]), PrepOptions.from_dict(json.loads(last[2])), last[3]))
+    train_controls(dataset, spec, prep, cv_folds, estimate=estimate, key="train",
+                   processes=processes_picker(dataset, family_key))
 
 with tab_board:
     caption("Train several models on the same split in one click. They are ranked by cross-validation on the "

@@ -26,6 +26,15 @@ def fresh_home(tmp_path, monkeypatch):
     return tmp_path
 
 
+@pytest.fixture(scope="module")
+def module_home(tmp_path_factory):
+    """A private run store (MODELDECK_HOME) for one test module's fixtures, restored afterwards."""
+    with pytest.MonkeyPatch.context() as mp:
+        home = tmp_path_factory.mktemp("home")
+        mp.setenv("MODELDECK_HOME", str(home))
+        yield home
+
+
 @pytest.fixture(autouse=True)
 def _one_browser(monkeypatch):
     """Every AppTest session is the same browser (as if the tabs of one person), so a run made in one AppTest opens

@@ -52,27 +52,18 @@ def test_no_throughput_or_negative_inputs_are_refused():
 
 
 @pytest.fixture(scope="module")
-def compressed(tmp_path_factory):
+def compressed(module_home):
     """A small MLP run on breast cancer, compressed with quick settings, in a private store."""
-    import os
-    old = os.environ.get("MODELDECK_HOME")
-    os.environ["MODELDECK_HOME"] = str(tmp_path_factory.mktemp("cost-home"))
-    try:
-        from core.data import load_dataset
-        from core.models import ModelSpec
-        from core.runs import RunStore, save_trained
-        from core.train import train_model
-        dataset = load_dataset("builtin:breast_cancer")
-        run = save_trained(RunStore(), train_model(dataset, ModelSpec.create("mlp", epochs=5, hidden=[16]),
-                                                   cv_folds=0), dataset.name)
-        compress_run(run.id, CompressOptions(sparsities=(0.5,), finetune_epochs=2, distill_epochs=5, half=False,
-                                             shap_check=False, rounds=1, repeats=3))
-        yield run
-    finally:
-        if old is None:
-            os.environ.pop("MODELDECK_HOME", None)
-        else:
-            os.environ["MODELDECK_HOME"] = old
+    from core.data import load_dataset
+    from core.models import ModelSpec
+    from core.runs import RunStore, save_trained
+    from core.train import train_model
+    dataset = load_dataset("builtin:breast_cancer")
+    run = save_trained(RunStore(), train_model(dataset, ModelSpec.create("mlp", epochs=5, hidden=[16]),
+                                               cv_folds=0), dataset.name)
+    compress_run(run.id, CompressOptions(sparsities=(0.5,), finetune_epochs=2, distill_epochs=5, half=False,
+                                         shap_check=False, rounds=1, repeats=3))
+    yield run
 
 
 def test_every_servable_variant_is_measured_at_batch_1_and_64(compressed):

@@ -249,26 +249,15 @@ def test_too_large_file_says_size_and_limit():
         read_csv(data, "big.csv", max_bytes=2**20)
 
 
-def test_single_column_names_the_separator():
-    data = b"a:b:c\n1:2:3\n4:5:6\n"
-    with pytest.raises(ModelDeckError, match=r"Only one column.*comma \(,\).*'a:b:c'"):
-        read_csv(data, "colon.csv")
-
-
-def test_forced_wrong_delimiter_is_reported():
-    with pytest.raises(ModelDeckError, match=r"Only one column.*semicolon"):
-        read_csv(b"a,b,c\n1,2,3\n4,5,6\n", delimiter=";")
-
-
-def test_ragged_rows_report_the_line():
-    data = b"a,b,c\n1,2,3\n4,5,6\n7,8,9,10\n"
-    with pytest.raises(ModelDeckError, match=r"Line 4 has 4 values but the lines before it have 3"):
-        read_csv(data, "ragged.csv")
-
-
-def test_unclosed_quote_reports_the_line():
-    with pytest.raises(ModelDeckError, match=r"opened on line 3 is never closed"):
-        read_csv(b'a,b\n1,2\n"3,4\n5,6\n', "quote.csv")
+@pytest.mark.parametrize("data, options, message", [
+    (b"a:b:c\n1:2:3\n4:5:6\n", {}, r"Only one column.*comma \(,\).*'a:b:c'"),             # names the separator
+    (b"a,b,c\n1,2,3\n4,5,6\n", {"delimiter": ";"}, r"Only one column.*semicolon"),        # a forced wrong one
+    (b"a,b,c\n1,2,3\n4,5,6\n7,8,9,10\n", {}, r"Line 4 has 4 values but the lines before it have 3"),
+    (b'a,b\n1,2\n"3,4\n5,6\n', {}, r"opened on line 3 is never closed"),
+], ids=["single-column", "forced-delimiter", "ragged-rows", "unclosed-quote"])
+def test_malformed_csv_says_what_is_wrong_and_where(data, options, message):
+    with pytest.raises(ModelDeckError, match=message):
+        read_csv(data, "file.csv", **options)
 
 
 def test_exported_pandas_index_becomes_an_identifier():

@@ -14,7 +14,8 @@ import urllib.request
 
 import pytest
 
-from benchmarks.sessions import CHROMIUM, CHROMIUM_ARGS, serve
+from benchmarks.sessions import CHROMIUM, serve
+from tests.test_e2e_browser import browser  # noqa: F401  (the shared Chromium fixture)
 
 pytestmark = pytest.mark.e2e
 
@@ -128,14 +129,3 @@ def test_oidc_sign_in_lets_in_the_allow_list_only(browser, app, provider):
         assert page.get_by_text("Working on").count() == 0
     finally:
         context.close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()

@@ -9,24 +9,14 @@ from core.data import PrepOptions, load_dataset, split_dataset
 
 
 @pytest.fixture(scope="module")
-def cnn_run(tmp_path_factory):
-    import os
+def cnn_run(module_home):
     from core.models import ModelSpec
     from core.runs import RunStore, save_trained
     from core.train import train_model
-    home = tmp_path_factory.mktemp("cnn-compress-home")
-    old = os.environ.get("MODELDECK_HOME")
-    os.environ["MODELDECK_HOME"] = str(home)
-    try:
-        ds = load_dataset("builtin:digits")
-        trained = train_model(ds, ModelSpec.create("cnn", seed=0, epochs=8), PrepOptions(), cv_folds=0)
-        store = RunStore()
-        yield store, save_trained(store, trained, ds.name), trained
-    finally:
-        if old is None:
-            os.environ.pop("MODELDECK_HOME", None)
-        else:
-            os.environ["MODELDECK_HOME"] = old
+    ds = load_dataset("builtin:digits")
+    trained = train_model(ds, ModelSpec.create("cnn", seed=0, epochs=8), PrepOptions(), cv_folds=0)
+    store = RunStore()
+    yield store, save_trained(store, trained, ds.name), trained
 
 
 def test_filter_surgery_keeping_every_filter_is_the_same_network(cnn_run):

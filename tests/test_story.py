@@ -4,8 +4,6 @@ jargon, plain English by Flesch reading ease, headlines that agree with their nu
 from __future__ import annotations
 
 import json
-import os
-from contextlib import contextmanager
 
 import pytest
 
@@ -41,31 +39,16 @@ def slide_words(step) -> str:
                      figure_text(step.figure) if step.figure is not None else ""])
 
 
-@contextmanager
-def private_home(folder):
-    """MODELDECK_HOME set to `folder` for a module-scoped fixture (monkeypatch is per test), restored afterwards."""
-    before = os.environ.get("MODELDECK_HOME")
-    os.environ["MODELDECK_HOME"] = str(folder)
-    try:
-        yield folder
-    finally:
-        if before is None:
-            os.environ.pop("MODELDECK_HOME", None)
-        else:
-            os.environ["MODELDECK_HOME"] = before
-
-
 @pytest.fixture(scope="module")
-def stories(tmp_path_factory):
+def stories(module_home):
     """The story on every built-in table, in one private run store."""
     from core.share import run_story
-    with private_home(tmp_path_factory.mktemp("story-home")):
-        out = {}
-        for name in BUILTINS:
-            said = []
-            out[name] = run_story(f"builtin:{name}", progress=lambda f, m="", *_: said.append(m))
-            out[name].progress_messages = said       # what the progress bar showed while it ran
-        yield out
+    out = {}
+    for name in BUILTINS:
+        said = []
+        out[name] = run_story(f"builtin:{name}", progress=lambda f, m="", *_: said.append(m))
+        out[name].progress_messages = said       # what the progress bar showed while it ran
+    return out
 
 
 @pytest.mark.parametrize("name", list(BUILTINS))

@@ -17,7 +17,7 @@ from core.common import ModelDeckError
 from ui._shelf import shelf as shelf_named
 from ui.data import dataset as cached_dataset
 from ui.runs import require_write, run_model, run_split, run_store
-from ui.common import attempt, caption, chart, current_run, LiveProgress, progress_status, say, user_errors
+from ui.common import attempt, caption, chart, current_run, progress_status, say, user_errors
 
 
 AUTO_START_SECONDS = 20.0     # fast explainers start by themselves below this estimate

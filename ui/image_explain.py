@@ -28,6 +28,13 @@ def is_picture_run(run) -> bool:
         return False
 
 
+def picture_view_instead(run, view) -> None:
+    """A picture run is shown by `view(run)` and the page stops there (issue 13); tables go on."""
+    if is_picture_run(run):
+        view(run)
+        st.stop()
+
+
 def _context(run):
     """(PictureModel, test pictures, test labels, background pictures, pixel range), shared per run version."""
     version = run.updated_at.isoformat()

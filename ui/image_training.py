@@ -11,9 +11,9 @@ import streamlit as st
 from core.data import Augment, image_charts
 from core.models import FAMILIES, IMAGE_FAMILIES, ModelSpec
 from ui._shelf import shelf as shelf_named
-from ui.common import LiveProgress, caption, chart, param_widgets, select, to_json, user_errors
+from ui.common import caption, chart, param_widgets, to_json, user_errors
 from ui.images import augment_preview_section, augment_widgets, current_augment
-from ui.training import background_panel, show_result, start_training_job, train_and_save, trained_for
+from ui.training import train_controls, trained_for
 
 ALL_FAMILIES = {**IMAGE_FAMILIES, **FAMILIES}
 AUG_PARAMS = tuple(f"aug_{k}" for k in Augment().__dataclass_fields__)
@@ -67,23 +67,8 @@ def _train_one(dataset, prep) -> None:
     with user_errors():
         spec = ModelSpec.create(family_key, seed=prep.seed, **params)
     estimate = estimate_seconds(dataset, spec, cv_folds)
-    background = st.checkbox("Run in the background (you can leave this page)", value=estimate > 60,
-                             key=f"img_train_bg_{family_key}",
-                             help=f"Estimated time: about {estimate:,.0f} s. Jobs over a minute run in the background "
-                                  "(with 5-fold cross-validation).")
-    if st.button("Train", type="primary", key="img_train_go"):
-        if background:
-            with user_errors():
-                run = start_training_job(dataset, spec, prep)
-            select("run", run.id)
-            st.rerun()
-        else:
-            train_and_save(dataset, spec, prep, cv_folds)
-            st.session_state["img_last_trained"] = (dataset.key, spec.to_json(), to_json(prep.to_dict()), cv_folds)
-    background_panel()
-    last = st.session_state.get("img_last_trained")
-    if last and last[0] == dataset.key and last[2] == to_json(prep.to_dict()):
-        show_result(trained_for(dataset, ModelSpec.from_json(last[1]), prep, last[3]))
+    train_controls(dataset, spec, prep, cv_folds, estimate=estimate, key="img_train",
+                   note=" (with 5-fold cross-validation)")
 
 
 # ---------------------------------------------------------------- two trainings side by side

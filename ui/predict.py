@@ -37,10 +37,6 @@ def pick_run():
     return run
 
 
-def version(run) -> str:
-    return run.updated_at.isoformat()
-
-
 # ---------------------------------------------------------------- cached work
 @st.cache_resource(max_entries=16, show_spinner="Loading the run's model…")
 def run_model_of(run_id: str, version: str) -> pr.RunModel:

@@ -117,6 +117,30 @@ def background_panel() -> None:
         _poll_run()
 
 
+def train_controls(dataset, spec: ModelSpec, prep: PrepOptions, cv_folds: int, *, estimate: float, key: str,
+                   processes: int = 1, note: str = "") -> None:
+    """The background choice, the Train button (here with live curves, or as a background job), the job panel and
+    the last result trained here. `key` prefixes the widgets ("train" → `train_go`, `train_bg_<family>`)."""
+    background = st.checkbox("Run in the background (you can leave this page)", value=estimate > 60,
+                             key=f"{key}_bg_{spec.family}",
+                             help=f"Estimated time: about {estimate:,.0f} s. Jobs over a minute run in the background"
+                                  f"{note}.")
+    if st.button("Train", type="primary", key=f"{key}_go"):
+        if background or processes > 1:
+            with user_errors():
+                run = start_training_job(dataset, spec, prep, processes=processes)
+            select("run", run.id)
+            st.rerun()
+        else:
+            train_and_save(dataset, spec, prep, cv_folds)
+            st.session_state[f"{key}_last"] = (dataset.key, spec.to_json(), to_json(prep.to_dict()), cv_folds)
+    background_panel()
+    last = st.session_state.get(f"{key}_last")
+    if last and last[0] == dataset.key:
+        show_result(trained_for(dataset, ModelSpec.from_json(last[1]), PrepOptions.from_dict(json.loads(last[2])),
+                                last[3]))
+
+
 # ---------------------------------------------------------------- leaderboard
 def _leaderboard_specs(dataset, families: list[str], prep: PrepOptions) -> list[ModelSpec]:
     return [ModelSpec.create(f, seed=prep.seed) for f in families]

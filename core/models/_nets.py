@@ -1,5 +1,6 @@
 """The MLP network itself: `build_mlp` (a seeded `nn.Sequential` of Linear -> activation -> dropout
-layers) and `forward_plan`, the same forward pass as a plain function without nn.Module dispatch.
+layers) and `forward_plan`, the same forward pass as a plain function without nn.Module dispatch; and how every
+network estimator (MLP and CNN) keeps its weights as plain values (`NetState`, safetensors files).
 
 `build_mlp` is what the estimators train, what a saved model is rebuilt into on load, and what a
 DistributedDataParallel job or the compression code can reuse. Torch is imported inside functions only.
@@ -124,3 +125,54 @@ def forward_plan(net: "nn.Sequential", training: bool) -> Callable:
         return x
 
     return forward
+
+
+# ----- weights as plain values (pickle/skops/deepcopy state and safetensors files), shared by the MLP and the CNN
+def weights_as_arrays(net: "nn.Module") -> dict:
+    """Every weight and buffer of `net` as a name -> numpy array copy (on CPU)."""
+    return {k: v.detach().cpu().numpy().copy() for k, v in net.state_dict().items()}
+
+
+def load_arrays(net: "nn.Module", arrays: dict) -> "nn.Module":
+    """Load a `weights_as_arrays` dict into `net` (float arrays as float32) and return it in eval mode."""
+    import numpy as np
+    import torch
+
+    def tensor(v):
+        a = np.asarray(v)
+        return torch.from_numpy(np.array(a, dtype=np.float32) if a.dtype.kind == "f" else np.array(a))
+
+    net.load_state_dict({k: tensor(v) for k, v in arrays.items()})
+    return net.eval()
+
+
+class NetState:
+    """Pickle / skops / deepcopy state as plain values for an estimator holding a torch network in `net_`: the
+    network is stored as its weights (`weights_as_arrays`) and rebuilt on load by the estimator's `_build_net()`."""
+
+    def __getstate__(self):
+        state = {k: v for k, v in super().__getstate__().items() if k != "net_"}
+        if not isinstance(state.get("device"), (str, type(None))):
+            state["device"] = str(state["device"])
+        net = self.__dict__.get("net_")
+        if net is not None:
+            state["_net_weights"] = weights_as_arrays(net)
+        return state
+
+    def __setstate__(self, state):
+        state = self._upgrade_state(dict(state))
+        weights = state.pop("_net_weights", None)
+        super().__setstate__(state)
+        if weights is not None:
+            self.net_, self.device_ = load_arrays(self._build_net(), weights), "cpu"
+
+    def _upgrade_state(self, state: dict) -> dict:
+        """Defaults for attributes that older saved models lack."""
+        return state
+
+
+def save_safetensors(net: "nn.Module", path) -> None:
+    """Every weight of `net` as a safetensors file (the architecture is stored by the caller)."""
+    from safetensors.torch import save_file
+
+    save_file({k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()}, str(path))

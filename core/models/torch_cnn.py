@@ -30,13 +30,14 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from core.common import ModelDeckError, Progress
 from core.models._cnn_net import build_cnn, cnn_arch, conv_parameters, feature_names, infer_image_shape
 from core.models._device import intra_op_threads, resolve_device
+from core.models._nets import NetState, save_safetensors
 from core.models._optim import MLP_OPTIMIZERS, SCHEDULES, LeanStep, make_optimizer, make_scheduler
 from core.models.torch_mlp import InvalidInputError, TrainingDivergedError, _check_finite
 
 _PREDICT_CHUNK = 2048   # pictures per forward pass at prediction time
 
 
-class TorchCNNClassifier(ClassifierMixin, BaseEstimator):
+class TorchCNNClassifier(NetState, ClassifierMixin, BaseEstimator):
     """Conv → pool blocks and a small dense head, trained with PyTorch; pictures arrive as flat pixel rows.
 
     Fitted attributes: classes_, n_features_in_, net_, arch_, history_ (epoch, train_loss, val_loss,
@@ -308,28 +309,11 @@ class TorchCNNClassifier(ClassifierMixin, BaseEstimator):
 
     def save_weights(self, path) -> None:
         """Every weight of the network as a safetensors file (the architecture is in `arch_`)."""
-        from safetensors.torch import save_file
-
         check_is_fitted(self, "net_")
-        save_file({k: v.detach().cpu().contiguous() for k, v in self.net_.state_dict().items()}, str(path))
+        save_safetensors(self.net_, path)
 
-    def __getstate__(self):
-        state = {k: v for k, v in super().__getstate__().items() if k != "net_"}
-        net = self.__dict__.get("net_")
-        if net is not None:
-            state["_net_weights"] = {k: v.detach().cpu().numpy().copy() for k, v in net.state_dict().items()}
-        return state
-
-    def __setstate__(self, state):
-        state = dict(state)
-        weights = state.pop("_net_weights", None)
-        super().__setstate__(state)
-        if weights is not None:
-            import torch
-
-            net = build_cnn(**self.arch_)
-            net.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in weights.items()})
-            self.net_, self.device_ = net.eval(), "cpu"
+    def _build_net(self):
+        return build_cnn(**self.arch_)
 
 
 def _augment(xb, shape, aug, generator, value_range):

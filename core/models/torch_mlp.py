@@ -56,7 +56,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from core.common import ModelDeckError, Progress
 from core.models._device import intra_op_threads, precision_for, resolve_device, threads_for, to_device
 from core.models._distributed import EpochBatches, current_world, reduce_epoch, wrap_for_training
-from core.models._nets import ACTIVATIONS, INITS, build_mlp, forward_plan, hidden_tuple
+from core.models._nets import ACTIVATIONS, INITS, NetState, build_mlp, forward_plan, hidden_tuple, save_safetensors
 from core.models._optim import MLP_OPTIMIZERS, SCHEDULES, LeanStep, make_optimizer, make_scheduler
 
 _intra_op_threads = intra_op_threads  # old name, kept until core.explain, core.compress and benchmarks switch
@@ -100,7 +100,7 @@ def _has_missing_labels(y: np.ndarray) -> bool:
 # --------------------------------------------------------------------------- estimators
 
 
-class _TorchMLPBase(BaseEstimator):
+class _TorchMLPBase(NetState, BaseEstimator):
     """Shared parameters, training loop and persistence; subclasses define the task."""
 
     _lean_steps = True  # see _optim.LeanStep; tests switch it off to compare with optimizer.step()
@@ -383,38 +383,19 @@ class _TorchMLPBase(BaseEstimator):
                 outs.append(net(to_device(X[lo:lo + _PREDICT_CHUNK], device)).float())
         return torch.cat(outs).cpu().numpy()
 
-    # ----- persistence (plain values only: skops, pickle, deepcopy)
-    def __getstate__(self):
-        state = super().__getstate__()
-        state = {k: v for k, v in state.items() if k != "net_"}
-        if not isinstance(state.get("device"), (str, type(None))):
-            state["device"] = str(state["device"])
-        net = self.__dict__.get("net_")
-        if net is not None:
-            state["_net_weights"] = {k: v.detach().cpu().numpy().copy() for k, v in net.state_dict().items()}
-        return state
+    # ----- persistence (plain values only: skops, pickle, deepcopy; see NetState)
+    def _build_net(self):
+        return build_mlp(**self._net_arch)
 
-    def __setstate__(self, state):
-        state = dict(state)
-        weights = state.pop("_net_weights", None)
+    def _upgrade_state(self, state: dict) -> dict:
         state.setdefault("init", "torch")   # models fitted before `init` existed started from nn.Linear's law …
         state.setdefault("tol", 1e-4)       # … and could not stop on the training loss (validation_fraction > 0)
-        super().__setstate__(state)
-        if weights is not None:
-            import torch
-
-            net = build_mlp(**self._net_arch)
-            net.load_state_dict({k: torch.from_numpy(np.array(v, dtype=np.float32)) for k, v in weights.items()})
-            net.eval()
-            self.net_ = net
-            self.device_ = "cpu"
+        return state
 
     def save_weights(self, path) -> None:
         """Write the network weights to a safetensors file (architecture is in get_params / _net_arch)."""
-        from safetensors.torch import save_file
-
         check_is_fitted(self, "net_")
-        save_file({k: v.detach().cpu().contiguous() for k, v in self.net_.state_dict().items()}, str(path))
+        save_safetensors(self.net_, path)
 
     def load_weights(self, path) -> "_TorchMLPBase":
         """Load weights written by save_weights into this fitted model (same architecture)."""
