@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 from tests.test_e2e_browser import app, browser, wait_for_app  # noqa: F401 (fixtures)
-from tests.test_story import private_home
 
 pytestmark = pytest.mark.e2e
 
@@ -32,12 +31,11 @@ _SLIDE_STATE = """() => {
 
 
 @pytest.fixture(scope="module")
-def deck(tmp_path_factory):
+def deck(module_home):
     """A story's slides written as one HTML file (its own run store)."""
     from core.share import run_story, write_deck
-    with private_home(tmp_path_factory.mktemp("deck-home")) as home:
-        story = run_story("builtin:breast_cancer")
-    return write_deck(story, home / "slides.html"), story
+    story = run_story("builtin:breast_cancer")
+    return write_deck(story, module_home / "slides.html"), story
 
 
 @pytest.mark.timeout(300)
@@ -73,6 +71,7 @@ def test_deck_opens_offline_and_every_slide_shows_a_chart(browser, deck, width, 
 
 @pytest.mark.timeout(400)
 def test_presentation_mode_fits_the_screen_and_follows_the_keys(browser, app):  # noqa: F811
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
     SHOTS.mkdir(parents=True, exist_ok=True)
     context = browser.new_context(viewport={"width": 1400, "height": 900})
     context.set_default_timeout(20_000)
@@ -100,9 +99,13 @@ def test_presentation_mode_fits_the_screen_and_follows_the_keys(browser, app):  
                 chart.wait_for(state="visible")
                 box = page.get_by_role("button", name="Next").bounding_box()
                 assert box and box["y"] + box["height"] <= height, (i, box)          # the controls are on screen
-                lowest = page.evaluate("""() => Math.max(...[...document.querySelectorAll(
-                    '[data-testid=stPlotlyChart], .md-sentence')].map(e => e.getBoundingClientRect().bottom))""")
-                assert lowest <= height, (width, i, lowest)
+                lowest = """() => Math.max(...[...document.querySelectorAll(
+                    '[data-testid=stPlotlyChart], .md-sentence')].map(e => e.getBoundingClientRect().bottom))"""
+                try:    # elements of the page before the switch linger until the rerun has drawn the slide
+                    page.wait_for_function(f"({lowest})() <= {height}", timeout=20_000)
+                except PlaywrightTimeout:
+                    pass
+                assert page.evaluate(lowest) <= height, (width, i, page.evaluate(lowest))
                 page.screenshot(path=str(SHOTS / f"app_{width}x{height}_{i + 1}.png"))
                 if i < total - 1:
                     page.keyboard.press("ArrowRight" if i % 2 == 0 else "Space")
