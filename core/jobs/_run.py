@@ -24,13 +24,16 @@ def log_path(job_id: str) -> Path:
     return folder / f"{job_id}.log"
 
 
-def start_job(store: RunStore, kind: str, subject: str, params: dict) -> Job:
+def start_job(store: RunStore, kind: str, subject: str, params: dict, in_process: bool = False) -> Job:
     """Queue a job of `kind` for the store's owner and start its process, which outlives the caller (its own
-    session); its output goes to <home>/jobs/<id>.log."""
+    session); its output goes to <home>/jobs/<id>.log. `in_process`: run it here and now instead (same records,
+    same code; for tests that patch this process)."""
     from core.jobs._kinds import KINDS
     if kind not in KINDS:
         raise ModelDeckError(f"There is no background job of kind '{kind}'; known kinds: {', '.join(sorted(KINDS))}.")
     job = store.queue_job(kind, subject, params)
+    if in_process:
+        return run_job(job.id, store)
     with open(log_path(job.id), "ab") as log:
         proc = subprocess.Popen(job_command(job.id), cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, start_new_session=True, env=os.environ.copy())
