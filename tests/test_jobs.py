@@ -93,3 +93,26 @@ def test_a_leaderboard_job_is_found_again_when_the_tab_is_reopened(fresh_home):
     assert_clean(reopened)
     assert any(c.value.startswith("Chosen: Logistic regression") for c in reopened.caption)
     assert len(reopened.dataframe[0].value) == 1
+
+
+def test_shap_over_many_rows_runs_as_a_background_job_and_the_page_reads_it(fresh_home):
+    from core.data import load_dataset
+    from core.train import train_model
+    from tests.test_pages import assert_clean, button, finish_jobs, open_page
+    from ui.explain import BACKGROUND_ROWS
+    churn = load_dataset("builtin:churn")
+    run = save_trained(RunStore(), train_model(churn, ModelSpec.create("random_forest", n_estimators=10), cv_folds=0),
+                       churn.name)
+    at = open_page("pages/explain.py", run=run.id)
+    rows = next(n for n in at.number_input if n.key.startswith(f"explain_rows_{run.id}"))
+    rows.set_value(BACKGROUND_ROWS + 500).run()
+    assert_clean(at)
+    assert any(f"more than {BACKGROUND_ROWS:,}" in i.value for i in at.info)
+    button(at, next(b.key for b in at.button if b.key.startswith(f"explain_go_{run.id}"))).click().run()
+    assert_clean(at)
+    job = RunStore().jobs(kind="shap")[0]
+    assert job.params["max_rows"] == BACKGROUND_ROWS + 500
+    finish_jobs(at)
+    assert_clean(at)
+    assert RunStore().get_job(job.id).result["rows"] == BACKGROUND_ROWS + 500
+    assert at.get("plotly_chart"), "the stored explanation was not drawn"

@@ -57,3 +57,19 @@ def compress(job, progress, store) -> dict:
     table = compress_run(job.params["run_id"], CompressOptions.from_dict(job.params.get("options")), store=store,
                          progress=progress)
     return {"run_id": table.run_id, "variants": len(table.rows), "seconds": table.seconds}
+
+
+@kind("shap")
+def shap(job, progress, store) -> dict:
+    """SHAP values of a run's seeded sample of rows, saved with the run (the Explain page loads them)."""
+    from core.data import PrepOptions, load_dataset, split_dataset
+    from core.explain import ShapEngine, explain_split, explanation_stem, save_explanation
+    p = job.params
+    run = store.get(p["run_id"])
+    dataset = load_dataset(run.dataset_key)
+    split = split_dataset(dataset, PrepOptions.from_dict(run.prep))
+    engine = ShapEngine(store.load_model(run.id), split.X_train, run.task, dataset.target, p["method"], seed=0)
+    value = explain_split(engine, split, int(p["max_rows"]), int(p.get("seed", 0)), progress)
+    save_explanation(value, explanation_stem(store.folder(run.id), p["method"], int(p["max_rows"]),
+                                             int(p.get("seed", 0))))
+    return {"run_id": run.id, "rows": int(value.n_rows)}
