@@ -11,7 +11,7 @@ from core.common import ModelDeckError
 
 # Capability modules that add their own sub-commands through `register_cli(subparsers)`.
 CLI_MODULES: list[str] = ["core.train._cli", "core.runs._cli", "core.tune._cli", "core.share._cli",
-                         "core.compress._cli", "core.explain._cli", "core.predict._cli"]
+                         "core.compress._cli", "core.explain._cli", "core.predict._cli", "core.jobs._cli"]
 
 
 def build_parser() -> argparse.ArgumentParser:

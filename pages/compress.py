@@ -4,7 +4,7 @@ import streamlit as st
 from core.compress import charts as charts_compress
 from core.compress import headline, supported
 from ui import compress as view
-from ui.common import caption, chart, current_run, LiveProgress, user_errors
+from ui.common import caption, chart, current_run, user_errors
 
 st.title("Make the model smaller and faster")
 caption("Make the selected run's model smaller and faster: shorter numbers inside it, fewer connections, a small "
@@ -27,13 +27,14 @@ with user_errors():
     options = view.settings(family)
 version = run.updated_at.isoformat()
 if st.button("Compress and measure", type="primary", icon=":material/compress:", key="compress_go"):
-    progress = LiveProgress("Starting…")
     with user_errors():
-        view.run_compression(run, options, progress)
-    progress.done()
+        view.run_compression(run, options)
+working = view.compression_panel(run)     # a background job: progress and Cancel while it works
 
 table = view.compress_result(run.id, view.compress_stamp(run.id))
 if table is None:
+    if working:
+        st.stop()
     st.info("Not compressed yet. Press the button: on a small model it takes well under a minute.")
     st.stop()
 

@@ -2,7 +2,7 @@
 import streamlit as st
 
 from core.models import DEFAULT_LEADERBOARD, FAMILIES, OPTIMIZER_TITLES, ModelSpec
-from ui.common import caption, current_dataset, current_prep, param_widgets, to_json, user_errors
+from ui.common import caption, current_dataset, current_prep, param_widgets, user_errors
 from ui.training import estimate_seconds, processes_picker, train_controls
 
 st.title("Train")
@@ -16,9 +16,7 @@ if image_ui.is_image(dataset):
 caption(f"Train models on **{dataset.name}** to predict '{dataset.target}' ({dataset.task}). "
            f"Cleaning: {prep.describe(bool(dataset.categorical_features))} (change it on the Data page).")
 
-from ui.training import warm_leaderboard  # noqa: E402  (issue 15: workers start when the Leaderboard tab opens)
-tab_one, tab_board, tab_opt = st.tabs(["One model", "Leaderboard", "Compare optimizers"], key="train_tab",
-                                      on_change=warm_leaderboard)
+tab_one, tab_board, tab_opt = st.tabs(["One model", "Leaderboard", "Compare optimizers"], key="train_tab")
 
 with tab_one:
     family_key = st.selectbox("Model", list(FAMILIES), format_func=lambda k: FAMILIES[k].title[dataset.task],
@@ -50,12 +48,11 @@ with tab_board:
                                   "the time runs out is stopped. The models that finished are kept and shown.")
     if st.button("Train leaderboard", type="primary", key="board_go", disabled=not chosen):
         from ui.training import train_leaderboard
-        st.session_state["board"] = (dataset.key, tuple(chosen), to_json(prep.to_dict()))
         train_leaderboard(dataset, chosen, prep, budget_seconds=budget)
-    board = st.session_state.get("board")
-    if board and board[0] == dataset.key:
-        from ui.training import show_leaderboard
-        show_leaderboard(dataset, list(board[1]), prep, metric)
+    caption("The leaderboard trains in the background: you can leave this page or close the tab, and find it here "
+            "again.")
+    from ui.training import leaderboard_view
+    leaderboard_view(dataset, metric)
 
 with tab_opt:
     caption("The same network, data and seed trained with each optimizer: which one learns fastest here?")
@@ -65,8 +62,7 @@ with tab_opt:
     with user_errors():
         base = ModelSpec.create("mlp", seed=prep.seed, **params)
     if st.button("Compare optimizers", type="primary", key="opt_go", disabled=not optimizers):
-        st.session_state["opt"] = (dataset.key, base.to_json(), tuple(optimizers))
-    opt = st.session_state.get("opt")
-    if opt and opt[0] == dataset.key:
-        from ui.training import show_optimizer_comparison
-        show_optimizer_comparison(dataset, ModelSpec.from_json(opt[1]), prep, list(opt[2]))
+        from ui.training import compare_optimizers_job
+        compare_optimizers_job(dataset, base, prep, optimizers)
+    from ui.training import optimizer_view
+    optimizer_view(dataset)

@@ -26,7 +26,8 @@ def fingerprint(pipeline, rows) -> str:
 
 
 @pytest.mark.timeout(900)
-def test_compressing_and_explaining_leave_the_cached_model_unchanged(fresh_home):
+def test_compressing_and_explaining_leave_the_cached_model_unchanged(fresh_home, monkeypatch):
+    monkeypatch.setattr("ui.jobs.INLINE", True)     # the compression job runs in this process, beside the cache
     from core.data import load_builtin
     from core.models import ModelSpec
     from core.runs import RunStore, save_trained

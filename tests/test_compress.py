@@ -293,7 +293,7 @@ def test_compress_page_measures_and_picks(fresh_home):
     from core.models import ModelSpec
     from core.runs import RunStore, save_trained
     from core.train import train_model
-    from tests.test_pages import assert_clean, button, open_page
+    from tests.test_pages import assert_clean, button, finish_jobs, open_page
     trained = train_model(load_dataset("builtin:breast_cancer"), ModelSpec.create("random_forest", n_estimators=10),
                           cv_folds=0)
     run = save_trained(RunStore(), trained, "Breast cancer")
@@ -302,6 +302,8 @@ def test_compress_page_measures_and_picks(fresh_home):
     assert any("Not compressed yet" in i.value for i in at.info)
     at.number_input(key="compress_rounds").set_value(2)
     button(at, "compress_go").click().run()
+    assert_clean(at)
+    finish_jobs(at)                           # compression runs as a background job
     assert_clean(at)
     assert len(at.get("plotly_chart")) == 3
     assert at.subheader and ("smaller" in at.subheader[0].value or "original" in at.subheader[0].value)

@@ -129,6 +129,7 @@ def test_the_train_page_says_what_the_budget_cut_and_the_time_it_took(fresh_home
     from tests.test_pages import APP, assert_clean, button
     monkeypatch.setattr(_parallel, "estimate_cpu_seconds",
                         lambda d, spec, folds: 10_000.0 if spec.family == "svm" else 4.0)
+    monkeypatch.setattr("ui.jobs.INLINE", True)       # the job runs in this process, where the estimate is patched
     at = AppTest.from_file(APP, default_timeout=120)
     at.switch_page("pages/train.py")
     at.run()

@@ -29,6 +29,19 @@ def button(at: AppTest, key: str):
     return next(b for b in at.button if b.key == key)
 
 
+def finish_jobs(at: AppTest, timeout: float = 90.0) -> AppTest:
+    """Wait until every background job in the store has ended (their own processes), then rerun the page (the
+    browser's polling fragment would)."""
+    import time
+
+    from core.runs import RunStore
+    deadline = time.time() + timeout
+    while any(not job.finished for job in RunStore().jobs()):
+        assert time.time() < deadline, "a background job did not finish"
+        time.sleep(0.2)
+    return at.run()
+
+
 def selectbox(at: AppTest, key: str):
     return next(s for s in at.selectbox if s.key == key)
 
@@ -105,10 +118,13 @@ def test_leaderboard_and_optimizer_comparison(fresh_home):
     next(m for m in at.multiselect if m.key == "board_models").set_value(["linear", "knn"]).run()
     button(at, "board_go").click().run()
     assert_clean(at)
+    finish_jobs(at)
+    assert_clean(at)
     assert any(c.value.startswith("Chosen:") and "cross-validation" in c.value for c in at.caption)  # issue 11
     next(n for n in at.number_input if n.key == "opt_mlp_epochs").set_value(5).run()
     next(m for m in at.multiselect if m.key == "opt_list").set_value(["sgd", "adam"]).run()
     button(at, "opt_go").click().run()
+    finish_jobs(at)
     assert_clean(at)
     assert any("reached the lowest loss" in c.value for c in at.caption)
 

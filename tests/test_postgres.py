@@ -249,3 +249,32 @@ def test_with_sqlite_nothing_is_kept_twice(fresh_home):
     save_trained(store, train_model(iris, ModelSpec.create("linear"), cv_folds=0), iris.name)
     assert store.url.startswith("sqlite") and store.artifacts.shared is None
     assert {"blobs", "blob_parts"}.isdisjoint(sa.inspect(store.engine).get_table_names())
+
+
+def test_background_jobs_on_postgresql(pg_url):
+    """The jobs table on PostgreSQL through the same code: a job's process reports and stores its result there,
+    cancel before it starts, and the stale-heartbeat rule."""
+    from datetime import timedelta
+
+    from core.data import PrepOptions
+    from core.jobs import start_job
+    from core.runs import RunStore
+    from core.runs._schema import jobs_table
+    store = RunStore(owner="user:ann")
+    assert store.engine.dialect.name == "postgresql"
+    job = start_job(store, "leaderboard", "builtin:iris", {"dataset_key": "builtin:iris", "families": ["linear"],
+                                                            "prep": PrepOptions().to_dict(), "cv_folds": 2})
+    done = wait_for(lambda: (j := store.get_job(job.id)).finished and j, timeout=60)
+    assert done.status == "done" and done.progress == 1.0 and done.owner == "user:ann", done.error
+    (run_id,) = done.result["run_ids"]
+    assert store.get(run_id).owner == "user:ann" and store.get(run_id).group_id == job.id
+    assert [j.id for j in store.jobs(kind="leaderboard", subject="builtin:iris", owner="user:ann")] == [job.id]
+    assert store.jobs(owner="user:bob") == []
+
+    queued = store.queue_job("compress", run_id, {"run_id": run_id})
+    assert store.request_cancel(queued.id).status == "cancelled"
+    stale = store.queue_job("compress", run_id, {"run_id": run_id})
+    with store.engine.begin() as conn:
+        conn.execute(jobs_table.update().where(jobs_table.c.id == stale.id).values(
+            status="running", host="elsewhere", heartbeat_at=stale.started_at - timedelta(seconds=600)))
+    assert store.get_job(stale.id).status == "failed"

@@ -27,9 +27,11 @@ def shared(fresh_home):
 
 
 def snapshot(home) -> tuple:
-    """Every run row and every file under MODELDECK_HOME (names and sizes): what a write would change."""
+    """Every run row, every background job and every file under MODELDECK_HOME (names and sizes): what a write
+    would change."""
     from core.runs import RunStore
     rows = sorted((r.id, r.name, r.status, r.updated_at.isoformat()) for r in RunStore().list())
+    rows += sorted(("job", j.id, j.kind) for j in RunStore().jobs())
     files = sorted((str(p.relative_to(home)), p.stat().st_size) for p in home.rglob("*")
                    if p.is_file() and not p.name.startswith("modeldeck.db") and "schema-lock" not in p.name)
     return rows, files
@@ -62,6 +64,7 @@ WRITE_PATHS = {
         next(c for c in at.checkbox if c.key.startswith("train_bg")).check().run(), "train_go")),
     "leaderboard": ("pages/train.py", lambda at: click(at.multiselect(key="board_models").set_value(["linear"]).run(),
                                                        "board_go")),
+    "optimizer comparison (a background job)": ("pages/train.py", lambda at: click(at, "opt_go")),
     "compress": ("pages/compress.py", lambda at: click(at, "compress_go")),
     "explain and store": ("pages/explain.py", lambda at: at),        # SHAP for a tree model starts by itself
     "labels": ("pages/data.py", lambda at: click(at, "labels_save")),

@@ -130,13 +130,21 @@ def compress_stamp(run_id: str) -> float:
 
 
 
-def run_compression(run, options: CompressOptions, progress) -> None:
-    """Compress a finished run's model (on a copy: the cached original stays untouched) and store the table."""
-    from core.compress import compress_run
+def run_compression(run, options: CompressOptions):
+    """Compress a finished run's model in a background job (core.jobs 'compress'; its owner only): the table and
+    artifacts are saved with the run, and the page reads them when the job is done (`compression_panel`)."""
+    from ui.jobs import start_job
     require_write(run.id)
-    version = run.updated_at.isoformat()
-    compress_run(run.id, options, pipeline=run_model(run.id, version), split=run_split(run.id, version),
-                 store=run_store(), progress=progress)
+    return start_job("compress", run.id, {"run_id": run.id, "options": options.to_dict()})
+
+
+def compression_panel(run) -> bool:
+    """The newest compression job of this run: progress and Cancel while it works, why it stopped if it did;
+    → whether it is still working."""
+    from ui.jobs import job_panel, latest_job
+    job = latest_job("compress", run.id)
+    job_panel(job, "Compression", "compress")
+    return job is not None and not job.finished
 
 
 def result_folder(run_id: str):

@@ -21,6 +21,7 @@ from ui.common import attempt, caption, chart, current_run, progress_status, say
 
 
 AUTO_START_SECONDS = 20.0     # fast explainers start by themselves below this estimate
+BACKGROUND_ROWS = 2_000       # SHAP over more rows than this runs as a background job (core.jobs 'shap')
 
 
 def _seconds(value: float) -> str:
@@ -96,6 +97,8 @@ def explanation(run, version: str, method: str, rows: int) -> ex.Explanation:
             return stored
         per_row = explain_seconds_per_row(run.id, version, method)
         n = min(rows, explain_rows_available(run.id, version))
+        if n > BACKGROUND_ROWS:
+            return background_explanation(run, version, method, rows, n, per_row)
         if ex.is_agnostic(method) or per_row * n > AUTO_START_SECONDS:
             st.info(f"{ex.METHOD_TITLES[method]} on {n:,} rows will take {_seconds(per_row * n)} (measured on "
                     f"{2 if ex.is_agnostic(method) else 10} rows). It is saved with the run, so this happens once; "
@@ -105,6 +108,31 @@ def explanation(run, version: str, method: str, rows: int) -> ex.Explanation:
                 st.stop()
         return progress_status(f"Computing SHAP values ({ex.METHOD_TITLES[method]})",
                              lambda p: stored_explanation(run.id, version, method, rows, progress=p))
+
+
+def background_explanation(run, version: str, method: str, rows: int, n: int, per_row: float) -> ex.Explanation:
+    """SHAP over more than BACKGROUND_ROWS rows: a background job that saves the values with the run; the page
+    follows it (and finds it again after being closed) and reads the saved values when it is done."""
+    from ui.jobs import job_panel, latest_job, start_job
+    subject = f"{run.id}:{method}:{rows}"
+    job = latest_job("shap", subject)
+    done = job_panel(job, f"SHAP values ({ex.METHOD_TITLES[method]}, {n:,} rows)", f"explain_job_{run.id}")
+    if done is not None:
+        value = stored_explanation(run.id, version, method, rows, compute=False)
+        if value is not None:
+            return value
+    if job is None or job.status in ("failed", "cancelled", "done"):
+        st.info(f"{ex.METHOD_TITLES[method]} on {n:,} rows (more than {BACKGROUND_ROWS:,}) runs as a background job "
+                f"of about {_seconds(per_row * n)} (measured on {2 if ex.is_agnostic(method) else 10} rows): you can "
+                "leave this page and come back. It is saved with the run, so this happens once.",
+                icon=":material/timer:")
+        if st.button(f"Compute SHAP values ({ex.METHOD_TITLES[method]})", type="primary",
+                     key=f"explain_go_{run.id}_{method}"):
+            with user_errors():
+                require_write(run.id)        # the result is stored with the run: its owner only
+                start_job("shap", subject, {"run_id": run.id, "method": method, "max_rows": rows, "seed": 0})
+            st.rerun()
+    st.stop()
 
 
 def header(view: View) -> None:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import uuid
 
 import streamlit as st
 
@@ -141,79 +140,57 @@ def train_controls(dataset, spec: ModelSpec, prep: PrepOptions, cv_folds: int, *
                                 last[3]))
 
 
-# ---------------------------------------------------------------- leaderboard
-def _leaderboard_specs(dataset, families: list[str], prep: PrepOptions) -> list[ModelSpec]:
-    return [ModelSpec.create(f, seed=prep.seed) for f in families]
-
-
+# ---------------------------------------------------------------- leaderboard (a background job)
 def train_leaderboard(dataset, families: list[str], prep: PrepOptions, cv_folds: int = 5,
-                      budget_seconds: float | None = None) -> list:
+                      budget_seconds: float | None = None):
+    """Start the leaderboard as a background job (core.jobs 'leaderboard'): the models train across the cores in
+    their own process, each finished one saved as a run of this user; the page follows it (`leaderboard_view`)."""
+    from ui.jobs import start_job
     with user_errors():
-        require_write()          # a read-only session is told before anything is trained
-    specs = _leaderboard_specs(dataset, families, prep)
-    group = uuid.uuid4().hex[:10]
-    with st.status(f"Training {len(specs)} models…", expanded=True) as status:
-        bar = st.progress(0.0)
-        models, notes = _board_models(dataset, specs, prep, cv_folds, budget_seconds,
-                                      lambda f, m, *_: bar.progress(min(f, 1.0), text=m))
-        runs = [_save_run(dataset, trained, group_id=group) for trained in models]
-        status.update(label=f"{len(models)} of {len(specs)} models trained and saved as runs",
-                      state="complete" if len(models) == len(specs) else "error", expanded=False)
-    # what the page shows from now on: the models that finished, and what the budget cut
-    st.session_state["board"] = (dataset.key, tuple(m.spec.family for m in models), to_json(prep.to_dict()))
-    st.session_state["board_notes"] = notes
-    if models:
-        from core.train import choose_best
-        best, _rule = choose_best(models)
-        select("run", runs[models.index(best)].id)
-    return models
+        return start_job("leaderboard", dataset.key, {
+            "dataset_key": dataset.key, "families": list(families), "prep": prep.to_dict(), "cv_folds": cv_folds,
+            "budget_seconds": budget_seconds})
 
 
-def warm_leaderboard() -> None:
-    """When the Leaderboard tab opens, start the training workers (each imports its libraries once, a few
-    seconds), so the leaderboard the user is about to train does not wait for them."""
-    if st.session_state.get("train_tab") == "Leaderboard":
-        from core.train import warm_workers
-        warm_workers()
+@st.cache_resource(max_entries=64, show_spinner=False)
+def stored_model(run_id: str, version: str):
+    """A finished run as its TrainedModel, read from the store (shared, read-only)."""
+    from core.train import load_trained
+    return load_trained(run_store(), run_id)
 
 
-def _board_models(dataset, specs: list[ModelSpec], prep: PrepOptions, cv_folds: int, budget_seconds: float | None,
-                  progress) -> tuple[list, tuple[str, str]]:
-    """The leaderboard's models: those this server already trained come from the shelf, the others are trained
-    across the cores within the budget (and shelved). → (finished models in the order asked, (time, cut) words)."""
-    from core.train import train_board
-    prep_json = to_json(prep.to_dict())
-    shelf = shelf_named("models", 32)
-    keys = [(dataset.key, dataset.fingerprint, s.to_json(), prep_json, cv_folds) for s in specs]
-    found = {i: shelf.get(k) for i, k in enumerate(keys)}
-    missing = [i for i, m in found.items() if m is None]
-    with user_errors():
-        board = train_board(dataset, [specs[i] for i in missing], prep, cv_folds, progress,
-                            budget_seconds=budget_seconds) if missing else None
-    for trained in board.models if board else []:
-        i = next(i for i in missing if specs[i] == trained.spec)
-        shelf.put(keys[i], trained)
-        found[i] = trained
-    models = [found[i] for i in range(len(specs)) if found[i] is not None]
-    reused = len(specs) - len(missing)
-    said = board.time_sentence() if board else ""
-    if reused:
-        said += f" {reused} model{'s were' if reused > 1 else ' was'} already trained in this session and reused."
-    return models, (said.strip(), board.cut_sentence() if board else "")
-
-
-def show_leaderboard(dataset, families: list[str], prep: PrepOptions, metric: str, cv_folds: int = 5) -> None:
-    from core.train import leaderboard_sentence, leaderboard_table
-    said, cut = st.session_state.get("board_notes", ("", ""))
-    if cut:
-        st.warning(cut, icon=":material/timer_off:")
-    if said:
-        caption(said)
-    if not families:
+def leaderboard_view(dataset, metric: str) -> None:
+    """This user's newest leaderboard on this data set: its progress while it trains (a Cancel button), then the
+    ranking read from the runs it saved — also after the tab was closed and reopened."""
+    from ui.jobs import job_panel, latest_job
+    job = job_panel(latest_job("leaderboard", dataset.key), "Leaderboard", "board")
+    if job is None:
         return
-    models = [trained_for(dataset, spec, prep, cv_folds) for spec in _leaderboard_specs(dataset, families, prep)]
+    result = job.result or {}
+    if st.session_state.get("_board_seen") != job.id:     # the first time it is seen done: open the chosen run
+        st.session_state["_board_seen"] = job.id
+        st.session_state["board_pick"] = True
+    show_leaderboard(result, metric)
+
+
+def show_leaderboard(result: dict, metric: str) -> None:
+    """The leaderboard job's result: what the budget cut, the time it took, the ranking and the chosen model."""
+    from core.train import choose_best, leaderboard_sentence, leaderboard_table
+    if result.get("cut"):
+        st.warning(result["cut"], icon=":material/timer_off:")
+    if result.get("said"):
+        caption(result["said"])
+    store = run_store()
+    with user_errors():
+        runs = [store.get(run_id) for run_id in result.get("run_ids", [])]
+        models = [stored_model(run.id, run.updated_at.isoformat()) for run in runs]
+    if not models:
+        return
     with user_errors():
         table = leaderboard_table(models, metric)
+    if st.session_state.pop("board_pick", False):
+        best, _rule = choose_best(models)
+        select("run", runs[models.index(best)].id)
     percent = metric not in ("mae", "rmse", "r2")
     chart(charts_train.leaderboard_figure(table, metric, percent=percent))
     caption(f"Chosen: {leaderboard_sentence(models, metric)} The other models were ranked on cross-validation only, "
@@ -231,21 +208,32 @@ def show_leaderboard(dataset, families: list[str], prep: PrepOptions, metric: st
                                                                    width="large")})
 
 
-# ---------------------------------------------------------------- optimizers
-def show_optimizer_comparison(dataset, base: ModelSpec, prep: PrepOptions, optimizers: list[str]) -> None:
-    from core.train import optimizer_table
-    specs = [ModelSpec.create("mlp", seed=base.seed, **(base.params | {"optimizer": o})) for o in optimizers]
-    bar = st.progress(0.0, text="Training with each optimizer")
-    models = []
-    for i, spec in enumerate(specs):
-        name = OPTIMIZER_TITLES[spec.params["optimizer"]]
-        models.append(trained_for(dataset, spec, prep, 0, lambda f, m, h=None, i=i, n=name: bar.progress(
-            min((i + f) / len(specs), 1.0), text=f"{n}: {m}")))
-    bar.empty()
-    curves = {OPTIMIZER_TITLES[m.spec.params["optimizer"]]: m.history for m in models}
-    has_val = any(h.get("val_loss") is not None for m in models for h in m.history)
+# ---------------------------------------------------------------- optimizers (a background job)
+def compare_optimizers_job(dataset, base: ModelSpec, prep: PrepOptions, optimizers: list[str]):
+    """Start the optimizer comparison as a background job (core.jobs 'optimizers')."""
+    from ui.jobs import start_job
+    with user_errors():
+        return start_job("optimizers", dataset.key, {"dataset_key": dataset.key, "base_json": base.to_json(),
+                                                     "prep": prep.to_dict(), "optimizers": list(optimizers)})
+
+
+def optimizer_view(dataset) -> None:
+    """This user's newest optimizer comparison on this data set: progress, then curves and table from its result."""
+    from ui.jobs import job_panel, latest_job
+    job = job_panel(latest_job("optimizers", dataset.key), "Optimizer comparison", "opt")
+    if job is not None:
+        show_optimizer_comparison(dataset, job.result or {})
+
+
+def show_optimizer_comparison(dataset, result: dict) -> None:
+    import pandas as pd
+    histories = result.get("histories", {})
+    if not histories:
+        return
+    curves = {OPTIMIZER_TITLES[name]: history for name, history in histories.items()}
+    has_val = any(h.get("val_loss") is not None for history in curves.values() for h in history)
     chart(charts_train.optimizer_curves_figure(curves, "val_loss" if has_val else "train_loss"))
-    table = optimizer_table(models)
+    table = pd.DataFrame(result["table"]).astype({"final_train_loss": float, "best_val_loss": float})
     st.dataframe(table.style.format({"final_train_loss": "{:.4f}", "best_val_loss": "{:.4f}",
                                      "test_score": "{:.1%}" if dataset.task == "classification" else "{:.3f}",
                                      "fit_s": "{:.2f}"}), hide_index=True)

@@ -1,9 +1,15 @@
-"""The progress callback every long computation takes: progress(fraction, message, *extra)."""
+"""The progress callback every long computation takes: progress(fraction, message, *extra); a background job's
+callback raises `Cancelled` once the user asked the job to stop."""
 from __future__ import annotations
 
 from typing import Any, Callable
 
 Progress = Callable[..., Any]
+
+
+class Cancelled(BaseException):
+    """Raised by a background job's progress callback when its cancel was requested. A BaseException (like
+    KeyboardInterrupt), so that code catching Exception to carry on past one failed step still stops."""
 
 
 def no_progress(*_args, **_kwargs) -> None:

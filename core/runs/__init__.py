@@ -6,7 +6,9 @@ brings them; core.common keeps the files).
 
 - `RunStore`: create, get, list (all, or those one owner may see), rename, delete, progress, status and restart of
   runs; artifacts; share links (`create_share`, `shared_run_id`, `share_links`, `revoke_share`); background jobs
-  with a heartbeat (`job`, `jobs`); a run or job whose heartbeat stopped reads 'failed'.
+  with a heartbeat (`job`, `jobs`); a run or job whose heartbeat stopped reads 'failed'. Jobs started from the
+  pages: `queue_job`, `get_job`, `job_launched`, `job_running`, `request_cancel`, `end_job`; their process reports
+  through `JobProgress` (throttled; raises core.common.Cancelled once cancel was asked). `JOB_STATUSES`.
 - `Run`: one row, as the pages and the report read it (with its `owner`); `Job`: a job that is not a training run.
 - `save_trained`: record an in-process training as a finished run.
 - `prepare_database` / `schema_lock`: create the run tables and Optuna's once, safely when processes start together.
@@ -15,10 +17,11 @@ brings them; core.common keeps the files).
   limit after which a silent job is shown as failed.
 """
 from core.runs._heartbeat import HEARTBEAT_S, STALE_AFTER_S, Job, pid_alive
+from core.runs._jobs import JOB_STATUSES, JobProgress
 from core.runs._passwords import check_password, hash_password
 from core.runs._schema import prepare_database, schema_lock
 from core.runs._shares import ShareLink
 from core.runs._store import STATUSES, Run, RunStore, save_trained
 
-__all__ = ["HEARTBEAT_S", "STALE_AFTER_S", "STATUSES", "Job", "Run", "RunStore", "ShareLink", "check_password",
+__all__ = ["HEARTBEAT_S", "JOB_STATUSES", "STALE_AFTER_S", "STATUSES", "Job", "JobProgress", "Run", "RunStore", "ShareLink", "check_password",
            "hash_password", "pid_alive", "prepare_database", "save_trained", "schema_lock"]

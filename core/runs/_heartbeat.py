@@ -8,12 +8,13 @@ compression, tuning workers — get a row in the `jobs` table through `RunStore.
 """
 from __future__ import annotations
 
+import json
 import os
 import socket
 import threading
 import uuid
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterator
@@ -86,12 +87,13 @@ class Beat:
 
 @dataclass
 class Job:
-    """One background job that is not a training run (compression, a tuning worker), as the store reports it."""
+    """One background job that is not a single training run (a leaderboard, compression, a tuning worker…), as the
+    store reports it. `started_at` is when it was created (queued)."""
 
     id: str
     kind: str
     subject: str
-    status: str          # running | done | failed (failed also when its heartbeat went stale)
+    status: str          # queued | running | done | failed | cancelled (failed also when its heartbeat went stale)
     message: str
     error: str | None
     host: str | None
@@ -99,6 +101,16 @@ class Job:
     started_at: datetime
     heartbeat_at: datetime
     finished_at: datetime | None = None
+    owner: str | None = None
+    params: dict = field(default_factory=dict)
+    progress: float = 0.0
+    result: dict | None = None
+    cancel_requested: bool = False
+    updated_at: datetime | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.status in ("done", "failed", "cancelled")
 
 
 class JobBeats:
@@ -130,20 +142,36 @@ class JobBeats:
         with self.engine.begin() as conn:
             conn.execute(jobs_table.update().where(jobs_table.c.id == job_id).values(**values))
 
-    def jobs(self, subject: str | None = None, kind: str | None = None, job_id: str | None = None) -> list[Job]:
-        """Jobs newest first; a running one that stopped beating (or whose local process is gone) reads 'failed'."""
+    _ANYONE = object()
+
+    def jobs(self, subject: str | None = None, kind: str | None = None, job_id: str | None = None,
+             owner=_ANYONE, limit: int | None = None) -> list[Job]:
+        """Jobs newest first (with `owner`, only that owner's); a queued or running one that stopped beating (or
+        whose local process is gone) reads 'failed'."""
         query = jobs_table.select().order_by(jobs_table.c.started_at.desc())
         for column, value in (("subject", subject), ("kind", kind), ("id", job_id)):
             if value is not None:
                 query = query.where(jobs_table.c[column] == value)
+        if owner is not JobBeats._ANYONE:
+            query = query.where(jobs_table.c.owner.is_(None) if owner is None else jobs_table.c.owner == owner)
+        if limit:
+            query = query.limit(limit)
         with self.engine.connect() as conn:
             rows = conn.execute(query).all()
-        jobs = []
-        for row in rows:
-            job = Job(**{c: getattr(row, c) for c in jobs_table.c.keys()})
-            reason = stopped_reason(job.host, job.pid, job.heartbeat_at, self.stale_after_s) \
-                if job.status == "running" else None
+        return [self._judged_job(_row_to_job(row)) for row in rows]
+
+    def _judged_job(self, job: Job) -> Job:
+        if job.status in ("queued", "running"):
+            reason = stopped_reason(job.host, job.pid, job.heartbeat_at, self.stale_after_s)
             if reason:
                 job.status, job.error = "failed", reason
-            jobs.append(job)
-        return jobs
+        return job
+
+
+def _row_to_job(row) -> Job:
+    values = {c: getattr(row, c) for c in jobs_table.c.keys()}
+    params, result = values.pop("params_json"), values.pop("result_json")
+    return Job(**values | {"params": json.loads(params) if params else {},
+                           "result": json.loads(result) if result else None,
+                           "progress": values["progress"] or 0.0, "message": values["message"] or "",
+                           "cancel_requested": bool(values["cancel_requested"])})

@@ -64,16 +64,23 @@ share_links_table = sa.Table(
 jobs_table = sa.Table(
     "jobs", metadata,
     sa.Column("id", sa.String(32), primary_key=True),
-    sa.Column("kind", sa.String(32), nullable=False),            # compress | tune-worker | …
-    sa.Column("subject", sa.String(200), nullable=False, index=True),   # the run id or study name it works on
-    sa.Column("status", sa.String(16), nullable=False),          # running | done | failed
+    sa.Column("kind", sa.String(32), nullable=False),            # leaderboard | compress | tune-worker | …
+    sa.Column("subject", sa.String(200), nullable=False, index=True),   # the run id, data set or study it works on
+    sa.Column("status", sa.String(16), nullable=False),          # queued | running | done | failed | cancelled
     sa.Column("message", sa.Text, default=""),
     sa.Column("error", sa.Text),
     sa.Column("host", sa.String(200)),
     sa.Column("pid", sa.Integer),
-    sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),     # when it was created (queued)
     sa.Column("heartbeat_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("finished_at", sa.DateTime(timezone=True)),
+    # added by issue 14 (jobs started from the pages); older stores get them through `_add_missing_columns`
+    sa.Column("owner", sa.String(200)),            # who started it (same notion as a run's owner)
+    sa.Column("params_json", sa.Text),             # what the job was asked to do
+    sa.Column("progress", sa.Float),               # 0–1
+    sa.Column("result_json", sa.Text),             # what it produced (small JSON: run ids, sentences, file names)
+    sa.Column("cancel_requested", sa.Boolean),     # set by the page's Cancel button; the job stops at its next report
+    sa.Column("updated_at", sa.DateTime(timezone=True)),
 )
 
 
@@ -158,13 +165,14 @@ def _create_run_tables(url: str, engine: sa.Engine) -> None:
 
 
 def _add_missing_columns(conn) -> None:
-    """Columns added to `runs` since a store was created (always nullable), so a store made by an older ModelDeck
-    opens and its runs keep working."""
-    present = {column["name"] for column in sa.inspect(conn).get_columns("runs")}
-    for column in runs_table.columns:
-        if column.name not in present:
-            kind = column.type.compile(dialect=conn.dialect)
-            conn.execute(sa.text(f'ALTER TABLE runs ADD COLUMN "{column.name}" {kind}'))
+    """Columns added to `runs` and `jobs` since a store was created (always nullable), so a store made by an older
+    ModelDeck opens and its runs and jobs keep working."""
+    for table in (runs_table, jobs_table):
+        present = {column["name"] for column in sa.inspect(conn).get_columns(table.name)}
+        for column in table.columns:
+            if column.name not in present:
+                kind = column.type.compile(dialect=conn.dialect)
+                conn.execute(sa.text(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}'))
 
 
 _OPTUNA_READY: set[str] = set()

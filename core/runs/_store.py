@@ -18,6 +18,7 @@ import sqlalchemy as sa
 
 from core.common import ModelDeckError, atomic_open, atomic_write, db_url, home
 from core.runs._artifacts import RunArtifacts
+from core.runs._jobs import BackgroundJobs
 from core.runs._heartbeat import HOST, STALE_AFTER_S, Beat, JobBeats, stopped_reason
 from core.runs._schema import engine_for, jobs_table, runs_table
 from core.runs._shares import ShareLinks
@@ -78,9 +79,9 @@ def _row_to_run(row) -> Run:
                heartbeat_at=row.heartbeat_at, model_types=loads(row.model_types_json, None))
 
 
-class RunStore(ShareLinks, JobBeats):
+class RunStore(ShareLinks, JobBeats, BackgroundJobs):
     """Create, update, list, open, rename and delete runs; save and load their artifacts; share links (ShareLinks)
-    and background jobs' heartbeats (JobBeats).
+    background jobs' heartbeats (JobBeats) and the jobs started from the pages (BackgroundJobs).
 
     `owner` is who acts through this store: the runs it creates are theirs (`as_owner` gives such a view of a
     shared store). A run left 'running' by a job that stopped beating for `stale_after_s` seconds reads 'failed'.

@@ -120,3 +120,21 @@ def run_job(run_id: str, cv_folds: int = 5, world: World | None = None) -> Run:
         if world.is_main:
             store.fail(run_id, str(exc) if expected else f"Unexpected error: {exc}")
     return store.get(run_id)
+
+
+def load_trained(store: RunStore, run_id: str):
+    """A finished training run as the `TrainedModel` it was when saved (pipeline, metrics, predictions, timings),
+    read from the store: what a leaderboard trained in a background job shows, without training again."""
+    from core.evaluate import MetricReport
+    from core.train._train import TrainedModel
+    run = store.get(run_id)
+    if run.status != "done" or run.kind != "train":
+        raise ModelDeckError(f"Run '{run_id}' is not a finished training run ({run.status}).")
+    preds = store.load_predictions(run_id)
+    timings = {k: run.timings.get(k, 0.0) for k in ("fit_seconds", "predict_ms_per_row", "size_bytes",
+                                                    "total_seconds")}
+    return TrainedModel(pipeline=store.load_model(run_id), spec=ModelSpec.from_json(json.dumps(run.spec)),
+                        task=run.task, dataset_key=run.dataset_key, fingerprint=run.fingerprint or "",
+                        prep=PrepOptions.from_dict(run.prep), report=MetricReport.from_dict(run.metrics),
+                        train_pred=preds["train"], test_pred=preds["test"], oof_pred=preds.get("oof"),
+                        history=run.history, **timings)

@@ -1,0 +1,104 @@
+"""Background jobs started from the pages (a leaderboard, a compression, a recommender build…): the records of the
+`jobs` table that the job's own process updates and any page, on any machine sharing the database, reads.
+
+A job is queued (`queue_job`) with its kind, owner and parameters; its process marks it running (`job_running`,
+which starts the heartbeat), reports progress through `JobProgress` — throttled writes that also raise `Cancelled`
+once someone asked it to stop (`request_cancel`) — and ends it done with a small JSON result, failed with one line,
+or cancelled (`end_job`). A job that stopped beating reads 'failed' (`JobBeats.jobs`, the rule of heartbeats).
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+import uuid
+
+from core.common import Cancelled, ModelDeckError
+from core.runs._heartbeat import HEARTBEAT_S, HOST, Beat, Job, now
+from core.runs._schema import jobs_table
+
+JOB_STATUSES = ("queued", "running", "done", "failed", "cancelled")
+
+
+class BackgroundJobs:
+    """The part of RunStore that records jobs started from the pages (mixed in beside JobBeats)."""
+
+    def queue_job(self, kind: str, subject: str, params: dict, message: str = "Waiting to start") -> Job:
+        """A new job of this store's owner, queued; its process is started by the caller (core.jobs)."""
+        job_id, moment = uuid.uuid4().hex[:12], now()
+        with self.engine.begin() as conn:
+            conn.execute(jobs_table.insert().values(
+                id=job_id, kind=kind, subject=str(subject)[:200], status="queued", message=message[:500],
+                host=HOST, pid=None, started_at=moment, heartbeat_at=moment, updated_at=moment, owner=self.owner,
+                params_json=json.dumps(params), progress=0.0, cancel_requested=False))
+        return self.get_job(job_id)
+
+    def get_job(self, job_id: str) -> Job:
+        found = self.jobs(job_id=str(job_id)[:32])
+        if not found:
+            raise ModelDeckError(f"Job '{job_id}' was not found; it may have been deleted with its run.")
+        return found[0]
+
+    def _set_job(self, job_id: str, only_unfinished: bool = True, **values) -> int:
+        query = jobs_table.update().where(jobs_table.c.id == job_id)
+        if only_unfinished:       # a job that ended (or was cancelled meanwhile) is never written over
+            query = query.where(jobs_table.c.status.in_(("queued", "running")))
+        with self.engine.begin() as conn:
+            return conn.execute(query.values(updated_at=now(), **values)).rowcount
+
+    def job_launched(self, job_id: str, pid: int) -> None:
+        """The process that will run the job started (on this machine): if it dies before it starts, the job fails."""
+        self._set_job(job_id, pid=pid, host=HOST, heartbeat_at=now())
+
+    def job_running(self, job_id: str, every: float = HEARTBEAT_S) -> Beat:
+        """Called by the job's own process: mark it running and start its heartbeat (stop it when the job ends)."""
+        self._set_job(job_id, status="running", pid=os.getpid(), host=HOST, heartbeat_at=now(), message="Starting")
+        return Beat(lambda: self._set_job(job_id, heartbeat_at=now()), every)
+
+    def report_job(self, job_id: str, fraction: float, message: str) -> bool:
+        """Write the job's progress and a heartbeat; → whether its cancel was requested."""
+        self._set_job(job_id, progress=float(min(max(fraction, 0.0), 1.0)), message=str(message)[:500],
+                      heartbeat_at=now())
+        return self.cancel_requested(job_id)
+
+    def cancel_requested(self, job_id: str) -> bool:
+        with self.engine.connect() as conn:
+            return bool(conn.execute(jobs_table.select().with_only_columns(jobs_table.c.cancel_requested)
+                                     .where(jobs_table.c.id == job_id)).scalar())
+
+    def request_cancel(self, job_id: str) -> Job:
+        """Ask a job to stop; one that has not started yet (or whose process is gone) is cancelled at once."""
+        self._set_job(job_id, cancel_requested=True)
+        job = self.get_job(job_id)
+        if job.status == "failed":              # it had stopped already: write down why
+            self.end_job(job_id, "failed", error=job.error)
+        elif job.status == "queued" and not job.pid:
+            self.end_job(job_id, "cancelled", error="Cancelled before it started.")
+        return self.get_job(job_id)
+
+    def end_job(self, job_id: str, status: str, result: dict | None = None, error: str | None = None) -> None:
+        """done (with its JSON result), failed (with one line) or cancelled; a job that already ended stays so."""
+        if status not in ("done", "failed", "cancelled"):
+            raise ValueError(f"A job ends done, failed or cancelled, not {status!r}.")
+        values = {"status": status, "finished_at": now(), "message": {"done": "Done", "failed": "Failed",
+                                                                     "cancelled": "Cancelled"}[status]}
+        if status == "done":
+            values |= {"progress": 1.0, "result_json": json.dumps(result or {})}
+        if error:
+            values["error"] = (error.strip().splitlines() or [""])[0][:2000]
+        self._set_job(job_id, **values)
+
+
+class JobProgress:
+    """The Progress callback of a job's process: writes progress, message and heartbeat at most every `interval`
+    seconds (and at the end), and raises `Cancelled` once the job's cancel was requested."""
+
+    def __init__(self, store: BackgroundJobs, job_id: str, interval: float = 0.5):
+        self.store, self.job_id, self.interval, self.last = store, job_id, interval, 0.0
+
+    def __call__(self, fraction: float, message: str = "", *_extra, **_named) -> None:
+        moment = time.monotonic()
+        if moment - self.last >= self.interval or fraction >= 1.0:
+            self.last = moment
+            if self.store.report_job(self.job_id, fraction, message):
+                raise Cancelled("The job was cancelled.")

@@ -1,0 +1,98 @@
+"""Background jobs as the pages see them: start one (after the one permission check), find it again after the tab
+was closed and reopened, follow its progress from the run store, cancel it, and hand its result to the page.
+
+The job runs in its own process (`python -m core job --id ID`, core.jobs), so it neither blocks this session nor
+stops when the tab closes. A page keeps nothing but the job's id; a new session of the same owner finds the newest
+job of a kind for the same subject (data set or run) with `latest_job`.
+"""
+from __future__ import annotations
+
+import streamlit as st
+
+from core.runs import Job
+from ui.runs import _owner, in_shared_view, require_write, run_store
+
+POLL_S = 1.0              # how often the page reads a running job's progress
+INLINE = False            # tests that patch core in this process run the job here (same records, same code)
+
+
+def _remember(kind: str, subject: str, job_id: str) -> None:
+    st.session_state[f"_job_{kind}_{subject}"] = job_id
+
+
+def start_job(kind: str, subject: str, params: dict) -> Job:
+    """Queue a job for this user and start its process (refused, with a message, in a read-only session)."""
+    from core.jobs import start_job as launch
+    job = launch(require_write(), kind, subject, params, in_process=INLINE)
+    _remember(kind, subject, job.id)
+    return job
+
+
+def latest_job(kind: str, subject: str) -> Job | None:
+    """The job of `kind` on `subject` this session started last, else this owner's newest one (a reopened tab)."""
+    if in_shared_view() or _owner() is None:
+        return None
+    store = run_store()
+    job_id = st.session_state.get(f"_job_{kind}_{subject}")
+    if job_id:
+        found = store.jobs(job_id=job_id, owner=_owner())
+        if found:
+            return found[0]
+    found = store.jobs(kind=kind, subject=subject, owner=_owner(), limit=1)
+    return found[0] if found else None
+
+
+def cancel_job(job_id: str) -> Job:
+    """Ask the job to stop (its owner only); it stops at its next progress report."""
+    store = require_write()
+    job = store.get_job(job_id)
+    if job.owner != _owner():
+        from core.common import ModelDeckError
+        raise ModelDeckError("This job belongs to someone else; only its owner can cancel it.")
+    return store.request_cancel(job_id)
+
+
+def _progress_line(job: Job, label: str) -> None:
+    waiting = " (waiting to be cancelled)" if job.cancel_requested else ""
+    st.progress(min(max(job.progress, 0.0), 1.0), text=f"{label}: {job.message or job.status}{waiting}")
+
+
+@st.fragment(run_every=POLL_S)
+def _follow(job_id: str, label: str, key: str) -> None:
+    """Redrawn every POLL_S seconds from the store; when the job has ended, the whole page reruns to show it."""
+    job = run_store().get_job(job_id)
+    if job.finished:
+        st.rerun()
+    _progress_line(job, label)
+    if st.button("Cancel", key=f"{key}_cancel", icon=":material/cancel:", disabled=job.cancel_requested,
+                 help="Stops the job at its next progress report; what it already saved is kept."):
+        from ui.common import user_errors
+        with user_errors():
+            cancel_job(job_id)
+        st.rerun(scope="fragment")
+    st.caption(f"Job {job.id} runs in the background (process {job.pid or '…'}): you can leave this page or close "
+               "the tab; come back to see the result.")
+
+
+def job_panel(job: Job | None, label: str, key: str) -> Job | None:
+    """A job's state in the page: progress and a Cancel button while it runs (polled from the store), why it
+    stopped if it failed or was cancelled; → the job when it finished with a result, else None."""
+    if job is None:
+        return None
+    job = run_store().get_job(job.id)
+    if job.status == "done":
+        return job
+    if job.status == "failed":
+        st.error(f"{label} failed: {job.error or 'no reason was recorded'}", icon=":material/error:")
+    elif job.status == "cancelled":
+        st.warning(f"{label} was cancelled. {job.error or ''}".strip(), icon=":material/cancel:")
+    else:
+        _follow(job.id, label, key)
+    return None
+
+
+def recent_jobs(limit: int = 20) -> list[Job]:
+    """This owner's newest jobs of every kind (for a list of what runs in the background)."""
+    if in_shared_view() or _owner() is None:
+        return []
+    return run_store().jobs(owner=_owner(), limit=limit)
