@@ -269,6 +269,24 @@ def test_overfitting_flag(binary):
     assert not regularised.overfitting() and regularised.overfitting_sentence() is None
 
 
+def test_a_low_test_score_alone_is_not_called_memorising():
+    """Cross-validation decides when present: a test split that landed low (inside its noise) is not overfitting,
+    a training score far above cross-validation is; without cross-validation the test interval must exclude it."""
+    from core.evaluate import MetricReport
+    low_split = MetricReport(task="classification", train={"accuracy": 0.754}, test={"accuracy": 0.683},
+                             cv={"accuracy": (0.748, 0.03)}, primary="accuracy", cv_folds=5)
+    assert low_split.gap() > 0.05 and not low_split.overfitting() and low_split.overfitting_sentence() is None
+    memorised = MetricReport(task="classification", train={"accuracy": 1.0}, test={"accuracy": 0.97},
+                             cv={"accuracy": (0.80, 0.03)}, primary="accuracy", cv_folds=5)
+    assert memorised.overfitting()
+    assert "80.0% in 5-fold cross-validation" in memorised.overfitting_sentence()
+    noisy = MetricReport(task="classification", train={"accuracy": 0.80}, test={"accuracy": 0.70},
+                         test_ci={"accuracy": (0.60, 0.82)}, primary="accuracy")
+    clear = MetricReport(task="classification", train={"accuracy": 0.99}, test={"accuracy": 0.70},
+                         test_ci={"accuracy": (0.60, 0.80)}, primary="accuracy")
+    assert not noisy.overfitting() and clear.overfitting()
+
+
 def test_default_positive_label():
     assert default_positive_label(["benign", "malignant"]) == "malignant"
     assert default_positive_label(["No", "Yes"]) == "Yes"

@@ -71,9 +71,20 @@ class MetricReport:
         return float(train) - float(test)
 
     def overfitting(self) -> bool:
-        """True when the train-test gap on the primary metric exceeds OVERFIT_GAP for the task."""
+        """True when the model clearly scores better on rows it learned from than on rows it did not.
+
+        With cross-validation, the steadier measure decides: training minus cross-validation mean above OVERFIT_GAP
+        (a low score on one small test split alone is noise, not memorising). Without it, the train-test gap must
+        exceed OVERFIT_GAP and the training score must lie above the test score's bootstrap 95% interval."""
+        limit = OVERFIT_GAP.get(self.task, 0.05)
+        train, cv = self.train.get(self.primary), self.cv.get(self.primary)
+        if train is not None and cv is not None and np.isfinite(cv[0]):
+            return bool(float(train) - float(cv[0]) > limit)
         gap = self.gap()
-        return bool(np.isfinite(gap) and gap > OVERFIT_GAP.get(self.task, 0.05))
+        if not (np.isfinite(gap) and gap > limit):
+            return False
+        interval = self.test_ci.get(self.primary)
+        return interval is None or float(train) > float(interval[1])
 
     # ---- sentences ----
     def headline(self) -> str:
@@ -132,15 +143,20 @@ class MetricReport:
         if not self.overfitting():
             return None
         train, test = self.train[self.primary], self.test[self.primary]
+        cv = self.cv.get(self.primary)
+        if cv is not None and np.isfinite(cv[0]):
+            test, where = cv[0], f"in {self.cv_folds or 'several'}-fold cross-validation on rows it did not learn from"
+        else:
+            where = "on new data"
         advice = "Try more regularisation, dropout or fewer/shallower trees, or get more data."
         if self.task == REGRESSION:
             on_new = _pct(test) if test >= 0 else f"none of it (R² = {_r2(test)})"
             return (
                 f"The model explains {_pct(train)} of the variation on data it trained on but only "
-                f"{on_new} on new data: it memorised. {advice}"
+                f"{on_new} {where}: it memorised. {advice}"
             )
         return (
-            f"The model scores {_pct(train)} on data it trained on but {_pct(test)} on new data: "
+            f"The model scores {_pct(train)} on data it trained on but {_pct(test)} {where}: "
             f"it memorised. {advice}"
         )
 

@@ -66,22 +66,20 @@ def leakage_suspect(ev: Evidence, threshold: float = 0.98) -> Advice | None:
 
 
 def overfitting(ev: Evidence) -> Advice | None:
-    """Train–test gap on the primary metric above OVERFIT_GAP, or the same gap between training and cross-validation
-    (which shows it without the test rows)."""
-    from core.evaluate import OVERFIT_GAP
+    """Training clearly above cross-validation (or, without it, above the test score and its 95% interval):
+    MetricReport.overfitting decides, so the page's warning and the advice agree."""
     report = ev.report
-    if report is None or report.primary not in report.train:
+    if report is None or report.primary not in report.train or not report.overfitting():
         return None
     train = report.train[report.primary]
     cv = report.cv.get(report.primary, (None, None))[0]
     cv_gap = train - cv if cv is not None else float("-inf")
-    if not report.overfitting() and not cv_gap > OVERFIT_GAP.get(report.task, 0.05):
-        return None
     test = report.test.get(report.primary, float("nan"))
     evidence = {"train": round(train, 4), "test": round(test, 4), "gap_points": round(100 * (train - test), 1)}
     if cv is not None:
         evidence |= {"cv_mean": round(cv, 4), "train_minus_cv_points": round(100 * cv_gap, 1)}
-    new = f"{_pct(test)} on new data" + (f" ({_pct(cv)} in cross-validation)" if cv is not None else "")
+    new = (f"{_pct(cv)} in cross-validation ({_pct(test)} on the test rows)" if cv is not None
+           else f"{_pct(test)} on new data")
     return Advice("overfitting", "warning",
                   f"The model scores {_pct(train)} on data it trained on but {new}: it memorised.",
                   "Add regularisation (dropout, weight decay, fewer or shallower trees), use early stopping, "
