@@ -41,12 +41,10 @@ def _visits(script: str, heading: str, visits: int = 2) -> list[float]:
 
 
 def available() -> bool:
+    import importlib.util
+
     from benchmarks.sessions import CHROMIUM
-    try:
-        import playwright  # noqa: F401
-    except ImportError:
-        return False
-    return os.path.exists(CHROMIUM)
+    return importlib.util.find_spec("playwright") is not None and os.path.exists(CHROMIUM)
 
 
 def measure(rounds: int = ROUNDS) -> dict[str, list[list[float]]]:
