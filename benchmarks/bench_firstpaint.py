@@ -19,7 +19,7 @@ HELLO = 'import streamlit as st\n\nst.title("Hello")\nst.write("A bare Streamlit
 TIMEOUT_MS = 60_000
 
 
-def _visits(script: str, heading: str, visits: int = 2) -> list[float]:
+def visits_of(script: str, heading: str, visits: int = 2) -> list[float]:
     """Seconds from navigation to `heading` on a fresh server running `script`, for each of `visits` visits."""
     from playwright.sync_api import sync_playwright
 
@@ -55,7 +55,7 @@ def measure(rounds: int = ROUNDS) -> dict[str, list[list[float]]]:
     for i in range(rounds):
         order = (("app", "streamlit_app.py", "ModelDeck"), ("hello", str(hello), "Hello"))
         for key, script, heading in order if i % 2 == 0 else order[::-1]:
-            out[key].append(_visits(script, heading))
+            out[key].append(visits_of(script, heading))
     return out
 
 
