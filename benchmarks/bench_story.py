@@ -105,39 +105,10 @@ def _cli_cold() -> tuple[float, dict]:
 
 
 def first_paint(visits: int = 2) -> list[float] | None:
-    """Seconds from navigation to the home page's title, on a fresh server (first visit, then later visits)."""
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        return None
-    if not os.path.exists("/usr/bin/chromium"):
-        return None
-    from tests.test_e2e_browser import CHROMIUM_ARGS, _free_port, _healthy, _stop
-    port = _free_port()
-    env = {**os.environ, "MODELDECK_HOME": tempfile.mkdtemp(prefix="modeldeck-bench-paint-")}
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.headless", "true",
-                             "--server.address", "127.0.0.1", "--server.port", str(port),
-                             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
-    try:
-        while not _healthy(f"http://127.0.0.1:{port}/_stcore/health"):
-            time.sleep(0.05)
-        times = []
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-            for _ in range(visits):
-                context = browser.new_context(viewport={"width": 1400, "height": 900})
-                page = context.new_page()
-                start = time.perf_counter()
-                page.goto(f"http://127.0.0.1:{port}/")
-                page.get_by_role("heading", name="ModelDeck").wait_for(timeout=60_000)
-                times.append(time.perf_counter() - start)
-                context.close()
-            browser.close()
-        return times
-    finally:
-        _stop(proc)
+    """Seconds from navigation to the home page's title, on a fresh server (first visit, then later visits);
+    `python -m benchmarks firstpaint` times it against a bare Streamlit page."""
+    from benchmarks.bench_firstpaint import available, visits_of
+    return visits_of("streamlit_app.py", "ModelDeck", visits) if available() else None
 
 
 def paired(new, old, repeats: int = REPEATS) -> tuple[float, float, object]:

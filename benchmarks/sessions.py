@@ -230,14 +230,15 @@ def store_runs_by_owner(owner: str) -> set[str]:
 
 @contextmanager
 def serve(home: Path, log_path: Path, extra_env: dict | None = None, port: int | None = None,
-          extra_args: tuple[str, ...] = ()):
-    """`streamlit run streamlit_app.py` on a free port (or `port`) of 127.0.0.1 with MODELDECK_HOME=`home` (the
-    browser tests' server, tests/test_e2e_browser.py); yields its Server, stopped afterwards."""
+          extra_args: tuple[str, ...] = (), script: str = "streamlit_app.py"):
+    """`streamlit run streamlit_app.py` (or another `script`) on a free port (or `port`) of 127.0.0.1 with
+    MODELDECK_HOME=`home` (the browser tests' server, tests/test_e2e_browser.py); yields its Server, stopped
+    afterwards."""
     from tests.test_e2e_browser import Server, _free_port, _healthy, _stop
     port = port or _free_port()
     env = {**os.environ, "MODELDECK_HOME": str(home), "PYTHONUNBUFFERED": "1", **(extra_env or {})}
     env.pop("MODELDECK_DB_URL", None)
-    cmd = [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.headless", "true",
+    cmd = [sys.executable, "-m", "streamlit", "run", script, "--server.headless", "true",
            "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false",
            "--server.fileWatcherType", "none", *extra_args]
     with open(log_path, "wb") as log:

@@ -2,7 +2,7 @@
 Kept light: the story's modules load when the button is pressed, so the page paints fast."""
 import streamlit as st
 
-from ui.common import caption, current_dataset, select
+from ui.common import caption, current_dataset_about, select
 from ui.runs import finished_runs
 from ui.story import download_slides, run_demo, show_cards, show_presentation
 
@@ -16,11 +16,11 @@ st.markdown("#### From a raw table to a model you can trust, in your browser.")
 caption("Pick data, clean it, train and compare models, see why they decide, make them smaller, and share what "
         "you found. One click below tells the whole story on the current data set, in about ten seconds.")
 
-dataset = current_dataset()
+dataset_key, dataset_name, dataset_description = current_dataset_about()
 left, middle, right = st.columns([3, 1.2, 1.4], vertical_alignment="center")
-if left.button(f"Run the one-minute story on {dataset.name}", type="primary", key="home_story",
+if left.button(f"Run the one-minute story on {dataset_name}", type="primary", key="home_story",
                icon=":material/play_arrow:"):
-    story = run_demo(dataset.key)
+    story = run_demo(dataset_key)
 if story is not None:
     if middle.button("Presentation mode", key="home_present", icon=":material/slideshow:"):
         st.session_state["present"] = True
@@ -34,7 +34,7 @@ st.divider()
 c1, c2, c3 = st.columns(3)
 with c1:
     st.markdown("**1 · Data**")
-    caption(f"Now: {dataset.name}. {dataset.description}")
+    caption(f"Now: {dataset_name}. {dataset_description}")
     st.page_link("pages/data.py", label="Explore and clean the data", icon=":material/table_chart:")
 with c2:
     st.markdown("**2 · Train**")

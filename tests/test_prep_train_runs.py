@@ -10,7 +10,7 @@ from sklearn.metrics import accuracy_score, r2_score
 
 from core.data import load_builtin
 from core.common import ModelDeckError
-from core.models import FAMILIES, ModelSpec
+from core.models import FAMILIES, ModelSpec, make_estimator
 from core.data import IQRClipper, PrepOptions, build_preprocessor, preview_cleaning, profile, split_dataset
 from core.runs import RunStore, save_trained
 from core.train import leaderboard_table, plain_line, train_many, train_model
@@ -115,6 +115,20 @@ def test_spec_validation_messages():
         ModelSpec.create("knn", n_neighbors=0)
     spec = ModelSpec.create("mlp", hidden="32,16")
     assert spec.params["hidden"] == (32, 16) and ModelSpec.from_json(spec.to_json()) == spec
+
+
+def test_an_mlp_spec_saved_before_validation_fraction_was_a_setting_trains_as_it_did():
+    """New MLP specs stop on the training loss like scikit-learn (validation_fraction 0); a stored spec without the
+    setting kept the estimator's 10% validation split, and reads back with it."""
+    import json
+
+    new = ModelSpec.create("mlp")
+    assert new.params["validation_fraction"] == 0.0
+    stored = json.loads(new.to_json())
+    del stored["params"]["validation_fraction"]
+    old = ModelSpec.from_json(json.dumps(stored))
+    assert old.params["validation_fraction"] == 0.1
+    assert make_estimator(old, "classification").get_params()["validation_fraction"] == 0.1
 
 
 def test_run_store_round_trip(cancer, fresh_home):

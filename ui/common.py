@@ -75,6 +75,25 @@ def current_dataset():
         return dataset(current_dataset_key())
 
 
+def current_dataset_about() -> tuple[str, str, str]:
+    """(key, name, description) of the chosen data set. A built-in's come from its table without loading it (the
+    loaders import scikit-learn, a second of the home page's first paint); anything else is loaded."""
+    key = current_dataset_key()
+    short = key.removeprefix("builtin:")
+    if key.startswith("builtin:") and short in BUILTINS:
+        return key, *BUILTINS[short]
+    data = current_dataset()
+    return data.key, data.name, data.description
+
+
+def _dataset_title(key: str) -> str:
+    """A data set's title; a built-in's from its table, without listing the uploads (which loads pandas)."""
+    short = key.removeprefix("builtin:")
+    if key.startswith("builtin:") and short in BUILTINS:
+        return BUILTINS[short][0]
+    return dataset_options().get(key, key)
+
+
 def dataset_options() -> dict[str, str]:
     """key -> title, built-ins first, then uploads stored in MODELDECK_HOME."""
     from core.data import list_uploads
@@ -176,7 +195,7 @@ def sidebar(controls: bool = False) -> None:
             st.info("Shared view: read-only.", icon=":material/visibility:")
         st.markdown("**Working on**")
         key = current_dataset_key()
-        st.caption(f"Data: {dataset_options().get(key, key)}")
+        st.caption(f"Data: {_dataset_title(key)}")
         run = current_run()
         if run is not None:
             st.caption(f"Run: {run.name} ({run.status})")

@@ -3,25 +3,32 @@ labels are saved through here (after the one permission check)."""
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from core.data import CleaningPreview, Dataset, PrepOptions, Profile, load_dataset, preview_cleaning, profile
+from core.data import PrepOptions
 from ui.runs import require_write
+
+if TYPE_CHECKING:  # pandas and scikit-learn behind these load on first use (core.data._LAZY)
+    from core.data import CleaningPreview, Dataset, Profile
 
 
 @st.cache_data(max_entries=16, show_spinner="Loading the data set…")
 def dataset(key: str) -> Dataset:
+    from core.data import load_dataset
     return load_dataset(key)
 
 
 @st.cache_data(max_entries=16, show_spinner="Profiling…")
 def dataset_profile(key: str) -> Profile:
+    from core.data import profile
     return profile(dataset(key))
 
 
 @st.cache_data(max_entries=32, show_spinner="Cleaning the training split…")
 def cleaning(key: str, prep_json: str) -> CleaningPreview:
+    from core.data import preview_cleaning
     return preview_cleaning(dataset(key), PrepOptions.from_dict(json.loads(prep_json)))
 
 

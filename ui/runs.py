@@ -17,6 +17,7 @@ from core.data import PrepOptions
 from core.runs import Run, RunStore
 
 SHARE_PARAM = "share"
+PREPARE_OPTUNA_AFTER_S = 15.0     # seconds after the store first opens (a search started sooner prepares it itself)
 READ_ONLY_SHARED = ("This is a read-only shared link: it shows one run and cannot change anything (no training, "
                     "renaming, deleting, compressing, storing explanations, labels or searches). Open ModelDeck "
                     "without the link to work on your own runs.")
@@ -25,10 +26,13 @@ READ_ONLY_SHARED = ("This is a read-only shared link: it shows one run and canno
 @st.cache_resource(max_entries=1)
 def run_store() -> RunStore:
     """The shared store. Its tables exist before any session uses it; Optuna's are prepared beside them in the
-    background (under the same schema lock, so a search started meanwhile waits instead of racing)."""
+    background (under the same schema lock, so a search started meanwhile waits instead of racing), after
+    `PREPARE_OPTUNA_AFTER_S`: importing Optuna would otherwise compete with the first page for the CPU."""
     from core.runs import prepare_database
     store = RunStore()
-    threading.Thread(target=prepare_database, args=(db_url(),), name="modeldeck-prepare-db", daemon=True).start()
+    later = threading.Timer(PREPARE_OPTUNA_AFTER_S, prepare_database, args=(db_url(),))
+    later.name, later.daemon = "modeldeck-prepare-db", True
+    later.start()
     store.mark_orphans_failed()
     return store
 
@@ -122,8 +126,10 @@ def may_change(run: Run) -> bool:
 
 
 def owns_upload(key: str) -> bool:
+    if not key.startswith("upload:"):
+        return True
     from core.data import list_uploads
-    return not key.startswith("upload:") or key in list_uploads(owner=_owner())
+    return key in list_uploads(owner=_owner())
 
 
 # ---------------------------------------------------------------- writes

@@ -26,21 +26,13 @@
   seeded per-picture augmentation (``Augment``, ``augment_batch``, ``augment_preview``). Charts in
   ``core.data.image_charts``.
 """
+# Imported now: plain Python and NumPy (every page reads these). The rest load pandas or scikit-learn, so they are
+# imported on first use (`_LAZY`): importing this package, as every page does, stays light.
 from core.data._builtin import BUILTINS, DEFAULT_DATASET, load_builtin
-from core.data._columns import ALLOWED, USES, ColumnFate, column_plan, inputs_of, left_out, plan_table
-from core.data._csv import MAX_UPLOAD_BYTES, CsvRead, read_csv, upload_limits
-from core.data._dataset import COLUMN_TYPES, TASKS, USABLE_TYPES, Dataset
 from core.data._labels import display_names, load_labels, relabel_figure, relabel_text, save_labels
-from core.data._prep import (IMPUTERS, SCALERS, DateParts, IQRClipper, PrepOptions, Split, build_preprocessor,
-                             split_dataset)
-from core.data._profile import CleaningPreview, Profile, preview_cleaning, profile
-from core.data._types import clean_types, detect_column_types, free_text, infer_task, integer_identifier, near_unique
-from core.data._uploads import list_uploads, load_dataset, save_upload
-from core.data._validate import make_dataset
+from core.data._options import IMPUTERS, SCALERS, PrepOptions
 from core.data._augment import FLIPS, Augment, augment_batch
 from core.data._augment import preview as augment_preview
-from core.data._images import (IMAGE_BUILTINS, flat_pixels, image_geometry, image_set_options, images_of, is_image,
-                               make_image_dataset, pixel_columns, pixel_range, resize_images, save_image_upload)
 from core.data._imagezip import SIZES as IMAGE_SIZES
 from core.data._imagezip import ImageZipRead, decode_image, read_image_zip
 
@@ -65,3 +57,30 @@ __all__ = [
     "make_image_dataset", "image_set_options", "save_image_upload", "resize_images", "read_image_zip",
     "ImageZipRead", "decode_image", "IMAGE_SIZES", "Augment", "FLIPS", "augment_batch", "augment_preview",
 ]
+
+#: name -> private module, for the names imported on first use (see the imports above)
+_LAZY = {name: module for module, names in {
+    "_columns": ("ALLOWED", "USES", "ColumnFate", "column_plan", "inputs_of", "left_out", "plan_table"),
+    "_csv": ("MAX_UPLOAD_BYTES", "CsvRead", "read_csv", "upload_limits"),
+    "_dataset": ("COLUMN_TYPES", "TASKS", "USABLE_TYPES", "Dataset"),
+    "_types": ("clean_types", "detect_column_types", "free_text", "infer_task", "integer_identifier", "near_unique"),
+    "_uploads": ("list_uploads", "load_dataset", "save_upload"),
+    "_validate": ("make_dataset",),
+    "_images": ("IMAGE_BUILTINS", "flat_pixels", "image_geometry", "image_set_options", "images_of", "is_image",
+                "make_image_dataset", "pixel_columns", "pixel_range", "resize_images", "save_image_upload"),
+    "_prep": ("DateParts", "IQRClipper", "Split", "build_preprocessor", "split_dataset"),
+    "_profile": ("CleaningPreview", "Profile", "preview_cleaning", "profile"),
+}.items() for name in names}
+
+
+def __getattr__(name: str):
+    if name not in _LAZY:
+        raise AttributeError(f"module 'core.data' has no attribute '{name}'")
+    import importlib
+    value = getattr(importlib.import_module(f"core.data.{_LAZY[name]}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

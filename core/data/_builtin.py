@@ -7,13 +7,14 @@ from __future__ import annotations
 
 from functools import partial
 from pathlib import Path
-
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from core.common import ModelDeckError
-from core.data._dataset import Dataset
-from core.data._validate import make_dataset
+
+if TYPE_CHECKING:  # pandas loads when a data set does, not with this module (the table below is read by every page)
+    import pandas as pd
+
+    from core.data._dataset import Dataset
 
 CHURN_CSV = Path(__file__).resolve().parents[2] / "data" / "churn.csv"
 DEFAULT_DATASET = "breast_cancer"
@@ -48,6 +49,9 @@ BUILTINS: dict[str, tuple[str, str]] = {
 
 
 def _sklearn_frame(bunch, target: str, labels: list[str] | None) -> pd.DataFrame:
+    import numpy as np
+    import pandas as pd
+
     frame = pd.DataFrame(np.asarray(bunch.data), columns=list(bunch.feature_names))
     y = np.asarray(bunch.target)
     frame[target] = [labels[int(v)] for v in y] if labels is not None else y.astype(float)
@@ -63,6 +67,8 @@ def _load_named_classes(loader: str, target: str) -> tuple[pd.DataFrame, str]:
 
 
 def _load_digits() -> tuple[pd.DataFrame, str]:
+    import numpy as np
+    import pandas as pd
     from sklearn.datasets import load_digits
 
     bunch = load_digits()
@@ -95,6 +101,8 @@ def _load_churn() -> tuple[pd.DataFrame, str]:
         raise ModelDeckError(
             f"The churn data file is missing ({CHURN_CSV}). Rebuild it with `python data/make_churn.py`."
         )
+    import pandas as pd
+
     return pd.read_csv(CHURN_CSV), "churned"
 
 
@@ -110,6 +118,8 @@ _LOADERS = {
 
 def load_builtin(name: str) -> Dataset:
     """One of ``BUILTINS`` (``"iris"`` or ``"builtin:iris"``), read from disk without network."""
+    from core.data._validate import make_dataset
+
     short = name.removeprefix("builtin:")
     if short not in BUILTINS:
         raise ModelDeckError(f"There is no built-in data set called '{short}'. Choose one of: {', '.join(BUILTINS)}.")

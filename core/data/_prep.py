@@ -1,6 +1,7 @@
 """The cleaning pipeline and the train/test split, as the user sets them on the Data page.
 
-``PrepOptions`` holds the choices (stored with every run); ``build_preprocessor`` turns them into a
+``PrepOptions`` (in ``_options``, light, so pages can hold it without scikit-learn) holds the choices (stored with
+every run); ``build_preprocessor`` turns them into a
 scikit-learn ColumnTransformer that is fitted inside the model Pipeline, so it only ever sees the
 training split (no leakage into the test scores); ``split_dataset`` makes the seeded split.
 
@@ -14,7 +15,7 @@ keep them in this module, under these names.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -25,62 +26,10 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import MinMaxScaler, OneHotEncoder, OrdinalEncoder, StandardScaler
 
-from core.common import DEFAULT_SEED, ModelDeckError
+from core.common import ModelDeckError
 from core.data._columns import MAX_CATEGORIES, MIN_FREQUENCY, column_plan
 from core.data._dataset import Dataset
-
-IMPUTERS = ("none", "mean", "median", "most_frequent")
-SCALERS = ("none", "standard", "minmax")
-
-
-@dataclass(frozen=True)
-class PrepOptions:
-    """What the user chose on the Data page; stored with every run."""
-
-    drop_duplicates: bool = True
-    impute_numeric: str = "median"
-    impute_categorical: str = "most_frequent"
-    clip_outliers: bool = False
-    scaling: str = "standard"
-    one_hot: bool = True
-    test_size: float = 0.2
-    seed: int = DEFAULT_SEED
-    categories: str = "auto"        # "auto": the stated encoder rule; "one_hot": every category one-hot (≤ 50)
-    column_uses: dict = field(default_factory=dict)    # the user's overrides: column -> use (see core.data._columns)
-    resample: str = "none"          # "none" | "random_over" | "smote": oversample the training folds (core.train)
-
-    #: what a stored dict without a field meant when it was saved (fields added later reproduce the old behaviour)
-    LEGACY = {"categories": "one_hot"}
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict | None) -> "PrepOptions":
-        known = {k: v for k, v in (data or {}).items() if k in cls.__dataclass_fields__}
-        if data is not None:
-            known = {**cls.LEGACY, **known}
-        return cls(**known)
-
-    def describe(self, has_categories: bool = True) -> str:
-        """One line for captions and the run list."""
-        parts = ["duplicates dropped" if self.drop_duplicates else "duplicates kept"]
-        if self.impute_numeric != "none":
-            parts.append(f"missing numbers → {self.impute_numeric.replace('_', ' ')}")
-        if self.clip_outliers:
-            parts.append("outliers clipped (IQR)")
-        if self.scaling != "none":
-            parts.append(f"{'standard' if self.scaling == 'standard' else 'min-max'} scaling")
-        if has_categories:
-            rule = "one-hot categories" if self.categories == "one_hot" else "categories by the encoder rule"
-            parts.append(rule if self.one_hot else "ordinal categories")
-        if self.column_uses:
-            parts.append(f"{len(self.column_uses)} column choice(s) of yours")
-        if self.resample != "none":
-            parts.append(f"rare classes oversampled ({'SMOTE' if self.resample == 'smote' else 'random'}, "
-                         "training folds only)")
-        parts.append(f"{self.test_size:.0%} test split, seed {self.seed}")
-        return "; ".join(parts)
+from core.data._options import PrepOptions
 
 
 class IQRClipper(TransformerMixin, BaseEstimator):

@@ -37,6 +37,7 @@ class Family:
     handles_missing: bool = False
     summary: str = ""
     images_only: bool = False       # reads pictures (the CNN): offered for image data sets only, scales pixels itself
+    legacy: dict = field(default_factory=dict)   # values for params a stored spec lacks (saved before they existed)
 
 
 FAMILIES: dict[str, Family] = {f.key: f for f in (
@@ -69,13 +70,19 @@ FAMILIES: dict[str, Family] = {f.key: f for f in (
         Param("optimizer", "Optimizer", "adam", "choice", choices=OPTIMIZERS),
         Param("lr", "Learning rate", 1e-3, "float", 1e-5, 1.0, log=True),
         Param("schedule", "Learning-rate schedule", "none", "choice", choices=SCHEDULES),
-        Param("dropout", "Dropout", 0.1, "float", 0.0, 0.9),
-        Param("weight_decay", "Weight decay", 1e-4, "float", 0.0, 0.1),
+        Param("dropout", "Dropout", 0.2, "float", 0.0, 0.9),
+        Param("weight_decay", "Weight decay", 1e-3, "float", 0.0, 0.1),
         Param("batch_size", "Batch size", 64, "int", 8, 1024),
         Param("epochs", "Epochs (maximum)", 100, "int", 1, 1000),
-        Param("early_stopping", "Early stopping on a validation split", True, "bool"),
-        Param("patience", "Patience (epochs without improvement)", 15, "int", 1, 200),
-    ), summary="A small neural network trained with PyTorch; uses a GPU when present."),
+        Param("early_stopping", "Early stopping", True, "bool"),
+        Param("validation_fraction", "Rows held out for early stopping (0 = stop when the training loss stalls)",
+              0.0, "float", 0.0, 0.5, help="0 keeps every row for training and stops once the training loss has "
+              "improved by less than 0.0001 for `patience` epochs, as scikit-learn's MLP does; above 0, that share "
+              "is held out and the weights of its best epoch are kept."),
+        Param("patience", "Patience (epochs without improvement)", 10, "int", 1, 200),
+    ), summary="A small neural network trained with PyTorch; uses a GPU when present.",
+        # Specs saved before validation_fraction was a setting trained with the estimator's 10% validation split.
+        legacy={"validation_fraction": 0.1}),
 )}
 
 #: Families that read pictures (image data sets only), kept apart so every table page and test over `FAMILIES`
@@ -172,7 +179,8 @@ class ModelSpec:
     @classmethod
     def from_json(cls, text: str) -> "ModelSpec":
         data = json.loads(text)
-        return cls.create(data["family"], seed=data.get("seed", DEFAULT_SEED), **data.get("params", {}))
+        params = {**family(data["family"]).legacy, **data.get("params", {})}
+        return cls.create(data["family"], seed=data.get("seed", DEFAULT_SEED), **params)
 
     def title(self, task: str) -> str:
         return family(self.family).title[task]
