@@ -16,8 +16,9 @@
   ``PrepOptions`` -> ``build_preprocessor`` (a ColumnTransformer over the plan's columns, fitted on training
   rows only, with ``IQRClipper`` / ``DateParts``) and ``split_dataset`` (``Split``). Infinite numbers are
   treated as missing when a data set is made.
-- Labels: human names and units for columns (``load_labels``, ``save_labels``, ``display_names``), applied
-  at display time to sentences and figures (``relabel_text``, ``relabel_figure``).
+- Labels: human names and units for columns (``load_labels``, ``save_labels``, ``display_names``), per owner,
+  applied at display time to sentences and figures (``relabel_text``, ``relabel_figure``); names for classes that
+  are bare codes (``bare_codes``, ``load_class_names``, ``save_class_names``), shown through ``class_name``.
 - Charts: ``core.data.charts`` (profile, target, distributions, correlations, cleaning before/after, images).
 - Images: an image set is a ``Dataset`` with ``image_shape`` and one column per pixel (``is_image``,
   ``image_geometry``, ``images_of``, ``make_image_dataset``); built-ins ``IMAGE_BUILTINS`` (``"images:mnist"``…,
@@ -30,7 +31,8 @@ from core.data._builtin import BUILTINS, DEFAULT_DATASET, load_builtin
 from core.data._columns import ALLOWED, USES, ColumnFate, column_plan, inputs_of, left_out, plan_table
 from core.data._csv import MAX_UPLOAD_BYTES, CsvRead, read_csv, upload_limits
 from core.data._dataset import COLUMN_TYPES, TASKS, USABLE_TYPES, Dataset
-from core.data._labels import display_names, load_labels, relabel_figure, relabel_text, save_labels
+from core.data._labels import (bare_codes, class_name, display_names, load_class_names, load_labels, relabel_figure,
+                               relabel_text, save_class_names, save_labels)
 from core.data._prep import (IMPUTERS, SCALERS, DateParts, IQRClipper, PrepOptions, Split, build_preprocessor,
                              split_dataset)
 from core.data._profile import CleaningPreview, Profile, preview_cleaning, profile
@@ -59,7 +61,8 @@ __all__ = [
     "profile", "Profile", "preview_cleaning", "CleaningPreview",
     "PrepOptions", "IMPUTERS", "SCALERS", "IQRClipper", "DateParts", "build_preprocessor", "split_dataset", "Split",
     # labels
-    "load_labels", "save_labels", "display_names", "relabel_text", "relabel_figure",
+    "load_labels", "save_labels", "display_names", "relabel_text", "relabel_figure", "bare_codes", "class_name",
+    "load_class_names", "save_class_names",
     # images: sets, zip uploads, augmentation
     "IMAGE_BUILTINS", "is_image", "image_geometry", "images_of", "flat_pixels", "pixel_columns", "pixel_range",
     "make_image_dataset", "image_set_options", "save_image_upload", "resize_images", "read_image_zip",
