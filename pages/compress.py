@@ -2,7 +2,7 @@
 import streamlit as st
 
 from core.compress import charts as charts_compress
-from core.compress import headline, supported
+from core.compress import headline, selection_note, supported
 from ui import compress as view
 from ui.common import caption, chart, current_run, user_errors
 
@@ -43,6 +43,7 @@ caption(f"Measured {len(table.rows)} variants in {table.seconds:.0f} s on {table
            f"{table.threads} thread(s) · CPU {table.cpu.get('model', '?')} ({flags}) · torch {table.torch_version}, "
            f"ONNX Runtime {table.ort_version}. Ratios are against the fastest fp32 option, '{table.baseline}'.")
 st.subheader(headline(table))
+caption(selection_note(table))
 for note in table.notes:
     caption(f":material/info: {note}")
 

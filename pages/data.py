@@ -3,10 +3,11 @@ import streamlit as st
 
 from core.data import charts as charts_data
 from ui.advice import show_advice
-from ui.common import (caption, chart, current_dataset, current_dataset_key, current_prep, dataset_options, select,
-                       to_json)
+from ui.common import (caption, chart, class_names, current_dataset, current_dataset_key, current_prep, dataset_options,
+                       select, to_json)
 from ui.data import column_choices, column_fates, dataset_advice, dataset_profile, set_column_choices
-from ui.data_views import (balance_section, cleaning_controls, cleaning_preview, column_table, labels_editor,
+from ui.data_views import (balance_section, class_names_section, cleaning_controls, cleaning_preview, column_table,
+                           labels_editor,
                            upload_section)
 
 st.title("Data")
@@ -64,10 +65,11 @@ c2.metric("Input columns", f"{sum(f.used for f in fates):,}")
 c3.metric("Missing cells", f"{int(prof.missing.sum()):,}")
 c4.metric("Duplicate rows", f"{prof.n_duplicates:,}")
 caption(prof.headline(dataset))
-data_advice = dataset_advice(dataset.key)
+data_advice = dataset_advice(dataset.key, tuple(class_names(dataset.key).items()))
 with st.expander("What the advisor sees in this data", icon=":material/lightbulb:",
                  expanded=any(a.severity == "critical" for a in data_advice)):
     show_advice(data_advice)
+class_names_section(dataset)
 
 tab_cols, tab_target, tab_dist, tab_corr = st.tabs(["Columns", "Target", "Distributions", "Correlations"])
 with tab_cols:

@@ -6,7 +6,7 @@ from core.evaluate import charts as charts
 from core.evaluate import (MetricReport, at_threshold, best_f1_threshold, positive_scores, threshold_sentence,
                            threshold_sweep)
 from ui.advice import money_view, run_advice, run_report, show_advice
-from ui.common import caption, chart, current_run, select, user_errors
+from ui.common import caption, chart, class_names, current_run, select, user_errors
 from ui.runs import finished_runs, run_predictions
 from ui import slices as slices_view
 
@@ -31,6 +31,7 @@ st.selectbox("Run", ids, format_func=labels.get, key="metrics_run",
              on_change=lambda: select("run", st.session_state["metrics_run"]))
 
 report = MetricReport.from_dict(run.metrics)
+named = report.named(class_names(run.dataset_key))      # classes shown by the names given for bare codes
 with user_errors():
     preds = run_predictions(run.id, run.updated_at.isoformat())
 test = preds["test"]
@@ -70,7 +71,7 @@ for col, name in zip(st.columns(len(cards)), cards):
         delta = report.test[name] - report.train[name] if name in report.train else None
         col.metric(charts.metric_name(name), fmt(report.test[name]), delta=gap_words(delta), delta_color="off",
                    delta_arrow="off", help=f"Test rows, measured once: {report.interval_text(name, pct)}")
-st.markdown(f"**{report.headline()}**")
+st.markdown(f"**{named.headline()}**")
 caption(report.test_label())
 warning = report.overfitting_sentence()
 if warning:
@@ -99,7 +100,7 @@ if pct:
                     "Train vs test", "Cross-validation", "Business value", "All numbers"])
     with tabs[0]:
         normalize = st.toggle("Show as share of each true class", key="cm_norm")
-        chart(charts.confusion_figure(report, normalize=normalize))
+        chart(charts.confusion_figure(named, normalize=normalize))
         caption("Rows are the true classes, columns what the model said; the diagonal is where it is right.")
     with tabs[1]:
         chart(charts.roc_figure(test, report.positive_label))
@@ -119,12 +120,12 @@ if pct:
             chosen = None
             if oof is not None and oof.proba is not None:
                 chosen = best_f1_threshold(oof.y_true, positive_scores(oof, pos)[0], pos)
-                caption(threshold_sentence(chosen, len(oof), at_threshold(test.y_true, score, pos, chosen), pos,
-                                           "F1"))
+                caption(threshold_sentence(chosen, len(oof), at_threshold(test.y_true, score, pos, chosen),
+                                           named.positive_label, "F1"))
             else:
                 caption("This run has no out-of-fold predictions (trained without cross-validation), so no threshold "
                         "is recommended: choosing one on the test rows would flatter it.")
-            threshold = st.slider(f"Flag a row as '{pos}' when its probability is at least", 0.0, 1.0,
+            threshold = st.slider(f"Flag a row as '{named.positive_label}' when its probability is at least", 0.0, 1.0,
                                   chosen if chosen is not None else 0.5, 0.01, key="metrics_threshold")
             point = at_threshold(test.y_true, score, pos, threshold)
             chart(charts.threshold_figure(threshold_sweep(test.y_true, score, pos), threshold))
@@ -133,10 +134,10 @@ if pct:
             b.metric("Recall", f"{point['recall']:.1%}")
             c.metric("Flagged", f"{point['flagged_share']:.1%} of rows")
             caption(f"At {threshold:.2f}, the model flags {point['tp'] + point['fp']} of {len(score)} test rows "
-                       f"as '{pos}': {point['tp']} really are, {point['fp']} are false alarms, and it misses "
+                       f"as '{named.positive_label}': {point['tp']} really are, {point['fp']} are false alarms, and it misses "
                        f"{point['fn']}. Raise the threshold for fewer false alarms, lower it to miss fewer.")
     with tabs[5]:
-        per_class = pd.DataFrame(report.per_class).rename(columns={"support": "rows in test split"})
+        per_class = pd.DataFrame(named.per_class).rename(columns={"support": "rows in test split"})
         st.dataframe(per_class.style.format({"precision": "{:.1%}", "recall": "{:.1%}", "f1": "{:.1%}"}),
                      hide_index=True)
         caption("Precision: of the rows the model put in this class, the share that belong there. "

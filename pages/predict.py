@@ -4,7 +4,7 @@ import streamlit as st
 from core.predict import charts as charts_predict
 from ui import image_explain
 from ui import predict as view
-from ui.common import caption, chart, user_errors
+from ui.common import caption, chart, class_names, user_errors
 
 st.title("Predict new rows")
 caption("Upload a CSV of new rows without the target. The file is checked against the columns the model learned "
@@ -33,7 +33,7 @@ if not check.ok:
 
 reasons = st.toggle("Explain each row (top three reasons, SHAP)", True, key="predict_reasons")
 with user_errors():
-    result = view.predictions(*key, reasons)
+    result = view.predictions(*key, reasons).named(class_names(run.dataset_key))   # names given for bare codes
 
 st.subheader("Predictions")
 st.markdown(f"**{result.summary(model.words[1])}**")

@@ -43,7 +43,8 @@ CASES = {
                          Evidence(risky_inputs={})),
     "high_cardinality": (Evidence(wide_one_hot={"Ticket": 681, "Sex": 2}), Evidence(wide_one_hot={"Sex": 2})),
     "bare_code_labels": (Evidence(task="classification", class_counts={"0": 549, "1": 342}),
-                         Evidence(task="classification", class_counts={"died": 549, "survived": 342})),
+                         Evidence(task="classification", class_counts={"0": 549, "1": 342},
+                                  class_names={"0": "died", "1": "survived"})),
     "better_model_available": (
         Evidence(report=report(cv={"accuracy": (0.78, 0.02)}),
                  leaderboard=[{"run": "r2", "title": "Random forest", "cv_mean": 0.83}]),
@@ -92,3 +93,15 @@ def test_leakage_scores_find_a_planted_copy_of_the_target():
 def test_churn_evidence_has_no_leak_but_flags_missing_and_imbalance():
     found = {a.rule for a in share.advise(share.evidence_for(load_builtin("churn")))}
     assert "leakage_suspect" not in found and {"missing_values", "class_imbalance"} <= found
+
+
+def test_bare_codes_fire_for_small_integers_until_every_class_is_named():
+    """Words are not codes; 1-5 stars are; one class still unnamed keeps the rule on, naming it quiets it."""
+    words = Evidence(task="classification", class_counts={"died": 549, "survived": 342})
+    stars = Evidence(task="classification", class_counts={str(k): 10 for k in range(1, 6)}, class_names={"1": "awful"})
+    assert share.bare_code_labels(words) is None
+    advice = share.bare_code_labels(stars)
+    assert advice is not None and advice.evidence["unnamed"] == 4 and "'2'" in advice.finding
+    stars.class_names = {str(k): f"{k} stars" for k in range(1, 6)}
+    assert share.bare_code_labels(stars) is None
+    assert share.bare_code_labels(Evidence(task="regression", class_counts={"0": 5, "1": 5})) is None

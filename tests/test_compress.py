@@ -244,9 +244,32 @@ def test_budget_picks_the_fastest_within_limits(table):
     strict = compress.pick_variant(table, max_bytes=1, max_ms=1e9, max_loss_points=0)
     assert strict[0] is None and "size" in strict[1]
     honest = compress.fastest_honest(table)
-    within = [r for r in table.rows if r["train_delta_points"] >= -1.0]
+    within = [r for r in table.rows if r["val_delta_points"] >= -1.0]
     assert honest["b1_ms"] == min(r["b1_ms"] for r in within)
     assert f"'{honest['variant']}'" in compress.headline(table)
+    assert table.val_rows > 0 and f"Chosen on {table.val_rows} validation rows" in compress.selection_note(table)
+    assert f"measured once on {table.test_rows} unseen test rows" in compress.selection_note(table)
+
+
+def test_validation_rows_are_held_out_of_the_training_split_and_fitted_on_by_no_variant(data, mlp_run):
+    """Train (what variants are fitted on) and validation rows partition the run's training split; the test rows
+    are all kept; the same seed holds out the same rows; each class keeps its share."""
+    from core.data import PrepOptions, load_dataset, split_dataset
+    run, trained = mlp_run
+    split = split_dataset(load_dataset(run.dataset_key), PrepOptions.from_dict(run.prep))
+    n = len(split.X_train)
+    assert len(data.X_train) + len(data.X_val) == n and len(data.X_test) == len(split.X_test)
+    assert len(data.X_val) == round(compress.VALIDATION_SHARE * n)
+    prep = trained.pipeline.named_steps["prep"]
+    every = {tuple(r) for r in prep.transform(split.X_train).astype("float32")}
+    fitted, held = {tuple(r) for r in data.X_train}, {tuple(r) for r in data.X_val}
+    assert not fitted & held and fitted | held == every
+    again = compress.validation_rows(split.y_train)
+    assert (again == compress.validation_rows(split.y_train)).all() and again.sum() == len(data.X_val)
+    share = split.y_train.astype(str).value_counts(normalize=True)
+    held_share = split.y_train[again].astype(str).value_counts(normalize=True)
+    assert (abs(share - held_share) < 0.02).all()
+    assert not compress.validation_rows(split.y_train[:50]).any()          # too few rows to spare: none held out
 
 
 def test_charts_draw_the_front(table):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.compress import TradeoffTable, fastest_honest, headline, int8_note, pick_variant, slow_notes
+from core.compress import TradeoffTable, fastest_honest, headline, int8_note, pick_variant, selection_note, slow_notes
 
 VNNI = {"model": "AMD EPYC", "cores": 2, "flags": ["avx2", "avx512f", "avx512_vnni"]}
 
@@ -138,3 +138,25 @@ def test_the_timing_records_the_cpu_flags_engine_and_load():
     import torch
     assert info["quant_engine"] in torch.backends.quantized.supported_engines
     assert np.isfinite(info["load_1min"])
+
+
+def test_the_pick_is_the_validation_winner_not_the_test_winner():
+    """A constructed table where the validation rows and the test rows disagree: on the test rows the pruned net
+    looks free and would be picked; on the validation rows it loses 4 points, so the pick is the int8 model, and the
+    page says on which rows it was chosen and that the test rows were scored once."""
+    rows = [dict(r, val_delta_points=r.pop("train_delta_points")) for r in (dict(r) for r in ROWS[:5])]
+    rows[4]["delta_points"], rows[3]["delta_points"] = 0.3, -0.4      # test-best: 'pruned'; validation-best: int8
+    table = _table(rows)
+    table.val_rows = 91
+    by_test = min((r for r in rows if r["delta_points"] >= -0.2), key=lambda r: r["b1_ms"])
+    assert by_test["variant"] == "pruned 90% unstructured"
+    best, why = pick_variant(table, max_loss_points=1.0)
+    assert best["variant"] == "int8 dynamic (ONNX Runtime)" == fastest_honest(table)["variant"]
+    assert "on the 91 validation rows (the test rows chose nothing)" in why
+    assert "on the 360 test rows, measured once, it loses 0.4 points of accuracy" in why
+    assert "within 1 point of accuracy on the 91 validation rows" in headline(table)
+    note = selection_note(table)
+    assert note.startswith("Chosen on 91 validation rows held out of the training split")
+    assert note.endswith("measured once on 360 unseen test rows.")
+    old = _table([dict(r) for r in ROWS])                 # a table saved before validation rows: says so
+    assert "training rows the model was fitted on" in selection_note(old)

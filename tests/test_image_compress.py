@@ -43,7 +43,7 @@ def test_compress_run_measures_every_variant_of_a_cnn(cnn_run):
     before = trained.pipeline.named_steps["model"].predict_proba(
         split_dataset(load_dataset("builtin:digits"), PrepOptions()).X_test)
     assert supported("cnn")
-    table = compress_run(run.id, CompressOptions(rounds=1, repeats=3, finetune_epochs=4, distill_epochs=8,
+    table = compress_run(run.id, CompressOptions(rounds=1, repeats=3, finetune_epochs=4, distill_epochs=14,
                                                  half=False), store=store, pipeline=trained.pipeline)
     rows = {r["variant"]: r for r in table.rows}
     assert list(rows)[0] == "fp32 (PyTorch)" and "int8 static QDQ (ONNX Runtime)" in rows
@@ -53,7 +53,7 @@ def test_compress_run_measures_every_variant_of_a_cnn(cnn_run):
     assert exported and all(r["parity_max_abs_diff"] < 1e-3 and r["parity_labels_equal"] == 1.0 for r in exported)
     base = rows["fp32 (PyTorch)"]["params"]
     assert all(r["params"] < base for name, r in rows.items() if name.startswith(("structured", "student")))
-    assert all(r["accuracy"] > 0.8 for r in table.rows)
+    assert all(r["accuracy"] > 0.8 for r in table.rows), [(n, round(r["accuracy"], 3)) for n, r in rows.items() if r["accuracy"] <= 0.8]
     assert load_result(run.id, store).rows[0]["variant"] == "fp32 (PyTorch)"
     after = trained.pipeline.named_steps["model"].predict_proba(
         split_dataset(load_dataset("builtin:digits"), PrepOptions()).X_test)

@@ -72,6 +72,32 @@ WRITE_PATHS = {
     "story": ("pages/home.py", lambda at: click(at, "home_story")),
 }
 
+DISABLED_IN_A_SHARED_VIEW = {
+    # name -> (page, how to reach the button once the page is open, its key): a browser cannot press them; the
+    # check behind them refuses too (the direct calls below)
+    "model card's intended use": ("pages/runs.py", lambda at: at, "card_save_"),
+    "drift record": ("pages/predict.py", lambda at: upload_new_rows(at), "predict_record_drift"),
+}
+
+
+@pytest.mark.parametrize("path", list(DISABLED_IN_A_SHARED_VIEW))
+def test_buttons_that_write_are_disabled_in_a_shared_view(path, shared, fresh_home):
+    run, token = shared
+    page, reach, key = DISABLED_IN_A_SHARED_VIEW[path]
+    at = reach(open_page(page, share=token))
+    assert not at.exception, [e.value for e in at.exception]
+    found = [b for b in at.button if b.key.startswith(key)]
+    assert found and all(b.disabled for b in found), path
+
+
+def upload_new_rows(at):
+    """The Predict page with a few wine rows (no target) uploaded: the drift check and its Record button appear."""
+    from core.data import load_builtin
+    wine = load_builtin("wine")
+    rows = wine.frame.drop(columns=[wine.target]).head(30)
+    at.file_uploader(key="predict_upload").upload("new.csv", rows.to_csv(index=False).encode(), "text/csv")
+    return at.run()
+
 
 @pytest.mark.parametrize("path", list(WRITE_PATHS))
 def test_every_write_path_refuses_a_share_link(path, shared, fresh_home):
@@ -83,6 +109,18 @@ def test_every_write_path_refuses_a_share_link(path, shared, fresh_home):
     refused(at)
     assert snapshot(fresh_home) == before, f"{path}: the store changed"
     assert at.query_params["share"] in (token, [token])
+
+
+def test_measuring_serving_speed_refuses_a_share_link(shared, fresh_home):
+    """The button sits below a compression result: the owner measures a short list first."""
+    from core.compress import compress_shortlist
+    from core.runs import RunStore
+    run, token = shared
+    compress_shortlist(run.id, store=RunStore(), shap_check=False)
+    before = snapshot(fresh_home)
+    at = click(open_page("pages/compress.py", share=token), "cost_measure")
+    refused(at)
+    assert snapshot(fresh_home) == before
 
 
 def test_saving_recommendations_and_uploading_interactions_refuse_a_share_link(shared, fresh_home):
@@ -111,7 +149,8 @@ def test_uploading_a_csv_refuses_a_share_link(shared, fresh_home):
 
 
 def test_the_ui_writers_refuse_a_shared_session_whatever_they_are_called_with(shared, fresh_home):
-    """The one check, called directly (as a page would): restart, share, revoke, rename and delete all refuse."""
+    """The one check, called directly (as a page would): restart, share, revoke, rename, delete, the model card's
+    intended use, recording drift, labels, class names and starting a search all refuse."""
     run, token = shared
     at = open_page("pages/metrics.py", share=token)
     assert not at.exception and not at.error
@@ -120,12 +159,17 @@ def test_the_ui_writers_refuse_a_shared_session_whatever_they_are_called_with(sh
     probe = AppTest.from_string(f"""
 import streamlit as st
 from core.common import ModelDeckError
-from ui import runs
+from ui import card, data, predict, runs, tune
 st.query_params["share"] = {token!r}
 out = []
 for name, call in [("rename", lambda: runs.rename_run({run.id!r}, "x")), ("delete", lambda: runs.delete_run({run.id!r})),
                    ("restart", lambda: runs.restart_run({run.id!r})), ("share", lambda: runs.create_share_link({run.id!r})),
-                   ("revoke", lambda: runs.revoke_share_links({run.id!r})), ("guarded", lambda: runs.guarded(print))]:
+                   ("revoke", lambda: runs.revoke_share_links({run.id!r})), ("guarded", lambda: runs.guarded(print)),
+                   ("card", lambda: card.save_use({run.id!r}, "x", "y")),
+                   ("drift", lambda: predict.save_drift({run.id!r}, None, "new.csv")),
+                   ("labels", lambda: data.store_labels("builtin:wine", {{"ash": ("ash", "g")}}, ["ash"])),
+                   ("class names", lambda: data.store_class_names("builtin:wine", {{"1": "first"}})),
+                   ("tune", lambda: tune.start_search(None, 1))]:
     try:
         call()
         out.append(name + ": allowed")
@@ -136,7 +180,7 @@ st.write(out)
     assert not probe.exception
     lines = probe.get("json")[0].value if probe.get("json") else None
     text = " ".join(m.value for m in probe.markdown) + (json.dumps(lines) if lines else "")
-    assert "allowed" not in text and text.count("read-only shared link") == 6, text
+    assert "allowed" not in text and text.count("read-only shared link") == 11, text
     assert snapshot(fresh_home) == before
 
 

@@ -9,6 +9,7 @@ import pytest
 from core import tune
 from core.tune import TuneConfig
 from tests.test_pages import assert_clean, button, open_page, selectbox
+from tests.test_share_links import TESTS_BROWSER
 
 IRIS = "builtin:iris"
 
@@ -41,6 +42,7 @@ def test_tune_page_runs_a_search_in_the_background_and_trains_the_best(fresh_hom
     button(at, "tune_start").click().run()
     assert_clean(at)
     name = at.session_state["study"]
+    assert tune.study_owner(name) == TESTS_BROWSER          # the search is this browser's (issue 12)
     wait_done([name])
     status = tune.study_status(name)
     assert status.n_complete == 8 and len(status.workers) == 2     # two background worker processes
@@ -78,6 +80,7 @@ def test_compare_strategies_from_the_page(fresh_home):
     assert_clean(at)
     studies = tune.list_studies(IRIS)
     assert sorted(s.strategy for s in studies) == ["grid", "random", "tpe"] and len({s.group for s in studies}) == 1
+    assert {tune.study_owner(s.name) for s in studies} == {TESTS_BROWSER}
     wait_done([s.name for s in studies])
     at.run()
     assert_clean(at)
@@ -90,3 +93,45 @@ def test_a_metric_the_task_cannot_use_is_not_offered(fresh_home):
     assert_clean(at)
     metric = next(s for s in at.selectbox if s.key == "tune_metric_regression")
     assert metric.options == ["R² (higher is better)", "MAE (lower is better)", "RMSE (lower is better)"]
+
+
+def test_a_search_belongs_to_who_started_it(fresh_home):
+    """A search started on the page is its browser's: another browser neither lists it (whatever ?study= says) nor
+    can stop or delete it; the one check refuses with a clear message. Searches made from the command line (no
+    owner) stay visible to everyone, as ownerless runs do."""
+    from streamlit.testing.v1 import AppTest
+
+    from tests.test_pages import APP
+    from tests.test_share_links import as_other
+    mine = tune.create_study(linear_config(budget=1), owner=TESTS_BROWSER)     # what the page's Start creates
+    cli = tune.create_study(linear_config("random", budget=1))
+    assert {s.name for s in tune.list_studies(IRIS, visible_to=TESTS_BROWSER)} == {mine, cli}
+    assert {s.name for s in tune.list_studies(IRIS, visible_to="browser:someone-else")} == {cli}
+    assert tune.study_owner(mine) == TESTS_BROWSER and tune.study_owner(cli) is None
+
+    at = open_page("pages/tune.py", data=IRIS, study=mine)
+    assert_clean(at)
+    assert any(mine in o for o in selectbox(at, "study").options)
+    other = as_other(AppTest.from_file(APP, default_timeout=90))
+    other.query_params["data"], other.query_params["study"] = IRIS, mine
+    other.switch_page("pages/tune.py")
+    other.run()
+    assert not other.exception
+    assert not any(mine in o for o in selectbox(other, "study").options) and other.session_state["study"] == cli
+    probe = AppTest.from_string(f"""
+import streamlit as st
+from core import tune
+from ui.auth import Identity
+from ui.tune import change_study
+st.session_state["_identity"] = Identity("browser:someone-else", "this browser", False)
+for write in (tune.request_stop, tune.delete_study):
+    try:
+        change_study(write, {mine!r})
+        st.write("allowed")
+    except Exception as exc:
+        st.write(str(exc))
+""", default_timeout=30).run()
+    said = " ".join(m.value for m in probe.markdown)
+    assert "allowed" not in said and said.count("belongs to someone else") == 2, said
+    assert tune.study_status(mine).name == mine and not tune.study_status(mine).stop_requested
+

@@ -25,9 +25,14 @@ def section(run) -> None:
                                disabled=locked, placeholder="e.g. decisions about individual pricing")
         if st.button("Save", key=f"card_save_{run.id}", disabled=locked):
             with user_errors():
-                runs_ui.require_write(run.id)          # the one permission check (this run's owner, not shared)
-                save_intended_use(run.id, use, not_for, run_store())
+                save_use(run.id, use, not_for)
             st.success("Saved: the card and the report now say what this model is for.", icon=":material/check:")
         st.download_button("Download the model card (HTML)", lambda: build_card(run.id, run_store()),
                            file_name=f"model-card-{run.id}.html", mime="text/html", key=f"card_download_{run.id}",
                            on_click="ignore", icon=":material/download:")
+
+
+def save_use(run_id: str, use: str, not_for: str) -> None:
+    """Store what the model is for, after the one permission check (this run's owner, never a shared link)."""
+    runs_ui.require_write(run_id)
+    save_intended_use(run_id, use, not_for, run_store())

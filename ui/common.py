@@ -11,7 +11,8 @@ from core.data import BUILTINS, DEFAULT_DATASET
 from core.common import ModelDeckError
 from core.data import PrepOptions
 from ui.data import dataset
-from ui.runs import in_shared_view, may_change, may_view, owns_upload, run_dataset_key, run_store, shared_run_id
+from ui.runs import (in_shared_view, may_change, may_view, owns_upload, run_dataset_key, run_store, session_owner,
+                     shared_run_id)
 
 
 @contextmanager
@@ -211,6 +212,13 @@ def sidebar(controls: bool = False) -> None:
 
 
 # ---------------------------------------------------------------- labels: every chart and sentence uses them
+def labels_owner() -> str | None:
+    """Whose labels this session reads: its own; in a shared view, those of the shared run's owner."""
+    if in_shared_view():
+        return run_store().get(shared_run_id()).owner
+    return session_owner()
+
+
 def display_names() -> dict[str, str]:
     """Human names for the columns of the current data set and of the current run's data set."""
     from core.data import display_names as names_of
@@ -219,10 +227,22 @@ def display_names() -> dict[str, str]:
     run_id = st.session_state.get("_sel_run")
     if run_id:
         keys.add(run_dataset_key(run_id))
-    names = {}
+    names, owner = {}, labels_owner()
     for key in sorted(k for k in keys if k):
-        names.update(names_of(load_labels(key)))
+        names.update(names_of(load_labels(key, owner)))
     return names
+
+
+def class_names(dataset_key: str) -> dict[str, str]:
+    """code -> name given for a data set's classes (bare codes), as this session reads them."""
+    from core.data import load_class_names
+    return load_class_names(dataset_key, labels_owner())
+
+
+def class_name(value, dataset_key: str) -> str:
+    """A class as this session shows it (`core.data.class_name` with its names for the data set)."""
+    from core.data import class_name as named
+    return named(value, class_names(dataset_key))
 
 
 def chart(fig, **kwargs):

@@ -6,7 +6,7 @@ import math
 import pandas as pd
 import streamlit as st
 
-from core.compress import CompressOptions, TradeoffTable, int8_note, pick_variant
+from core.compress import CompressOptions, TradeoffTable, int8_note, pick_variant, selection_note
 from core.common import ModelDeckError
 from ui.runs import require_write, run_model, run_split, run_store
 
@@ -94,7 +94,7 @@ def budget_form(table: TradeoffTable) -> None:
         (st.success if best else st.warning)(why)
     from ui.common import caption
     caption("Of the variants within every limit, the pick is the one that answers a single request fastest, "
-            "whichever engine runs it (ties go to the smaller file); the accuracy limit reads the training rows.")
+            "whichever engine runs it (ties go to the smaller file). " + selection_note(table))
     note = int8_note(table)
     if note and not any(n.startswith("PyTorch's int8 is") for n in table.notes):   # tables saved before the note
         caption(f":material/info: {note}")

@@ -60,10 +60,11 @@ def balancing(key: str, prep_json: str):
 
 
 @st.cache_data(max_entries=16, show_spinner="Checking the data…")
-def dataset_advice(key: str) -> list:
-    """Advisor output that needs only the data (imbalance, missing values, leakage suspects)."""
+def dataset_advice(key: str, class_names: tuple = ()) -> list:
+    """Advisor output that needs only the data (imbalance, missing values, leakage suspects, classes that are bare
+    codes without the names this user gave: `class_names` as (code, name) pairs)."""
     from core.share import advise, evidence_for
-    return advise(evidence_for(dataset(key)))
+    return advise(evidence_for(dataset(key), class_names=dict(class_names)))
 
 
 def store_upload(uploaded: Dataset) -> str:
@@ -73,7 +74,13 @@ def store_upload(uploaded: Dataset) -> str:
 
 
 def store_labels(key: str, labels: dict, columns) -> None:
-    """Save the human labels and units of a data set's columns."""
+    """Save this user's human labels and units of a data set's columns (theirs only: others keep their own)."""
     from core.data import save_labels
-    require_write(dataset_key=key)
-    save_labels(key, labels, columns)
+    save_labels(key, labels, columns, owner=require_write(dataset_key=key).owner)
+
+
+def store_class_names(key: str, names: dict, classes=None) -> None:
+    """Save this user's names for a data set's classes (bare codes such as 0/1), after the permission check."""
+    from core.data import save_class_names
+    owner = require_write(dataset_key=key).owner
+    save_class_names(key, names, names if classes is None else classes, owner=owner)

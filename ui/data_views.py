@@ -7,7 +7,8 @@ import streamlit as st
 from core.data import IMPUTERS, SCALERS
 from core.data import charts as charts_data
 from ui.common import attempt, caption, chart, current_prep, select, to_json, user_errors
-from ui.data import balancing, cleaning, column_choices, set_column_choices, store_labels, store_upload
+from ui.data import (balancing, cleaning, column_choices, set_column_choices, store_class_names, store_labels,
+                     store_upload)
 
 
 def upload_section() -> None:
@@ -84,7 +85,8 @@ def labels_editor(dataset) -> None:
     import pandas as pd
 
     from core.data import load_labels
-    labels = load_labels(dataset.key)
+    from ui.common import labels_owner
+    labels = load_labels(dataset.key, labels_owner())
     columns = [*dataset.features, dataset.target]
     table = pd.DataFrame({"column": columns, "label": [labels.get(c, ("", ""))[0] for c in columns],
                           "unit": [labels.get(c, ("", ""))[1] for c in columns]})
@@ -94,6 +96,35 @@ def labels_editor(dataset) -> None:
         with user_errors():
             store_labels(dataset.key, {r.column: (r.label or "", r.unit or "") for r in edited.itertuples()}, columns)
         st.success("Saved: charts and sentences now use these names.")
+
+
+def class_names_section(dataset) -> None:
+    """Names for classes that are bare codes (0/1, small integers), asked for once: shown openly until every class
+    has a name, then kept in an expander to change them. Saved for this user; every view of a class uses them."""
+    from core.data import bare_codes
+    from ui.common import class_names
+    if dataset.task != "classification":
+        return
+    classes = list(dataset.frame[dataset.target].dropna().astype(str).unique())
+    if not bare_codes(classes) or len(classes) > 20:
+        return
+    classes.sort(key=float)
+    names = class_names(dataset.key)
+    missing = [c for c in classes if c not in names]
+    box = st.container(border=True) if missing else st.expander("Class names", icon=":material/sell:")
+    with box:
+        if missing:
+            st.markdown(f"**What do the classes of '{dataset.target}' mean?** They are bare codes "
+                        f"({', '.join(classes[:6])}); name them once and the confusion matrix, the scores per class, "
+                        "the story and the predictions say the names.")
+        import pandas as pd
+        table = pd.DataFrame({"class": classes, "name": [names.get(c, "") for c in classes]})
+        edited = st.data_editor(table, disabled=["class"], hide_index=True, key=f"class_names_{dataset.key}")
+        if st.button("Save class names", key="class_names_save", icon=":material/save:"):
+            with user_errors():
+                store_class_names(dataset.key, {r[0]: r[1] or "" for r in edited.itertuples(index=False)}, classes)
+            st.success("Saved: charts, tables and sentences now name the classes.", icon=":material/check:")
+            st.rerun()
 
 
 def cleaning_controls(dataset) -> None:

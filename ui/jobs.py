@@ -10,7 +10,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core.runs import Job
-from ui.runs import _owner, in_shared_view, require_write, run_store
+from ui.runs import in_shared_view, require_write, run_store, session_owner
 
 POLL_S = 1.0              # how often the page reads a running job's progress
 INLINE = False            # tests that patch core in this process run the job here (same records, same code)
@@ -30,15 +30,15 @@ def start_job(kind: str, subject: str, params: dict) -> Job:
 
 def latest_job(kind: str, subject: str) -> Job | None:
     """The job of `kind` on `subject` this session started last, else this owner's newest one (a reopened tab)."""
-    if in_shared_view() or _owner() is None:
+    if in_shared_view() or session_owner() is None:
         return None
     store = run_store()
     job_id = st.session_state.get(f"_job_{kind}_{subject}")
     if job_id:
-        found = store.jobs(job_id=job_id, owner=_owner())
+        found = store.jobs(job_id=job_id, owner=session_owner())
         if found:
             return found[0]
-    found = store.jobs(kind=kind, subject=subject, owner=_owner(), limit=1)
+    found = store.jobs(kind=kind, subject=subject, owner=session_owner(), limit=1)
     return found[0] if found else None
 
 
@@ -46,7 +46,7 @@ def cancel_job(job_id: str) -> Job:
     """Ask the job to stop (its owner only); it stops at its next progress report."""
     store = require_write()
     job = store.get_job(job_id)
-    if job.owner != _owner():
+    if job.owner != session_owner():
         from core.common import ModelDeckError
         raise ModelDeckError("This job belongs to someone else; only its owner can cancel it.")
     return store.request_cancel(job_id)
@@ -93,6 +93,6 @@ def job_panel(job: Job | None, label: str, key: str) -> Job | None:
 
 def recent_jobs(limit: int = 20) -> list[Job]:
     """This owner's newest jobs of every kind (for a list of what runs in the background)."""
-    if in_shared_view() or _owner() is None:
+    if in_shared_view() or session_owner() is None:
         return []
-    return run_store().jobs(owner=_owner(), limit=limit)
+    return run_store().jobs(owner=session_owner(), limit=limit)

@@ -139,14 +139,19 @@ def download(result: pr.BatchResult, run) -> None:
 
 def record_drift(run, report: pr.DriftReport, filename: str) -> None:
     """Keep this check with the run (the model card and the report quote the latest one): a write, so guarded."""
-    from ui import runs as runs_ui
     from ui.common import read_only, user_errors
     if st.button("Record this check on the model card", key="predict_record_drift", disabled=read_only(),
                  icon=":material/bookmark_add:"):
         with user_errors():
-            runs_ui.require_write(run.id)              # the one permission check (this run's owner, not shared)
-            pr.save_drift_check(run_store().folder(run.id), report, filename)
+            save_drift(run.id, report, filename)
         st.success("Recorded: the model card now shows this drift check.", icon=":material/check:")
+
+
+def save_drift(run_id: str, report: pr.DriftReport, filename: str) -> None:
+    """Keep a drift check with the run, after the one permission check (this run's owner, never a shared link)."""
+    from ui.runs import require_write
+    require_write(run_id)
+    pr.save_drift_check(run_store().folder(run_id), report, filename)
 
 
 def drift_view(report: pr.DriftReport) -> None:

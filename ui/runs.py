@@ -72,7 +72,7 @@ def visible_runs(limit: int = 500, kind: str | None = None) -> list[Run]:
     if shared:
         run = run_store().get(shared)
         return [run] if kind in (None, run.kind) else []
-    return run_store().list(limit=limit, kind=kind, visible_to=_owner())
+    return run_store().list(limit=limit, kind=kind, visible_to=session_owner())
 
 
 def finished_runs(limit: int = 500, kind: str | None = None) -> list[Run]:
@@ -85,7 +85,7 @@ def clear_all() -> None:
 
 
 # ---------------------------------------------------------------- who may see and change what
-def _owner() -> str | None:
+def session_owner() -> str | None:
     from ui.auth import identity
     who = identity()
     return who.owner if who else None
@@ -114,32 +114,38 @@ def in_shared_view() -> bool:
 def may_view(run: Run) -> bool:
     if in_shared_view():
         return run.id == shared_run_id()
-    return run.owner is None or run.owner == _owner()
+    return run.owner is None or run.owner == session_owner()
 
 
 def may_change(run: Run) -> bool:
     """Its owner may change a run; a run that belongs to no one only while sign-in is off (local use)."""
+    return _may_change_owned(run.owner)
+
+
+def _may_change_owned(owner: str | None) -> bool:
+    """Whether this session may change something of `owner` (a run or a search)."""
     from ui.auth import sign_in_mode
-    if in_shared_view() or _owner() is None:
+    if in_shared_view() or session_owner() is None:
         return False
-    return run.owner == _owner() or (run.owner is None and sign_in_mode() == "off")
+    return owner == session_owner() or (owner is None and sign_in_mode() == "off")
 
 
 def owns_upload(key: str) -> bool:
     if not key.startswith("upload:"):
         return True
     from core.data import list_uploads
-    return key in list_uploads(owner=_owner())
+    return key in list_uploads(owner=session_owner())
 
 
 # ---------------------------------------------------------------- writes
-def require_write(run_id: str | None = None, *, dataset_key: str | None = None) -> RunStore:
+def require_write(run_id: str | None = None, *, dataset_key: str | None = None, study: str | None = None) -> RunStore:
     """The one permission check every write passes; returns the store acting for this user (what it creates is
     theirs). Refused, with a message that says it is read-only: a session opened from a share link, a session
-    that has not signed in (sign-in on), a run (`run_id`) or uploaded data set (`dataset_key`) of someone else."""
+    that has not signed in (sign-in on), a run (`run_id`), uploaded data set (`dataset_key`) or tuning search
+    (`study`) of someone else."""
     if in_shared_view():
         raise ModelDeckError(READ_ONLY_SHARED)
-    owner = _owner()
+    owner = session_owner()
     if owner is None:
         raise ModelDeckError("Sign in to change anything: until then ModelDeck is read-only.")
     store = run_store().as_owner(owner)
@@ -151,6 +157,11 @@ def require_write(run_id: str | None = None, *, dataset_key: str | None = None) 
     if dataset_key is not None and not owns_upload(dataset_key):
         raise ModelDeckError("This uploaded data set belongs to someone else, so it is read-only for you. Upload "
                              "your own copy to change it.")
+    if study is not None:
+        from core.tune import study_owner
+        if not _may_change_owned(study_owner(study)):
+            raise ModelDeckError(f"The search '{study}' belongs to someone else, so it is read-only for you. Start "
+                                 "your own search on the Tune page.")
     return store
 
 
@@ -179,7 +190,7 @@ def restart_run(run_id: str) -> Run:
 
 def create_share_link(run_id: str) -> str:
     """A new read-only link token for a run (its owner only)."""
-    return require_write(run_id).create_share(run_id, _owner())
+    return require_write(run_id).create_share(run_id, session_owner())
 
 
 def revoke_share_links(run_id: str) -> int:

@@ -8,7 +8,7 @@ from core import tune
 from core.models import FAMILIES
 from core.tune import STRATEGIES, TuneConfig, TuneStatus
 from ui.common import attempt, caption, chart, to_json
-from ui.runs import guarded
+from ui.runs import in_shared_view, require_write, session_owner
 from ui.training import show_result, train_and_save, trained_for
 
 POLL_S = 2.0          # while workers run
@@ -63,16 +63,27 @@ def search_form(dataset, prep) -> None:
     left, right = st.columns(2)
     if left.button("Start search", type="primary", key="tune_start", disabled=config is None,
                    icon=":material/play_arrow:"):
-        name = attempt(guarded, tune.create_study, config)
+        name = attempt(start_search, config, int(workers))
         if name:
-            tune.start_workers(name, int(workers))
             st.session_state["study"] = name
     if right.button("Compare grid, random and Bayesian", key="tune_compare", disabled=config is None,
                     icon=":material/compare_arrows:", help="Three searches with the same space, budget and seed, "
                                                            "one worker each, drawn on one chart."):
-        started = attempt(guarded, tune.start_comparison, config)
+        started = attempt(start_comparison, config)
         if started:
             st.session_state["study"] = started[1][-1]
+
+
+def start_search(config: TuneConfig, workers: int) -> str:
+    """Create a search owned by this user (after the one permission check) and start its workers."""
+    name = tune.create_study(config, owner=require_write().owner)
+    tune.start_workers(name, workers)
+    return name
+
+
+def start_comparison(config: TuneConfig) -> tuple[str, list[str]]:
+    """Grid, random and Bayesian searches owned by this user (after the one permission check)."""
+    return tune.start_comparison(config, owner=require_write().owner)
 
 
 def _config(dataset, prep, family_key, table, metric, strategy, budget, minutes, folds, grid_points) -> TuneConfig:
@@ -80,6 +91,12 @@ def _config(dataset, prep, family_key, table, metric, strategy, budget, minutes,
     config = TuneConfig(dataset.key, space, metric, strategy, int(budget), float(minutes) * 60 or None, int(folds),
                         prep, prep.seed, int(grid_points))
     return tune.check_config(config, dataset.task)
+
+
+def change_study(write, name: str, *args):
+    """Stop, resume or delete a search: its owner only (the one permission check)."""
+    require_write(study=name)
+    return write(name, *args)
 
 
 def _plan_sentence(config: TuneConfig, workers: int) -> str:
@@ -97,8 +114,9 @@ def _plan_sentence(config: TuneConfig, workers: int) -> str:
 
 # ---------------------------------------------------------------- choosing a search
 def choose_study(dataset) -> str | None:
-    """A selectbox of the searches on this data set (newest first), bound to ?study= in the URL."""
-    studies = tune.list_studies(dataset.key)
+    """A selectbox of this user's searches on this data set (and ownerless ones; none in a shared view), newest
+    first, bound to ?study= in the URL: someone else's search is not listed, whatever the URL says."""
+    studies = [] if in_shared_view() else tune.list_studies(dataset.key, visible_to=session_owner())
     if not studies:
         st.info("No search on this data set yet: set one up above and press Start.")
         return None
@@ -116,7 +134,7 @@ def _panel_state(status: TuneStatus, group: dict[str, TuneStatus]) -> tuple[bool
 
 
 def _group(status: TuneStatus) -> dict[str, TuneStatus]:
-    return tune.group_statuses(status.group, status.config.dataset_key) if status.group else {}
+    return tune.group_statuses(status.group, status.config.dataset_key, session_owner()) if status.group else {}
 
 
 def live_panel(name: str) -> TuneStatus | None:
@@ -163,13 +181,13 @@ def _controls(status: TuneStatus) -> None:
     left, right = st.columns([1, 3])
     if status.active and not status.stop_requested:
         if left.button("Stop", key="tune_stop", icon=":material/stop:"):
-            attempt(guarded, tune.request_stop, status.name)
+            attempt(change_study, tune.request_stop, status.name)
             st.rerun(scope="fragment")
     elif status.active:
         left.info("Stopping: each worker finishes its current trial, then stops.")
     elif status.n_finished < status.config.budget:
         if left.button("Resume", key="tune_resume", type="primary", icon=":material/play_arrow:"):
-            attempt(guarded, tune.resume, status.name, int(st.session_state.get("tune_workers", 1)))
+            attempt(change_study, tune.resume, status.name, int(st.session_state.get("tune_workers", 1)))
             st.rerun(scope="app")
     middle, end = right.columns([3, 1])
     with middle.popover("Add a worker from another terminal or machine", icon=":material/terminal:"):
@@ -181,7 +199,7 @@ def _controls(status: TuneStatus) -> None:
             caption(f"Delete the search '{status.name}' and its {len(status.trials)} trials? Runs trained from it "
                        "stay.")
             if st.button("Delete the search", key="tune_delete", type="primary"):
-                attempt(guarded, tune.delete_study, status.name)
+                attempt(change_study, tune.delete_study, status.name)
                 st.rerun(scope="app")
 
 

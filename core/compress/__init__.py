@@ -19,12 +19,13 @@ Importing this package is light: torch, onnx, onnxruntime, skl2onnx, shap and fa
 """
 from core.compress._cost import (DEFAULT_PER_DAY, DEFAULT_PRICE_PER_HOUR, ServingCost, Throughput, cleaning_share,
                                  cost_headline, cost_table, load_throughput, measure_throughput, save_throughput, serving_cost)
-from core.compress._data import CompressData, CompressOptions, Head, prepare_data
+from core.compress._data import VALIDATION_SHARE, CompressData, CompressOptions, Head, prepare_data, validation_rows
 from core.compress._distill import distill, label_budget
 from core.compress._export import (PARITY_TOLERANCE, OnnxModel, Parity, artifact_bytes, export_sklearn, export_torch,
                                    parity, quantize_onnx_dynamic, quantize_onnx_static)
 from core.compress._fit import fit_net
-from core.compress._pick import fastest_honest, headline, int8_note, pareto_front, pick_variant, slow_notes, times
+from core.compress._pick import (fastest_honest, headline, int8_note, pareto_front, pick_variant, selection_note,
+                                 slow_notes, times)
 from core.compress._prune import prune_structured, prune_unstructured
 from core.compress._quantize import (DEFAULT_QUANT_BACKEND, QUANT_BACKENDS, frozen_graph, half_precision,
                                      quantize_int8)
@@ -39,7 +40,7 @@ from core.compress._variant import Variant, count_params
 
 __all__ = [
     # what to try, and on what
-    "CompressOptions", "CompressData", "Head", "prepare_data",
+    "CompressOptions", "CompressData", "Head", "prepare_data", "validation_rows", "VALIDATION_SHARE",
     # the methods (each works on a copy)
     "QUANT_BACKENDS", "DEFAULT_QUANT_BACKEND", "quantize_int8", "quant_engine", "frozen_graph", "half_precision",
     "prune_unstructured",
@@ -48,7 +49,7 @@ __all__ = [
     "Variant", "count_params", "time_variants", "shap_importance", "shap_values", "rank_agreement",
     # the whole run, its table and what it says
     "supported", "compress_run", "TradeoffTable", "pareto_front", "pick_variant", "fastest_honest", "headline",
-    "int8_note", "slow_notes",
+    "selection_note", "int8_note", "slow_notes",
     "reasons_note", "times",
     # the story's short list: only what it shows, the fastest exporter that passes parity, the fastest honest pick
     "compress_shortlist", "export_torch_fastest", "story_versions", "LOSS_BUDGET_POINTS",

@@ -1,5 +1,6 @@
 """What to try and what to try it on: `CompressOptions` (the knobs and their checks), `Head` (raw outputs to
-predictions) and `CompressData` (the run's split after its own fitted preprocessing, as float32 rows)."""
+predictions) and `CompressData` (the run's split after its own fitted preprocessing, as float32 rows, with
+validation rows held out of the training split to choose a variant on)."""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
@@ -73,13 +74,17 @@ class Head:
 
 @dataclass
 class CompressData:
-    """The run's split after its own (fitted) preprocessing, as float32 rows."""
+    """The run's split after its own (fitted) preprocessing, as float32 rows. `X_val` / `y_val` are validation rows
+    carved from the training split: no variant is fitted on them, and the pick reads its score change there, so the
+    test rows choose nothing."""
 
     X_train: np.ndarray
     y_train: np.ndarray      # class indices (classification) or standardised targets (regression, MLP)
     X_test: np.ndarray
     y_test: np.ndarray       # raw test labels / values
     head: Head
+    X_val: np.ndarray | None = None
+    y_val: np.ndarray | None = None     # raw validation labels / values
 
 
 def _dense32(X) -> np.ndarray:
@@ -87,11 +92,36 @@ def _dense32(X) -> np.ndarray:
     return np.ascontiguousarray(np.asarray(X, dtype=np.float32))
 
 
-def prepare_data(pipeline, split) -> CompressData:
-    """Transform the run's train/test rows with the pipeline's fitted preprocessing (nothing is refitted)."""
+#: share of the training rows held out to choose a variant (at least MIN_VALIDATION_ROWS when there are enough)
+VALIDATION_SHARE = 0.2
+MIN_VALIDATION_ROWS = 20
+
+
+def validation_rows(y, seed: int = DEFAULT_SEED) -> np.ndarray:
+    """Boolean mask of the training rows held out to choose a variant: a seeded, stratified (when every class has
+    two rows) VALIDATION_SHARE of them; none when the split is too small to spare MIN_VALIDATION_ROWS."""
+    from sklearn.model_selection import train_test_split
+    n = len(y)
+    size = max(MIN_VALIDATION_ROWS, int(round(VALIDATION_SHARE * n)))
+    mask = np.zeros(n, dtype=bool)
+    if n < 3 * MIN_VALIDATION_ROWS:
+        return mask
+    labels = pd.Series(np.asarray(y)).astype(str)
+    counts = labels.value_counts()
+    stratify = labels if len(counts) <= size and counts.min() >= 2 and len(counts) < n - size else None
+    _fit, held = train_test_split(np.arange(n), test_size=size, random_state=seed, stratify=stratify)
+    mask[held] = True
+    return mask
+
+
+def prepare_data(pipeline, split, seed: int = DEFAULT_SEED) -> CompressData:
+    """Transform the run's train/test rows with the pipeline's fitted preprocessing (nothing is refitted) and hold
+    out validation rows from the training split (`validation_rows`) that no variant is fitted on."""
     prep, model = pipeline.named_steps["prep"], pipeline.named_steps["model"]
-    X_train, X_test = _dense32(prep.transform(split.X_train)), _dense32(prep.transform(split.X_test))
-    y_train, y_test = np.asarray(split.y_train), np.asarray(split.y_test)
+    X_all, X_test = _dense32(prep.transform(split.X_train)), _dense32(prep.transform(split.X_test))
+    y_all, y_test = np.asarray(split.y_train), np.asarray(split.y_test)
+    held = validation_rows(y_all, seed)
+    X_train, y_train = X_all[~held], y_all[~held]
     if hasattr(model, "classes_"):
         head = Head("classification", classes=np.asarray(model.classes_))
         y_enc = pd.Index(head.classes).get_indexer(y_train).astype(np.int64)
@@ -100,4 +130,5 @@ def prepare_data(pipeline, split) -> CompressData:
         scale = float(np.ravel(getattr(model, "y_scale_", [1.0]))[0])
         head = Head("regression", y_mean=mean, y_scale=scale)
         y_enc = ((y_train.astype(np.float64) - mean) / scale).astype(np.float32)
-    return CompressData(X_train, y_enc, X_test, y_test, head)
+    X_val, y_val = (X_all[held], y_all[held]) if held.any() else (None, None)
+    return CompressData(np.ascontiguousarray(X_train), y_enc, X_test, y_test, head, X_val, y_val)

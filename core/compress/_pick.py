@@ -6,9 +6,10 @@ What to ship is the fastest honest deployment: the best measured batch-1 latency
 among the variants that keep the score within the accuracy budget (`fastest_honest`, `pick_variant`); when
 PyTorch's own int8 falls short of 2× per request, `int8_note` says why on this CPU.
 
-The pick never looks at the test rows: its accuracy limit reads the score change on the training rows
-(``train_delta_points``); the chosen variant's test score is then reported as measured once. Tables saved before
-training-row scores existed fall back to the test change, and the sentence says so."""
+The pick never looks at the test rows: its accuracy limit reads the score change on validation rows held out of
+the training split (``val_delta_points``; no variant was fitted on them); the chosen variant's test score is then
+reported as measured once (`selection_note` says both for the page). Tables saved earlier read what they have —
+the training-row change (rows the model was fitted on), else the test change — and their sentences say so."""
 from __future__ import annotations
 
 import numpy as np
@@ -49,8 +50,33 @@ def _named(row: dict) -> str:
 
 
 def _change_key(table: TradeoffTable) -> str:
-    """The score change the pick reads: on the training rows when the table has them, else on the test rows."""
-    return "train_delta_points" if all("train_delta_points" in r for r in table.rows) else "delta_points"
+    """The score change the pick reads: on the validation rows; in tables saved before those, on the training rows,
+    else on the test rows."""
+    for key in ("val_delta_points", "train_delta_points"):
+        if all(key in r for r in table.rows):
+            return key
+    return "delta_points"
+
+
+def _basis(table: TradeoffTable) -> str:
+    """The rows the pick read, in words."""
+    return {"val_delta_points": f"{table.val_rows} validation rows", "train_delta_points": "training rows"}.get(
+        _change_key(table), f"{table.test_rows} test rows")
+
+
+def selection_note(table: TradeoffTable) -> str:
+    """How the recommended variant was chosen and what its test figures are, for the page's caption."""
+    change = _change_key(table)
+    if change == "val_delta_points":
+        return (f"Chosen on {table.val_rows} validation rows held out of the training split (no variant was "
+                "fine-tuned, distilled or refitted on them, though the original model, trained earlier, saw them); "
+                f"measured once on {table.test_rows} unseen test rows.")
+    if change == "train_delta_points":
+        return ("This table was measured before validation rows were held out: its pick read the score on the "
+                f"training rows the model was fitted on; measured once on {table.test_rows} unseen test rows. "
+                "Compress again for a pick made on held-out rows.")
+    return (f"This table has neither validation nor training-row scores, so the {table.test_rows} test rows chose "
+            "the pick: expect a little less on new data. Compress again for a pick made on held-out rows.")
 
 
 def _fastest(rows: list[dict]) -> dict:
@@ -63,7 +89,7 @@ def pick_variant(table: TradeoffTable, max_bytes: float | None = None, max_ms: f
     """The variant to ship under a budget (the fastest at batch 1 among those meeting every limit, whichever engine
     runs it; ties go to the smaller file) and one sentence why."""
     change = _change_key(table)
-    on_train = change == "train_delta_points"
+    held_out = change != "delta_points"
     limits = {"size": (lambda r: r["bytes"], max_bytes), "latency": (lambda r: r["b1_ms"], max_ms),
               "accuracy loss": (lambda r: -r[change], max_loss_points)}
 
@@ -79,10 +105,10 @@ def pick_variant(table: TradeoffTable, max_bytes: float | None = None, max_ms: f
     loss = -best[change]
     words = f"loses {loss:.1f} points of {table.metric}" if loss > 0.05 else \
         f"keeps {table.metric} within 0.1 point" if loss > -0.05 else f"gains {-loss:.1f} points of {table.metric}"
-    where = ("on the training rows (the test rows chose nothing); on the "
+    where = (f"on the {_basis(table)} (the test rows chose nothing); on the "
              f"{table.test_rows} test rows, measured once, it {_points(-best['delta_points'], table.metric)}"
-             if on_train else f"on the {table.test_rows} test rows (this table has no training-row scores, so the "
-                              "test rows chose it: expect a little less on new data)")
+             if held_out else f"on the {table.test_rows} test rows (this table has no validation or training-row "
+                              "scores, so the test rows chose it: expect a little less on new data)")
     original = table.rows[0]
     return best, (f"Ship {_named(best)}: it answers one request fastest of the {len(ok)} "
                   f"variants within your limits ({best['b1_ms']:.3f} ms, "
@@ -93,7 +119,7 @@ def pick_variant(table: TradeoffTable, max_bytes: float | None = None, max_ms: f
 
 def fastest_honest(table: TradeoffTable, max_loss_points: float = 1.0) -> dict | None:
     """The deployment to recommend by default: the best measured batch-1 latency, whichever engine runs it (the
-    original included), among the variants whose score on the training rows dropped by at most
+    original included), among the variants whose score on the validation rows dropped by at most
     `max_loss_points` (the test rows choose nothing). None when the table has no such row."""
     change = _change_key(table)
     ok = [r for r in table.rows if r.get(change, -np.inf) >= -max_loss_points]
@@ -110,8 +136,7 @@ def headline(table: TradeoffTable, max_loss_points: float = 1.0) -> str:
     best = fastest_honest(table, max_loss_points)
     original = table.rows[0]
     name = original["variant"]
-    on_train = _change_key(table) == "train_delta_points"
-    rows = "training rows" if on_train else f"{table.test_rows} test rows"
+    rows = _basis(table)
     if best is None:
         return (f"Every variant lost more than {max_loss_points:g} point of {table.metric} on the {rows}; on this "
                 f"model, keep '{name}'.")

@@ -84,6 +84,7 @@ def _compress(run_id: str, options: CompressOptions, pipeline, split, store, pro
     import torch
     table = TradeoffTable(run_id=run_id, family=fam, task=data.head.task, metric=metric, baseline=baseline, rows=rows,
                           threads=options.threads, cpu=cpu_info(), options=options.to_dict(), test_rows=len(data.X_test),
+                          val_rows=0 if data.X_val is None else len(data.X_val),
                           seconds=time.perf_counter() - start, torch_version=torch.__version__,
                           ort_version=onnxruntime.__version__)
     table.notes = slow_notes(table) + [note for note in [reasons_note(table)] if note]

@@ -5,8 +5,8 @@ compressed versions most likely to ship (int8 through ONNX Runtime for a network
 ensembles through ONNX Runtime, for a tree ensemble); exports a network with the fastest exporter whose parity
 check passes (`export_torch_fastest`: TorchScript, ~0.05 s, else the dynamo exporter, ~1.3 s); times every variant
 on a quiet moment (a `before_timing` hook lets a caller finish concurrent work first); shows with `story_versions`
-the fastest honest deployment (`fastest_honest`: the best batch-1 time whose score on the training rows moved by at
-most a point, whichever engine; the test rows choose nothing) and the smallest file within the same budget and checks "same reasons" with SHAP on the versions it shows only. The table is saved as the run's
+the fastest honest deployment (`fastest_honest`: the best batch-1 time whose score on the validation rows held out
+of the training split moved by at most a point, whichever engine; the test rows choose nothing) and the smallest file within the same budget and checks "same reasons" with SHAP on the versions it shows only. The table is saved as the run's
 compression result, so the Compress page and the report show what the story measured.
 """
 from __future__ import annotations
@@ -30,7 +30,7 @@ from core.compress._timing import cpu_info, time_variants
 from core.compress._trees import TREE_FAMILIES, _tree_settings
 from core.compress._variant import Variant, _attach_onnx, _sklearn_variant, _slug, _torch_variant
 
-#: how much the training-row score may drop (in points) for a variant to be chosen
+#: how much the validation-row score may drop (in points) for a variant to be chosen
 LOSS_BUDGET_POINTS = 1.0
 
 
@@ -59,7 +59,7 @@ def export_torch_fastest(net, n_features: int, path: Path, X_check: np.ndarray,
 def story_versions(table: TradeoffTable, max_loss_points: float = LOSS_BUDGET_POINTS) -> tuple[dict | None,
                                                                                              dict | None]:
     """The versions the story shows: (the fastest honest deployment, `fastest_honest`: the best batch-1 time within
-    the budget on the training rows, whichever engine, the original included; the smallest file within the same
+    the budget on the validation rows, whichever engine, the original included; the smallest file within the same
     budget when it is smaller than that one, else None). The test rows choose nothing."""
     fastest = fastest_honest(table, max_loss_points)
     change = _change_key(table)
@@ -209,5 +209,6 @@ def _table(run_id, family, data, metric, baseline, rows, options, start) -> Trad
     import torch
     return TradeoffTable(run_id=run_id, family=family, task=data.head.task, metric=metric, baseline=baseline,
                          rows=rows, threads=options.threads, cpu=cpu_info(), options=options.to_dict() | {"shortlist": True},
-                         test_rows=len(data.X_test), seconds=time.perf_counter() - start,
+                         test_rows=len(data.X_test), val_rows=0 if data.X_val is None else len(data.X_val),
+                         seconds=time.perf_counter() - start,
                          torch_version=torch.__version__, ort_version=onnxruntime.__version__)

@@ -1,6 +1,6 @@
 """The trade-off table: one row per variant scored on the same test split (size on disk and gzipped, latency
-median and p90, the run's metric, agreement with the original, ONNX parity), ratios against the fastest fp32
-baseline, and `TradeoffTable`, the result saved with the run."""
+median and p90, the run's metric, agreement with the original, ONNX parity) and on the validation rows the pick
+reads, ratios against the fastest fp32 baseline, and `TradeoffTable`, the result saved with the run."""
 from __future__ import annotations
 
 import gzip
@@ -32,6 +32,7 @@ class TradeoffTable:
     options: dict
     test_rows: int
     seconds: float = 0.0
+    val_rows: int = 0             # validation rows the pick read (0: a table saved before they existed)
     notes: list[str] = field(default_factory=list)
     torch_version: str = ""
     ort_version: str = ""
@@ -63,14 +64,6 @@ def _scores(head: Head, y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, flo
     return {"r2": float(r2_score(y_true, y_pred)), "mae": float(mean_absolute_error(y_true, y_pred))}
 
 
-def _raw_train_labels(data: CompressData) -> np.ndarray:
-    """The training targets as labels / values (CompressData keeps them encoded for fitting)."""
-    head = data.head
-    if head.task == "classification":
-        return head.classes[data.y_train]
-    return data.y_train.astype(np.float64) * head.y_scale + head.y_mean
-
-
 def _agreement(head: Head, original: np.ndarray, pred: np.ndarray) -> float:
     """Share of test rows with the original's label; for regression, R² of the variant against the original."""
     if head.task == "classification":
@@ -97,9 +90,11 @@ def _row(v: Variant, data: CompressData, timing: dict,
     row["throughput_rows_s"] = 256.0 / (row["b256_ms"] / 1e3)
     row["noisy"] = bool(row["b1_p90_ms"] > 2 * row["b1_ms"] or row["b256_p90_ms"] > 2 * row["b256_ms"])
     row.update(_scores(data.head, data.y_test, pred))
-    # the same scores on the training rows: what the budget pick reads, so the test rows choose nothing
-    train_pred = data.head.predict(v.run(data.X_train), scaled=v.scaled)
-    row.update({f"train_{k}": s for k, s in _scores(data.head, _raw_train_labels(data), train_pred).items()})
+    # the same scores on the validation rows (held out of the training split, fitted on by no variant): what the
+    # pick reads, so the test rows choose nothing
+    if data.X_val is not None:
+        val_pred = data.head.predict(v.run(data.X_val), scaled=v.scaled)
+        row.update({f"val_{k}": s for k, s in _scores(data.head, data.y_val, val_pred).items()})
     row["agreement"] = 1.0 if original_pred is None else _agreement(data.head, original_pred, pred)
     row["onnx_file"] = v.onnx_file
     row["parity_max_abs_diff"] = v.parity["max_abs_diff"] if v.parity else None
@@ -129,7 +124,7 @@ def _add_ratios(rows: list[dict], metric: str) -> str:
         r["speed_b256_x"] = base["b256_ms"] / r["b256_ms"]
         sign = -1.0 if metric in ("mae", "rmse") else 1.0
         r["delta_points"] = sign * (r[metric] - original) * (100.0 if metric != "mae" else 1.0)
-        if f"train_{metric}" in r:
-            r["train_delta_points"] = sign * (r[f"train_{metric}"] - rows[0][f"train_{metric}"]) * \
+        if f"val_{metric}" in r:
+            r["val_delta_points"] = sign * (r[f"val_{metric}"] - rows[0][f"val_{metric}"]) * \
                 (100.0 if metric != "mae" else 1.0)
     return base["variant"]

@@ -16,8 +16,9 @@
   ``PrepOptions`` -> ``build_preprocessor`` (a ColumnTransformer over the plan's columns, fitted on training
   rows only, with ``IQRClipper`` / ``DateParts``) and ``split_dataset`` (``Split``). Infinite numbers are
   treated as missing when a data set is made.
-- Labels: human names and units for columns (``load_labels``, ``save_labels``, ``display_names``), applied
-  at display time to sentences and figures (``relabel_text``, ``relabel_figure``).
+- Labels: human names and units for columns (``load_labels``, ``save_labels``, ``display_names``), per owner,
+  applied at display time to sentences and figures (``relabel_text``, ``relabel_figure``); names for classes that
+  are bare codes (``bare_codes``, ``load_class_names``, ``save_class_names``), shown through ``class_name``.
 - Charts: ``core.data.charts`` (profile, target, distributions, correlations, cleaning before/after, images).
 - Images: an image set is a ``Dataset`` with ``image_shape`` and one column per pixel (``is_image``,
   ``image_geometry``, ``images_of``, ``make_image_dataset``); built-ins ``IMAGE_BUILTINS`` (``"images:mnist"``…,
@@ -29,7 +30,8 @@
 # Imported now: plain Python and NumPy (every page reads these). The rest load pandas or scikit-learn, so they are
 # imported on first use (`_LAZY`): importing this package, as every page does, stays light.
 from core.data._builtin import BUILTINS, DEFAULT_DATASET, load_builtin
-from core.data._labels import display_names, load_labels, relabel_figure, relabel_text, save_labels
+from core.data._labels import (bare_codes, class_name, display_names, load_class_names, load_labels, relabel_figure,
+                               relabel_text, save_class_names, save_labels)
 from core.data._options import IMPUTERS, SCALERS, PrepOptions
 from core.data._augment import FLIPS, Augment, augment_batch
 from core.data._augment import preview as augment_preview
@@ -51,7 +53,8 @@ __all__ = [
     "profile", "Profile", "preview_cleaning", "CleaningPreview",
     "PrepOptions", "IMPUTERS", "SCALERS", "IQRClipper", "DateParts", "build_preprocessor", "split_dataset", "Split",
     # labels
-    "load_labels", "save_labels", "display_names", "relabel_text", "relabel_figure",
+    "load_labels", "save_labels", "display_names", "relabel_text", "relabel_figure", "bare_codes", "class_name",
+    "load_class_names", "save_class_names",
     # images: sets, zip uploads, augmentation
     "IMAGE_BUILTINS", "is_image", "image_geometry", "images_of", "flat_pixels", "pixel_columns", "pixel_range",
     "make_image_dataset", "image_set_options", "save_image_upload", "resize_images", "read_image_zip",

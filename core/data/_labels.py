@@ -1,12 +1,19 @@
 """Human labels and units for a data set's columns, given once and used by every chart and sentence.
 
-Labels are stored per data set under MODELDECK_HOME/labels/ (JSON); built-in data sets ship defaults. Figures and
-sentences are relabelled at display time (`relabel_figure`, `relabel_text`), so models keep their original column
-names and saved runs stay valid when labels change.
+Labels are stored per data set and per owner (the run store's owner string: a signed-in user or a browser) under
+MODELDECK_HOME/labels/<owner>/ (JSON), so one person's edits never change another's charts; someone who gave none
+sees the built-in defaults only. Without an owner (the command line, runs made before ownership) the unowned file
+MODELDECK_HOME/labels/<key>.json is read. Figures and sentences are relabelled at display time (`relabel_figure`,
+`relabel_text`), so models keep their original column names and saved runs stay valid when labels change.
+
+Class names: a classification target whose classes are bare codes (0/1, small integers) gets a name per code
+(`save_class_names`), stored in the same file; `class_name` is the one function every view that shows a class
+calls.
 """
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import re
 from functools import lru_cache
@@ -26,34 +33,88 @@ DEFAULT_LABELS: dict[str, dict[str, tuple[str, str]]] = {
 }
 
 
-def _path(dataset_key: str) -> Path:
+def _path(dataset_key: str, owner: str | None = None) -> Path:
     safe = re.sub(r"[^A-Za-z0-9_.-]", "_", dataset_key)
-    return home() / "labels" / f"{safe}.json"
+    if owner is None:
+        return home() / "labels" / f"{safe}.json"
+    return home() / "labels" / hashlib.sha256(owner.encode()).hexdigest()[:24] / f"{safe}.json"
 
 
-def load_labels(dataset_key: str) -> dict[str, tuple[str, str]]:
-    """column -> (label, unit): the user's labels over the built-in defaults."""
-    labels = dict(DEFAULT_LABELS.get(dataset_key, {}))
-    path = _path(dataset_key)
-    if path.exists():
-        labels.update(_read(path, path.stat().st_mtime_ns))
-    return labels
+def _stored(dataset_key: str, owner: str | None) -> dict:
+    """{"columns": {column: (label, unit)}, "classes": {code: name}} as stored (empty when nothing is)."""
+    path = _path(dataset_key, owner)
+    if not path.exists():
+        return {"columns": {}, "classes": {}}
+    return _read(path, path.stat().st_mtime_ns)
 
 
 @lru_cache(maxsize=64)
-def _read(path, mtime_ns: int) -> dict[str, tuple[str, str]]:
-    """The stored labels file, read once per version (every chart and caption asks for it)."""
-    return {c: (v[0], v[1]) for c, v in json.loads(path.read_text(encoding="utf-8")).items()}
+def _read(path, mtime_ns: int) -> dict:
+    """The stored labels file, read once per version (every chart and caption asks for it). Files written before
+    class names existed hold the column labels only."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    if "columns" not in data or not isinstance(data["columns"], dict):
+        data = {"columns": data, "classes": {}}
+    return {"columns": {c: (v[0], v[1]) for c, v in data["columns"].items()},
+            "classes": {str(k): str(v) for k, v in dict(data.get("classes") or {}).items()}}
 
 
-def save_labels(dataset_key: str, labels: dict[str, tuple[str, str]], columns: list[str]) -> None:
-    """Store labels for known columns; empty labels fall back to the column name."""
+def _write(dataset_key: str, owner: str | None, columns: dict, classes: dict) -> None:
+    atomic_write(_path(dataset_key, owner), json.dumps({"columns": columns, "classes": classes}, indent=1))
+
+
+def load_labels(dataset_key: str, owner: str | None = None) -> dict[str, tuple[str, str]]:
+    """column -> (label, unit): `owner`'s labels over the built-in defaults."""
+    return dict(DEFAULT_LABELS.get(dataset_key, {})) | _stored(dataset_key, owner)["columns"]
+
+
+def save_labels(dataset_key: str, labels: dict[str, tuple[str, str]], columns: list[str],
+                owner: str | None = None) -> None:
+    """Store `owner`'s labels for known columns; empty labels fall back to the column name."""
     unknown = sorted(set(labels) - set(columns))
     if unknown:
         raise ModelDeckError(f"These columns are not in the data set: {', '.join(unknown)}.")
     clean = {c: (str(label).strip(), str(unit).strip()) for c, (label, unit) in labels.items()
              if str(label).strip() or str(unit).strip()}
-    atomic_write(_path(dataset_key), json.dumps(clean, indent=1))
+    _write(dataset_key, owner, clean, _stored(dataset_key, owner)["classes"])
+
+
+# ---------------------------------------------------------------- class names
+MAX_CLASS_NAME = 60
+
+
+def bare_codes(classes) -> bool:
+    """Whether class labels are bare integer codes (0/1, or small integers such as 1-9) rather than words."""
+    labels = [str(c).strip() for c in classes]
+    return bool(labels) and all(re.fullmatch(r"-?\d{1,3}(\.0)?", label) for label in labels)
+
+
+def load_class_names(dataset_key: str, owner: str | None = None) -> dict[str, str]:
+    """code -> name given by `owner` for the target's classes ({} when none were given)."""
+    return dict(_stored(dataset_key, owner)["classes"])
+
+
+def save_class_names(dataset_key: str, names: dict, classes, owner: str | None = None) -> None:
+    """Store `owner`'s names for the target's classes (blank: the code stays). Names must be unique and differ
+    from the other classes' codes, so no two classes read alike."""
+    known = {str(c) for c in classes}
+    unknown = sorted(set(map(str, names)) - known)
+    if unknown:
+        raise ModelDeckError(f"These classes are not in the target: {', '.join(unknown)}.")
+    clean = {str(code): str(name).strip() for code, name in names.items() if str(name or "").strip()}
+    long = [n for n in clean.values() if len(n) > MAX_CLASS_NAME]
+    if long:
+        raise ModelDeckError(f"Keep class names under {MAX_CLASS_NAME} characters ('{long[0][:20]}…' is longer).")
+    shown = [clean.get(c, c) for c in sorted(known)]
+    if len(set(shown)) < len(shown):
+        raise ModelDeckError("Two classes would read the same: give every class its own name.")
+    _write(dataset_key, owner, _stored(dataset_key, owner)["columns"], clean)
+
+
+def class_name(value, names: dict[str, str] | None) -> str:
+    """How a class is shown: its given name, else the label itself. Every view that shows a class calls this."""
+    label = str(value)
+    return (names or {}).get(label, label)
 
 
 def display_names(labels: dict[str, tuple[str, str]]) -> dict[str, str]:

@@ -13,7 +13,7 @@ sentence ("… measured once on 114 unseen rows"). Reports saved before these fi
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -41,6 +41,16 @@ class MetricReport:
     test_ci: dict[str, tuple[float, float]] = field(default_factory=dict)   # bootstrap 95% interval per metric
     selection: str = ""             # how this model was chosen, e.g. "chosen by 5-fold cross-validation"
     cv_folds: int = 0
+
+    def named(self, names: dict[str, str] | None) -> "MetricReport":
+        """The same report with its classes shown by the names given for bare codes (`core.data.class_name`), for
+        display only: predictions still carry the codes."""
+        if not names or self.labels is None:
+            return self
+        from core.data import class_name
+        return replace(self, labels=[class_name(label, names) for label in self.labels],
+                       per_class=[{**row, "label": class_name(row["label"], names)} for row in self.per_class],
+                       positive_label=None if self.positive_label is None else class_name(self.positive_label, names))
 
     # ---- honest labels ----
     def interval_text(self, metric: str | None = None, pct: bool | None = None) -> str:

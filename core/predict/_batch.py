@@ -8,7 +8,7 @@ model (Tree, Linear, Deep, else Permutation SHAP); the model-agnostic explainers
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -38,6 +38,7 @@ class BatchResult:
     reasons_method: str = ""             # the SHAP explainer's title ("" when no reasons were computed)
     reasons_rows: int = 0
     note: str = ""
+    positive_label: str | None = None    # the class a two-class chart is about (set when classes are renamed)
 
     @property
     def n_rows(self) -> int:
@@ -57,6 +58,24 @@ class BatchResult:
         counts = pd.Series(self.labels[self.predicted]).value_counts()
         shares = ", ".join(f"{n:,} '{label}' ({n / done:.0%})" for label, n in counts.items())
         return f"{head}: {shares}."
+
+
+    def named(self, names: dict[str, str] | None) -> "BatchResult":
+        """A copy with the classes shown by the names given for bare codes (`core.data.class_name`): the predicted
+        column's values, the probability columns' titles, the chart and the summary."""
+        if not names or self.classes is None:
+            return self
+        from core.data import class_name
+        from core.evaluate import default_positive_label
+        renamed = {f"probability of '{c}'": f"probability of '{class_name(c, names)}'" for c in self.classes}
+        labels = self.labels.copy()
+        labels[self.predicted] = [class_name(v, names) for v in labels[self.predicted]]
+        table = self.table.copy()
+        table[self.prediction_columns[0]] = labels
+        table = table.rename(columns=renamed)
+        return replace(self, table=table, prediction_columns=[renamed.get(c, c) for c in self.prediction_columns],
+                       classes=[class_name(c, names) for c in self.classes], labels=labels,
+                       positive_label=class_name(default_positive_label(self.classes), names))
 
 
 def reason_engine(pipeline, X_train: pd.DataFrame, task: str, target: str, seed: int = 0) -> ShapEngine:

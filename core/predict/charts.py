@@ -41,7 +41,7 @@ def predictions_figure(result: BatchResult) -> go.Figure:
         fig.update_yaxes(title="rows")
         return style(fig, f"Predicted {result.target} of the {int(done.sum()):,} new rows", showlegend=False)
     if len(result.classes) == 2 and result.proba is not None and np.isfinite(result.proba[done]).all():
-        positive = default_positive_label(result.classes)
+        positive = result.positive_label or default_positive_label(result.classes)
         fig = go.Figure(go.Histogram(x=result.proba[done, result.classes.index(positive)], xbins=dict(start=0, end=1.0001, size=0.05),
                                      marker_color=PALETTE[0]))
         fig.update_xaxes(title=f"probability of '{positive}'", tickformat=".0%", range=[0, 1])

@@ -33,6 +33,7 @@ class Evidence:
     risky_inputs: dict[str, str] | None = None          # input column -> why it names rows (identifier, code)
     wide_one_hot: dict[str, int] | None = None          # one-hot encoded input column -> its number of values
     leaderboard: list[dict] | None = None               # other runs trained alongside: {"run", "title", "cv_mean"}
+    class_names: dict[str, str] | None = None           # class code -> the name its owner gave (bare codes)
 
 
 def worst_column(scores: dict[str, float] | None, keep) -> tuple[str, float] | None:

@@ -294,7 +294,9 @@ def run_evidence(run, store) -> Evidence:
     from core.evaluate import MetricReport
     dataset = load_dataset(run.dataset_key)
     from core.data import PrepOptions
-    ev = evidence_for(dataset, MetricReport.from_dict(run.metrics), run.history, PrepOptions.from_dict(run.prep))
+    from core.data import load_class_names
+    ev = evidence_for(dataset, MetricReport.from_dict(run.metrics), run.history, PrepOptions.from_dict(run.prep),
+                      class_names=load_class_names(run.dataset_key, run.owner))
     for name, gather in (("importance_agreement", lambda: _importance_agreement(run, store, dataset)),
                          ("leaderboard", lambda: leaderboard_evidence(run, store)),
                          ("compression_pick", lambda: _compression_pick(run, store)),

@@ -211,7 +211,7 @@ def build_card(run_id: str, store=None) -> str:
     run = store.get(run_id)
     made = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     return render(f"Model card: {run.name}", f"ModelDeck model card · run {run.id} · {made}",
-                  card_sections(run, store), display_names(load_labels(run.dataset_key)))
+                  card_sections(run, store), display_names(load_labels(run.dataset_key, run.owner)))
 
 
 def write_card(run_id: str, out: Path | str, store=None) -> Path:

@@ -38,19 +38,22 @@ def high_cardinality(ev: Evidence, limit: int = 15) -> Advice | None:
 
 
 def bare_code_labels(ev: Evidence) -> Advice | None:
-    """Class labels like 0/1 say nothing to a reader: ask for their names once."""
-    if ev.task != "classification" or not ev.class_counts:
+    """Class labels like 0/1 (or small integers) say nothing to a reader: ask for their names once. Quiet once
+    every class has a name (given on the Data page, stored with the data set's labels)."""
+    from core.data import bare_codes
+    if ev.task != "classification" or not ev.class_counts or not bare_codes(ev.class_counts):
         return None
-    labels = [str(label) for label in ev.class_counts]
-    if not all(label.lstrip("-").isdigit() for label in labels):
+    labels = sorted((str(label) for label in ev.class_counts), key=float)
+    unnamed = [label for label in labels if label not in (ev.class_names or {})]
+    if not unnamed:
         return None
-    shown = ", ".join(f"'{label}'" for label in sorted(labels)[:5])
+    shown = ", ".join(f"'{label}'" for label in unnamed[:5])
     return Advice("bare_code_labels", "info",
-                  f"The classes are bare codes ({shown}): every sentence and chart will say '{labels[0]}' where a "
-                  "reader needs a word.",
-                  "Recode the target with names (e.g. 0 → 'died', 1 → 'survived') before uploading, so captions, "
-                  "charts and the report say what each class means.",
-                  {"classes": len(labels), "labels": shown}, "Data → Target")
+                  f"The classes are bare codes without names ({shown}): every sentence and chart will say "
+                  f"'{unnamed[0]}' where a reader needs a word.",
+                  "Name the classes once on the Data page (e.g. 0 → 'died', 1 → 'survived'): the confusion matrix, "
+                  "the scores per class, the story and the predictions then say the names.",
+                  {"classes": len(labels), "unnamed": len(unnamed), "labels": shown}, "Data → Class names")
 
 
 def better_model_available(ev: Evidence, margin: float = 0.01) -> Advice | None:

@@ -219,7 +219,7 @@ def build_report(run_id: str, store=None) -> str:
     made = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     from core.data import display_names, load_labels
     return render(f"{run.name}", f"ModelDeck report · run {run.id} · {made}", [s for s in sections if s],
-                  display_names(load_labels(run.dataset_key)))
+                  display_names(load_labels(run.dataset_key, run.owner)))
 
 
 def write_report(run_id: str, out: Path | str, store=None) -> Path:

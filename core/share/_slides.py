@@ -68,17 +68,23 @@ class Words:
     target: str
     names: dict
     image_shape: tuple | None = None     # pictures: (height, width) of the pixel grid
-
+    classes: dict = field(default_factory=dict)     # class code -> the name its owner gave (bare codes only)
 
     def col(self, column: str) -> str:
         return self.names.get(column, column.replace("_", " "))
 
+    def cls(self, value) -> str:
+        """A class as people read it (its given name, else the label): `core.data.class_name`."""
+        from core.data import class_name
+        return class_name(value, self.classes)
 
-def words_for(dataset) -> Words:
-    from core.data import load_labels
+
+def words_for(dataset, owner: str | None = None) -> Words:
+    """The data set's own words for `owner`: its column labels, the class names given for bare codes."""
+    from core.data import load_class_names, load_labels
     from core.explain import entity_words
     one, many = entity_words(dataset.key)
-    labels = {c: label for c, (label, _unit) in load_labels(dataset.key).items() if label}
+    labels = {c: label for c, (label, _unit) in load_labels(dataset.key, owner).items() if label}
     shape = getattr(dataset, "image_shape", None)
     if shape:        # pixel columns px_<row>_<col>: say where the pixel is (row, column from the top left)
         for column in dataset.features:
@@ -86,7 +92,7 @@ def words_for(dataset) -> Words:
             if len(parts) == 3 and parts[1].isdigit() and parts[2].isdigit() and column not in labels:
                 labels[column] = f"pixel ({int(parts[1]) + 1}, {int(parts[2]) + 1})"
     return Words(one, many, labels.get(dataset.target, dataset.target.replace("_", " ")), labels,
-                 tuple(shape[:2]) if shape else None)
+                 tuple(shape[:2]) if shape else None, load_class_names(dataset.key, owner))
 
 
 def join(items: list[str]) -> str:
@@ -99,7 +105,10 @@ def _yes(label: str) -> bool:
 
 
 def _case(positive: str, words: Words) -> str:
-    """How to name the class a binary problem is about: 'malignant', or the target's label for yes / 1 / true."""
+    """How to name the class a binary problem is about: 'malignant', its given name, or the target's label for
+    yes / 1 / true."""
+    if str(positive) in words.classes:
+        return f"'{words.cls(positive)}'"
     return f"'{words.target}'" if _yes(positive) else f"'{positive}'"
 
 
@@ -211,7 +220,7 @@ def how_good_slide(report, words: Words, guess_mae: float | None = None) -> Stor
         off = conf - np.diag(np.diag(conf))
         if off.sum():
             t, q = np.unravel_index(off.argmax(), off.shape)
-            text += f" The most common mix-up: '{labels[t]}' taken for '{labels[q]}'."
+            text += f" The most common mix-up: '{words.cls(labels[t])}' taken for '{words.cls(labels[q])}'."
     head = f"Right {right} times out of 100 on {words.many} it never saw."
     return StoryStep("how_good", "How good is it?", head, text, figs.icon_figure(groups, words.many),
                      f"{right} / 100", f"right on new {words.many}", notes, technical, "pages/metrics.py")

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from core.common import Progress, atomic_write
+from core.data import load_class_names
 from core.share._ship_slides import advice_slide, already_small_slide, cost_slide, smaller_slide
 from core.share._slides import (Contender, StoryStep, contenders_slide, data_slide, how_good_slide, why_slide,
                                 words_for)
@@ -164,8 +165,8 @@ def run_story(dataset_key: str = "builtin:breast_cancer", progress: Progress | N
     import torch  # noqa: F401  (before any thread: libraries that peek at sys.modules must not see it half-imported)
     with ThreadPoolExecutor(max_workers=3) as pool:
         why = pool.submit(_timed, timings, "why", _explain, best, dataset, folder)
-        advice = pool.submit(_timed, timings, "advice", lambda: advise(evidence_for(dataset, best.report,
-                                                                                    best.history)))
+        advice = pool.submit(_timed, timings, "advice", lambda: advise(evidence_for(
+            dataset, best.report, best.history, class_names=load_class_names(dataset.key, store.owner))))
         shrink = None
         if best.spec.family in SHORTLIST_FAMILIES:      # its clock starts once the other two are done
             shrink = pool.submit(_timed, timings, "smaller", compress_shortlist, run.id, pipeline=best.pipeline,
@@ -179,7 +180,7 @@ def run_story(dataset_key: str = "builtin:breast_cancer", progress: Progress | N
     guess = None if best.task == "classification" else _guess(best.train_pred.y_true, best.test_pred.y_true)
     story.steps = assemble(dataset, best.report, seed=best.prep.seed, network=bool(best.history), guess_mae=guess,
                            board=board, expl=why.result(), table=table, throughputs=throughputs,
-                           advice=advice.result())
+                           advice=advice.result(), owner=store.owner)
     for step in story.steps:
         step.seconds = timings.get(step.key, 0.0)
     story.seconds = time.perf_counter() - start
@@ -198,11 +199,12 @@ def _attempt(fn, *args):
 
 def assemble(dataset, report, *, seed: int, network: bool, guess_mae: float | None = None,
              board: list[Contender] | None = None, folds: int = STORY_FOLDS, expl=None, table=None,
-             throughputs: list | None = None, advice: list | None = None) -> list[StoryStep]:
+             throughputs: list | None = None, advice: list | None = None, owner: str | None = None) -> list[StoryStep]:
     """The slides from plain results; a missing part (no contenders, no explanation, nothing compressed, no serving
-    measurement) leaves its slide out, except that a model with nothing to shrink says so beside its contenders."""
+    measurement) leaves its slide out, except that a model with nothing to shrink says so beside its contenders.
+    Column and class names are `owner`'s."""
     from core.compress import story_versions
-    words = words_for(dataset)
+    words = words_for(dataset, owner)
     steps = [data_slide(dataset, report.n_train, report.n_test, seed, words)]
     if board:
         steps.append(contenders_slide(board, report.primary, report.task, folds, report.n_train, report.n_test, seed,
@@ -251,7 +253,7 @@ def run_slides(run_id: str, store=None) -> list[StoryStep]:
     expl = latest_explanation(folder, split_dataset(dataset, prep)) if run.kind != "recommender" else None
     return assemble(dataset, report, seed=prep.seed, network=bool(run.history), guess_mae=guess, board=board,
                     folds=folds, expl=expl, table=load_result(run_id, store), throughputs=load_throughput(run_id, store),
-                    advice=advise(run_evidence(run, store)))
+                    advice=advise(run_evidence(run, store)), owner=run.owner)
 
 
 def _served_name(pick: dict | None, table) -> str:

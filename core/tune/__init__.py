@@ -8,7 +8,8 @@ it, so any process that knows the study name can join it: `python -m core tune-w
   distributions); `space_table` / `space_from_table` turn it into the table the Tune page edits and back.
 - Objective: the cross-validated score on the training split only (the test split stays unseen), with the
   same folds for every trial; PyTorch MLP trials report epoch scores to a median pruner (state PRUNED).
-- Studies: `create_study`, `load_study`, `delete_study`, `list_studies`.
+- Studies: `create_study`, `load_study`, `delete_study`, `list_studies`; a study made from the app keeps its
+  owner (`study_owner`) and `list_studies(visible_to=…)` lists only that owner's and ownerless ones.
 - Workers: `run_worker` in this process, `start_workers` as background processes. The trial budget is shared by
   all workers of a study (Optuna's MaxTrialsCallback), so a worker that dies leaves its trials to the others;
   its running trial is marked FAIL once its heartbeat stops. `request_stop` / `resume` are cooperative.
@@ -24,7 +25,7 @@ from core.tune._config import (
 )
 from core.tune._space import DEFAULT_RANGES, Dim, SearchSpace, default_space
 from core.tune._table import space_from_table, space_table
-from core.tune._storage import create_study, delete_study, load_study, open_storage
+from core.tune._storage import create_study, delete_study, load_study, open_storage, study_owner
 from core.tune._objective import Objective
 from core.tune._worker import remaining_trials, request_stop, resume, run_worker, start_workers
 from core.tune._status import StudyInfo, TuneStatus, best_so_far, duration, list_studies, study_status
@@ -38,7 +39,7 @@ __all__ = [
     # search spaces
     "DEFAULT_RANGES", "Dim", "SearchSpace", "default_space", "space_from_table", "space_table",
     # studies
-    "create_study", "delete_study", "load_study", "open_storage", "Objective",
+    "create_study", "delete_study", "load_study", "open_storage", "study_owner", "Objective",
     # workers
     "remaining_trials", "request_stop", "resume", "run_worker", "start_workers",
     # status

@@ -21,18 +21,20 @@ def trials_to_reach(curve: list[float], target: float, direction: str, tol: floa
     return None
 
 
-def start_comparison(config: TuneConfig, strategies: tuple[str, ...] = COMPARE_STRATEGIES) -> tuple[str, list[str]]:
-    """One study per strategy with the same space, budget and seed, one worker each. Returns (group, names)."""
+def start_comparison(config: TuneConfig, strategies: tuple[str, ...] = COMPARE_STRATEGIES,
+                     owner: str | None = None) -> tuple[str, list[str]]:
+    """One study per strategy with the same space, budget and seed, one worker each (all `owner`'s). Returns
+    (group, names)."""
     group = uuid.uuid4().hex[:8]
-    names = [create_study(replace(config, strategy=s), group=group) for s in strategies]
+    names = [create_study(replace(config, strategy=s), group=group, owner=owner) for s in strategies]
     for name in names:
         start_workers(name, 1)
     return group, names
 
 
-def group_statuses(group: str, dataset_key: str | None = None) -> dict[str, TuneStatus]:
-    """strategy -> status of each study in a comparison group."""
-    names = [s.name for s in list_studies(dataset_key) if s.group == group]
+def group_statuses(group: str, dataset_key: str | None = None, visible_to: str | None = None) -> dict[str, TuneStatus]:
+    """strategy -> status of each study in a comparison group (`visible_to`: as in `list_studies`)."""
+    names = [s.name for s in list_studies(dataset_key, visible_to) if s.group == group]
     statuses = [study_status(n) for n in names]
     return {s.config.strategy: s for s in sorted(statuses, key=lambda s: list(STRATEGIES).index(s.config.strategy))}
 

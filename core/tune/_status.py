@@ -13,7 +13,7 @@ import numpy as np
 from core.common import ModelDeckError
 from core.models import FAMILIES, ModelSpec
 from core.tune._config import CLOSE, STRATEGIES, Metric, TuneConfig, metric_for
-from core.tune._storage import ATTR, STOP_ATTR, load_study, open_storage
+from core.tune._storage import ATTR, OWNER_ATTR, STOP_ATTR, load_study, open_storage, visible
 from core.tune._worker import worker_alive
 
 
@@ -188,14 +188,16 @@ class StudyInfo:
                 f"trials{group} — {self.name}")
 
 
-def list_studies(dataset_key: str | None = None) -> list[StudyInfo]:
-    """ModelDeck searches in the database, newest first (optionally only those on one data set)."""
+def list_studies(dataset_key: str | None = None, visible_to: str | None = None) -> list[StudyInfo]:
+    """ModelDeck searches in the database, newest first (optionally only those on one data set; with
+    `visible_to`, only that owner's searches and the ones that belong to no one)."""
     import optuna
     infos = []
     for summary in optuna.get_all_study_summaries(open_storage(), include_best_trial=False):
         attrs = summary.user_attrs
         conf = attrs.get(ATTR)
-        if not conf or (dataset_key and conf["dataset_key"] != dataset_key):
+        if not conf or (dataset_key and conf["dataset_key"] != dataset_key) or \
+                not visible(attrs.get(OWNER_ATTR), visible_to):
             continue
         infos.append(StudyInfo(summary.study_name, conf["dataset_key"], conf["space"]["family"], conf["strategy"],
                                conf["metric"], int(conf["budget"]), summary.n_trials, attrs.get("created", ""),

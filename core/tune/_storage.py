@@ -1,7 +1,7 @@
 """Studies on the run database: the Optuna storage on the same SQLAlchemy URL as the runs (with heartbeats, so
 a trial whose worker died is marked FAIL), the strategy's sampler and the median pruner, and creating, loading
 and deleting a study. A study keeps its TuneConfig in the user attribute "modeldeck" (plus "dataset_name",
-"task", "created" and, for a comparison, "group"), which is all another process needs to join it.
+"task", "created", "owner" when a person made it and, for a comparison, "group"), which is all another process needs to join it.
 """
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
 
 ATTR = "modeldeck"              # study user attribute holding the TuneConfig
 STOP_ATTR = "stop_requested"
+OWNER_ATTR = "owner"            # who made the study (the run store's owner string), absent for ownerless ones
 HEARTBEAT_S = 2                 # a running trial writes a heartbeat this often …
 GRACE_S = 20                    # … and is declared lost (FAIL) after this long without one
 WORKER = f"{socket.gethostname()}:{os.getpid()}"    # this process, as trials and worker records name it
@@ -125,8 +126,10 @@ def default_name(config: TuneConfig) -> str:
     return f"{data}-{config.family}-{config.strategy}-{uuid.uuid4().hex[:6]}"
 
 
-def create_study(config: TuneConfig, name: str | None = None, group: str | None = None) -> str:
-    """Validate the configuration, create the study in the database and return its name."""
+def create_study(config: TuneConfig, name: str | None = None, group: str | None = None,
+                 owner: str | None = None) -> str:
+    """Validate the configuration, create the study in the database and return its name. `owner` (as the run
+    store records it) is kept with the study: the Tune page lists and changes a search for its owner only."""
     import optuna
     from core.data import load_dataset
     dataset = load_dataset(config.dataset_key)
@@ -144,7 +147,20 @@ def create_study(config: TuneConfig, name: str | None = None, group: str | None 
     study.set_user_attr("created", now().isoformat())
     if group:
         study.set_user_attr("group", group)
+    if owner:
+        study.set_user_attr(OWNER_ATTR, owner)
     return name
+
+
+def study_owner(name: str) -> str | None:
+    """Who made a search (None for one made before ownership, or from the command line)."""
+    return study_attrs(name).get(OWNER_ATTR)
+
+
+def visible(owner: str | None, visible_to: str | None) -> bool:
+    """Whether a search of `owner` is listed for `visible_to` (None: everyone's): its owner's, and the ones that
+    belong to no one, as for runs."""
+    return visible_to is None or owner is None or owner == visible_to
 
 
 def _check_usable(dataset: "Dataset", config: TuneConfig) -> None:
