@@ -57,6 +57,8 @@ def test_data_page_shows_the_pictures_and_reads_a_zip_of_class_folders(fresh_hom
 def test_train_page_trains_a_cnn_and_compares_augmentation(fresh_home):
     at = open_page("pages/train.py", data=FACES)
     assert_clean(at)
+    processes = next(n for n in at.number_input if n.key == "train_processes")   # the CNN trains over processes
+    assert processes.value == 1 and "DistributedDataParallel" in processes.help
     next(n for n in at.number_input if n.key == "img_cnn_epochs").set_value(3).run()
     button(at, "img_train_go").click().run()
     assert_clean(at)
