@@ -10,8 +10,8 @@ dataset = current_dataset()
 prep = current_prep()
 from ui.images import is_image  # noqa: E402  (issue 13)
 if is_image(dataset):
-    st.info("These are pictures: the search below treats each pixel as a column (the table models). The "
-            "convolutional network is trained and compared on the Train page.", icon=":material/image:")
+    st.info("These are pictures: the search tunes the convolutional network (CNN) by default; the table models "
+            "treat each pixel as a column.", icon=":material/image:")
 caption(f"Find the settings that score best on **{dataset.name}** within a trial budget, and see how the search "
            f"got there. Each setting is scored on training rows held back in turn; the test rows stay unseen. "
            f"Cleaning: {prep.describe()}.")

@@ -57,6 +57,8 @@ def test_data_page_shows_the_pictures_and_reads_a_zip_of_class_folders(fresh_hom
 def test_train_page_trains_a_cnn_and_compares_augmentation(fresh_home):
     at = open_page("pages/train.py", data=FACES)
     assert_clean(at)
+    processes = next(n for n in at.number_input if n.key == "train_processes")   # the CNN trains over processes
+    assert processes.value == 1 and "DistributedDataParallel" in processes.help
     next(n for n in at.number_input if n.key == "img_cnn_epochs").set_value(3).run()
     button(at, "img_train_go").click().run()
     assert_clean(at)
@@ -117,7 +119,33 @@ def test_predict_page_classifies_an_uploaded_picture(cnn_run):
     assert any(c.startswith("The network says") for c in captions)
 
 
-def test_tune_says_how_it_treats_pictures(fresh_home):
-    at = open_page("pages/tune.py", data=FACES)
+def test_tune_searches_the_cnn_on_pictures_and_trains_the_best(fresh_home):
+    from core import tune
+    from core.runs import RunStore
+    from tests.test_tune_page import set_number, wait_done
+    at = open_page("pages/tune.py", data="builtin:digits")
     assert_clean(at)
-    assert any("treats each pixel as a column" in i.value for i in at.info)
+    assert any("tunes the convolutional network (CNN) by default" in i.value for i in at.info)
+    assert next(s for s in at.selectbox if s.key == "tune_family").value == "cnn"
+    for key, value in (("tune_budget", 2), ("tune_folds", 2), ("tune_workers", 1)):
+        set_number(at, key, value)
+    assert any(c.value.startswith("2 trials of 7 tuned setting(s)") and "median pruner" in c.value
+               for c in at.caption)
+    button(at, "tune_start").click().run()
+    assert_clean(at)
+    name = at.session_state["study"]
+    wait_done([name], timeout=180)
+    status = tune.study_status(name)
+    assert status.config.family == "cnn" and status.n_complete + status.n_pruned == 2 and status.n_failed == 0
+    assert 2 <= status.best.params["epochs"] <= 10 and 4 <= status.best.params["width"] <= 32
+    assert status.best.value > 0.3                  # cross-validated accuracy: the CNN learned (chance is 0.1)
+    at.run()
+    assert_clean(at)
+    assert next(m for m in at.metric if m.label == "Trials done").value == "2 / 2"
+    button(at, "tune_train_best").click().run()
+    assert_clean(at)
+    run = RunStore().list()[0]
+    assert run.spec["family"] == "cnn" and run.spec["params"]["width"] == status.best.params["width"]
+    assert run.status == "done"
+
+

@@ -195,6 +195,18 @@ def test_a_second_machine_with_only_the_url_opens_everything(pg_url, tmp_path, m
     assert keys and all(not k.startswith(f"runs/{run.id}/") for k in keys)
 
 
+def test_a_second_machine_lists_and_opens_the_uploaded_image_sets(pg_url, tmp_path, monkeypatch):
+    from core.data import image_set_options, load_dataset, make_image_dataset, save_image_upload
+    pictures = np.random.default_rng(0).integers(0, 256, (12, 6, 6)).astype(np.uint8)
+    shapes = make_image_dataset(pictures, ["round", "square"] * 6, name="Shapes")
+    key = save_image_upload(shapes, owner="ann")                         # machine A
+    _home(tmp_path / "home-b", monkeypatch)                              # machine B: only the URL
+    assert image_set_options(owner="ann")[key] == "Shapes (uploaded images)"
+    assert key not in image_set_options(owner="bob")                     # the owners travel with it
+    again = load_dataset(key)
+    assert again.image_shape == (6, 6) and again.frame.equals(shapes.frame)
+
+
 def test_files_in_parts_newer_versions_and_work_folders(pg_url, tmp_path, monkeypatch):
     from core.common import ModelDeckError, _blobs, atomic_write, fetch_shared, fetch_shared_tree
     monkeypatch.setattr(_blobs, "PART_BYTES", 1000)

@@ -27,6 +27,7 @@ def test_report_is_self_contained_and_complete(saved_run, tmp_path):
     assert not re.search(r"""<(script|link|img)[^>]+(src|href)=["']?https?:""", text)   # nothing fetched from outside
     for heading in ("In plain words", "The data", "How good is the model?", "Advice", "Reproduce it"):
         assert f"<h2>{heading}</h2>" in text
+    assert "<h2>The pictures</h2>" not in text                                # a table: no picture section
     assert "The model is right" in text and "scikit-learn" in text and f"python -m core train --from-run {saved_run.id}" in text  # issue 11
     assert text.count("Plotly.newPlot") >= 5
 

@@ -1,10 +1,14 @@
 """The one-minute story (issues 15 and 17): its slides on every built-in data set (a picture and a number each, no
 jargon, plain English by Flesch reading ease, headlines that agree with their numbers), the report's summary, the
-`python -m core story` command, and the home page's cards and presentation mode (AppTest)."""
+`python -m core story` command, the home page's cards and presentation mode (AppTest), and on pictures (issue 13) the
+picture story on digits and the picture sections of the report of its CNN run."""
 from __future__ import annotations
 
 import json
+import re
 
+import numpy as np
+import plotly.graph_objects as go
 import pytest
 
 from core.data import BUILTINS
@@ -185,3 +189,41 @@ def test_every_page_opens_with_a_caption_in_plain_words(page, fresh_home):
     at = open_page(page)
     first = at.caption[0].value if at.caption else ""
     assert first and not jargon_in(first), (page, jargon_in(first), first)
+
+
+# ---------------------------------------------------------------- pictures (issue 13)
+def test_the_story_on_digits_tells_a_picture_story_with_numbers(stories):
+    story = stories["digits"]
+    from core.runs import RunStore
+    from core.share._story import BOARD_FILE
+    keys = [s.key for s in story.steps]
+    assert keys[:4] == ["data", "best_model", "how_good", "why"] and keys[-1] == "advice"
+    assert all(re.search(r"\d", s.number) for s in story.steps), [(s.key, s.number) for s in story.steps]
+    data = story.step("data")
+    assert data.big.startswith("1,797 images, 8 × 8 pixels each")
+    assert any(isinstance(t, go.Image) for t in data.figure.data)            # sample pictures, not bars
+    board = (RunStore().folder(story.run_id) / BOARD_FILE).read_text()
+    assert '"family": "cnn"' in board and '"family": "hist_gb"' not in board
+    assert RunStore().get(story.run_id).spec["family"] == "cnn"             # the picture network won on digits
+    why = story.step("why")
+    assert why.big.startswith("It looks hardest at the ") and why.big.endswith("of each picture.")
+    share = float(why.number.rstrip("%")) / 100
+    heat = np.asarray(why.figure.data[0].z, dtype=float) / 100               # the pixel shares drawn on the slide
+    assert heat.shape == (8, 8) and heat.sum() == pytest.approx(1.0, abs=1e-6)
+    assert 0.1 <= share <= 1.0 and "Integrated Gradients" in why.technical
+    how = story.step("how_good")
+    right = int(how.number.split(" / ")[0])
+    assert right >= 90                                                       # the CNN on 8×8 digits
+
+
+def test_the_report_of_the_cnn_run_shows_the_pictures(stories):
+    story = stories["digits"]
+    from core.share import build_report
+    text = build_report(story.run_id)
+    sections = re.findall(r"<h2>(.*?)</h2>", text)
+    assert sections.index("The data") < sections.index("The pictures") < sections.index("How good is the model?")
+    assert "random pictures of each class (8×8, grey)" in text                    # the sample grid per class
+    assert "The most confident mistakes" in text                               # their heat maps
+    assert "Predicted class" in text and "True class" in text                 # the confusion matrix
+    assert "The story on one page" in sections
+    assert text.count("Plotly.newPlot") >= 6

@@ -13,7 +13,7 @@ from core.models import FAMILIES, IMAGE_FAMILIES, ModelSpec
 from ui._shelf import shelf as shelf_named
 from ui.common import caption, chart, param_widgets, to_json, user_errors
 from ui.images import augment_preview_section, augment_widgets, current_augment
-from ui.training import train_controls, trained_for
+from ui.training import processes_picker, train_controls, trained_for
 
 ALL_FAMILIES = {**IMAGE_FAMILIES, **FAMILIES}
 AUG_PARAMS = tuple(f"aug_{k}" for k in Augment().__dataclass_fields__)
@@ -68,7 +68,7 @@ def _train_one(dataset, prep) -> None:
         spec = ModelSpec.create(family_key, seed=prep.seed, **params)
     estimate = estimate_seconds(dataset, spec, cv_folds)
     train_controls(dataset, spec, prep, cv_folds, estimate=estimate, key="img_train",
-                   note=" (with 5-fold cross-validation)")
+                   note=" (with 5-fold cross-validation)", processes=processes_picker(dataset, family_key))
 
 
 # ---------------------------------------------------------------- two trainings side by side

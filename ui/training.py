@@ -287,7 +287,7 @@ def processes_picker(dataset, family_key: str) -> int:
             persist_state="session",
             help="More than 1: torchrun starts this many processes on this machine and they train one network "
                  "together (PyTorch DistributedDataParallel), each on an equal share of every batch; the batch size is "
-                 "the total, so it must split evenly. It pays off on large tables; on small ones one process is "
+                 "the total, so it must split evenly. It pays off on large data sets; on small ones one process is "
                  f"faster. This machine has {cores} cores."))
     if processes > 1:
         caption(f"{processes} processes train in the background through torchrun; you can leave this page.")

@@ -5,7 +5,7 @@ import streamlit as st
 
 from core.tune import charts as charts_tune
 from core import tune
-from core.models import FAMILIES
+from core.models import FAMILIES, IMAGE_FAMILIES, family
 from core.tune import STRATEGIES, TuneConfig, TuneStatus
 from ui.common import attempt, caption, chart, to_json
 from ui.runs import in_shared_view, require_write, session_owner
@@ -26,6 +26,15 @@ SPACE_COLUMNS = {
 
 
 # ---------------------------------------------------------------- the form
+def tunable_families(dataset) -> dict:
+    """The families a search can tune on this data set, the default first: the CNN for pictures (the table models
+    read each pixel as a column), gradient boosting for tables."""
+    from ui.images import is_image
+    if is_image(dataset):
+        return {**IMAGE_FAMILIES, **FAMILIES}
+    return {"hist_gb": FAMILIES["hist_gb"]} | FAMILIES
+
+
 def _metric_words(metric: tune.Metric) -> str:
     return f"{metric.label} ({'higher' if metric.direction == 'maximize' else 'lower'} is better)"
 
@@ -34,9 +43,9 @@ def search_form(dataset, prep) -> None:
     """Controls for a new search; 'Start' and 'Compare strategies' launch background workers."""
     metrics = tune.METRICS[dataset.task]
     c1, c2, c3 = st.columns(3)
-    family_key = c1.selectbox("Model", list(FAMILIES), index=list(FAMILIES).index("hist_gb"),
-                              format_func=lambda k: FAMILIES[k].title[dataset.task], key="tune_family",
-                              persist_state="session")
+    families = tunable_families(dataset)
+    family_key = c1.selectbox("Model", list(families), index=0, format_func=lambda k: families[k].title[dataset.task],
+                              key="tune_family", persist_state="session")
     metric = c2.selectbox("Metric to optimise", list(metrics), format_func=lambda k: _metric_words(metrics[k]),
                           key=f"tune_metric_{dataset.task}", persist_state="session")
     strategy = c3.selectbox("Strategy", list(STRATEGIES), index=list(STRATEGIES).index("tpe"),
@@ -107,7 +116,7 @@ def _plan_sentence(config: TuneConfig, workers: int) -> str:
         text += f"; the grid has {size:,} points, tried in a shuffled order"
         if size <= config.budget:
             text += " (the budget covers all of them)"
-    if config.family == "mlp":
+    if config.family in tune.NETWORKS:
         text += "; hopeless network trials are stopped early by a median pruner on the validation score per epoch"
     return text + "."
 
@@ -234,7 +243,7 @@ def best_panel(status: TuneStatus, dataset) -> None:
         return
     st.subheader("The best configuration")
     spec = status.best_spec()
-    labels = {p.name: p.label for p in FAMILIES[spec.family].params}
+    labels = {p.name: p.label for p in family(spec.family).params}
     tuned = {d.name for d in status.config.space.dims}
     st.dataframe([{"setting": labels[k], "value": _value_text(v), "tuned": k in tuned} for k, v in spec.params.items()],
                  hide_index=True)

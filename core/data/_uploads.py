@@ -118,9 +118,6 @@ def load_dataset(key: str) -> Dataset:
         return load_builtin(key)
     if key.startswith("images:"):   # image sets: built-in pictures or an uploaded zip (core.data._images)
         from core.data._images import load_image_set
-        fingerprint = key.removeprefix("images:")
-        if re.fullmatch(r"[0-9a-f]{16}", fingerprint):     # an uploaded set's two files, from a shared database
-            fetch_shared(*(_uploads_dir() / "images" / f"{fingerprint}{ext}" for ext in (".json", ".npz")))
         return load_image_set(key)
     raise ModelDeckError(f"Unknown data set '{key}'. Choose a built-in data set or upload a CSV file.")
 

@@ -20,7 +20,8 @@
 - Pictures (a run's CNN): `picture_model` (the network from the picture side), `attribute` (captum Integrated
   Gradients / GradientShap), `deep_shap_check` (SHAP DeepExplainer on the logits, sums checked) with `reference`,
   `agreement` and `agreement_sentence`, `lime_regions` (LIME on a grid or SLIC regions), `explain_picture`
-  (`PictureExplanation`: top-3 classes, maps, a caption from `where_caption`) and `confident_mistakes`;
+  (`PictureExplanation`: top-3 classes, maps, a caption from `where_caption`) and `confident_mistakes`; `where_it_looks` (the average
+  map over many pictures, for the story);
   `IMAGE_METHODS` names the methods. Their heat maps are in `core.explain.image_charts`.
 
 Figures live in `core.explain.charts`; the `explain` command line in `core.explain._cli`. Importing this
@@ -47,7 +48,8 @@ from core.explain._whatif import Counterfactual, counterfactual, edit_row
 from core.explain._images import METHODS as IMAGE_METHODS
 from core.explain._images import (LimeRegions, Mistake, PictureExplanation, PictureModel, ShapCheck, agreement,
                                   agreement_sentence, attribute, confident_mistakes, deep_shap_check, explain_picture,
-                                  lime_regions, picture_model, reference, segmentation_for, where_caption)
+                                  lime_regions, picture_model, reference, segmentation_for, where_caption,
+                                  WhereItLooks, where_it_looks)
 
 __all__ = [
     # choosing an explainer
@@ -74,5 +76,5 @@ __all__ = [
     # pictures (a run's CNN)
     "IMAGE_METHODS", "PictureModel", "picture_model", "attribute", "ShapCheck", "deep_shap_check", "reference",
     "agreement", "agreement_sentence", "LimeRegions", "lime_regions", "segmentation_for", "PictureExplanation",
-    "explain_picture", "where_caption", "Mistake", "confident_mistakes",
+    "explain_picture", "where_caption", "Mistake", "confident_mistakes", "WhereItLooks", "where_it_looks",
 ]

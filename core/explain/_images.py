@@ -241,20 +241,37 @@ def probability_text(p: float) -> str:
     return "over 99.9%" if p >= 0.9995 else "under 0.1%" if p < 0.0005 else f"{p:.1%}"
 
 
+def zone_shares(heat: np.ndarray) -> list[tuple[str, float]]:
+    """Each zone of a 3×3 grid over a (h, w) map ('the top', 'the centre') with its share of the positive mass,
+    largest first (empty when nothing is positive)."""
+    positive = np.clip(np.asarray(heat, dtype=float), 0, None)
+    total = positive.sum()
+    if total <= 0:
+        return []
+    h, w = positive.shape
+    rows, cols = np.array_split(np.arange(h), 3), np.array_split(np.arange(w), 3)
+    shares = {ZONES[i][j]: positive[np.ix_(r, c)].sum() / total for i, r in enumerate(rows) for j, c in enumerate(cols)}
+    return sorted(shares.items(), key=lambda kv: -kv[1])
+
+
+def pixels_for_half(heat: np.ndarray) -> int:
+    """How few pixels hold half of a map's positive mass."""
+    flat = np.sort(np.clip(np.asarray(heat, dtype=float), 0, None).ravel())[::-1]
+    return int(np.searchsorted(np.cumsum(flat), flat.sum() / 2)) + 1
+
+
 def where_caption(attribution: np.ndarray, target: str, predicted: bool = True) -> str:
     """Where the evidence for `target` sits, in zones of a 3×3 grid ('the top', 'the centre'), with shares."""
     heat = np.asarray(attribution, dtype=float).sum(axis=0)
     positive = np.clip(heat, 0, None)
     total = positive.sum()
-    if total <= 0:
+    ranked = zone_shares(heat)
+    if not ranked:
         return f"No pixel pushed the network towards '{target}'."
     h, w = heat.shape
     rows, cols = np.array_split(np.arange(h), 3), np.array_split(np.arange(w), 3)
-    shares = {ZONES[i][j]: positive[np.ix_(r, c)].sum() / total for i, r in enumerate(rows) for j, c in enumerate(cols)}
-    ranked = sorted(shares.items(), key=lambda kv: -kv[1])
     top = [f"the {name} ({share:.0%})" for name, share in ranked[:2] if share >= 0.1]
-    flat = np.sort(positive.ravel())[::-1]
-    half = int(np.searchsorted(np.cumsum(flat), total / 2)) + 1
+    half = pixels_for_half(heat)
     lead = "The network looked mostly at" if predicted else f"The evidence for '{target}' sits mostly in"
     text = f"{lead} {' and '.join(top) or 'the whole picture evenly'} of the picture"
     text += f" for '{target}'" if predicted else ""
@@ -328,3 +345,26 @@ def confident_mistakes(pm: PictureModel, pictures: np.ndarray, truths, k: int = 
     maps = attribute(pm, pictures[wrong], guess[wrong], method, background, seed)
     return [Mistake(int(i), truths[i], str(guess[i]), float(proba[i].max()), pictures[i], m)
             for i, m in zip(wrong, maps)]
+
+
+@dataclass
+class WhereItLooks:
+    """Where a CNN looks across many pictures: each pixel's average share of the evidence for the class it chose."""
+
+    shares: np.ndarray        # (h, w), sums to 1
+    zones: list[tuple[str, float]]
+    half: int                 # pixels that hold half of the evidence
+    pictures: int
+    method: str
+
+
+def where_it_looks(pm: PictureModel, pictures: np.ndarray, method: str = "integrated_gradients",
+                   seed: int = 0) -> WhereItLooks:
+    """Attribution maps for the predicted class of every picture; the positive part of each, as shares of its own
+    total, averaged over the pictures (each picture counts the same)."""
+    predicted = np.asarray(pm.classes)[pm.proba(pictures).argmax(axis=1)]
+    heat = np.clip(attribute(pm, pictures, predicted, method, seed=seed).sum(axis=1), 0, None)
+    totals = heat.sum(axis=(1, 2), keepdims=True)
+    shares = (heat / np.where(totals > 0, totals, 1.0)).mean(axis=0)
+    shares = shares / shares.sum() if shares.sum() > 0 else shares
+    return WhereItLooks(shares, zone_shares(shares), pixels_for_half(shares), len(pictures), method)

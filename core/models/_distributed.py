@@ -14,6 +14,7 @@
   is the one-process batch mean. What differs is only the order of floating-point additions (and the dropout
   masks, drawn per process).
 - `wrap_for_training(net, world, device)`: the network itself alone, or inside `DistributedDataParallel`.
+- `sync_batch_norm(net, world, device)`, `broadcast_buffers(net, world)`: batch norm in a group (the CNN).
 - `reduce_epoch(values, world)`: one all-reduce per epoch so every rank sees the same epoch figures and takes the
   same early-stopping decision.
 
@@ -157,6 +158,29 @@ def wrap_for_training(net, world: World, device: "torch.device"):
 
     ids = [device.index if device.index is not None else 0] if device.type == "cuda" else None
     return DistributedDataParallel(net, device_ids=ids)
+
+
+def sync_batch_norm(net, world: World, device: "torch.device"):
+    """The module to train: on GPUs in a group, `net` with PyTorch's SyncBatchNorm (batch statistics over every
+    process's pictures; it shares `net`'s weights and buffers); otherwise `net` itself. SyncBatchNorm runs on GPUs
+    only, so on the CPU each process normalises by its own share of the batch (PyTorch's default under DDP): a
+    network with batch norm then trains close to, not exactly like, one process."""
+    if not world.distributed or device.type != "cuda":
+        return net
+    from torch import nn
+
+    return nn.SyncBatchNorm.convert_sync_batchnorm(net)
+
+
+def broadcast_buffers(net, world: World) -> None:
+    """Copy rank 0's buffers (batch-norm running statistics) to every process, so all evaluate the model rank 0
+    keeps."""
+    if not world.distributed:
+        return
+    import torch.distributed as dist
+
+    for buffer in net.buffers():
+        dist.broadcast(buffer, src=0)
 
 
 def reduce_epoch(values: "torch.Tensor", world: World, summed: int = 1) -> "torch.Tensor":

@@ -8,6 +8,12 @@ when present (`_device`). Its size comes from the picture size (`_cnn_net.cnn_ar
 (``aug_*`` parameters, `core.data.Augment`) is applied on the fly to each training batch, one random draw per
 picture, from a seeded generator; validation and prediction see the pictures as they are.
 
+Multi-process training: inside a torchrun process group (`core.models.distributed_session`) every process calls
+fit on the same pictures; the network trains in DistributedDataParallel, a DistributedSampler (`set_epoch` every
+epoch) deals each batch over the processes and `batch_size` stays the effective batch, as for the MLP
+(`_distributed`). On the CPU each process's batch norm sees its half of the batch (SyncBatchNorm needs GPUs), so two
+processes train close to one, not bit for bit; rank 0's batch-norm statistics are copied to all after each epoch.
+
 Transfer learning: ``fit(X, y, init_weights=...)`` starts the feature layers (convolutions and batch norms)
 from another CNN's weights (a name -> array dict, e.g. `feature_weights()` of a fitted CNN or a safetensors
 file checked by `check_feature_weights`), with ``freeze_features=True`` (convolutions fixed) or
@@ -30,6 +36,8 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from core.common import ModelDeckError, Progress
 from core.models._cnn_net import build_cnn, cnn_arch, conv_parameters, feature_names, infer_image_shape
 from core.models._device import intra_op_threads, resolve_device
+from core.models._distributed import (EpochBatches, broadcast_buffers, current_world, reduce_epoch, sync_batch_norm,
+                                      wrap_for_training)
 from core.models._nets import NetState, save_safetensors
 from core.models._optim import MLP_OPTIMIZERS, SCHEDULES, LeanStep, make_optimizer, make_scheduler
 from core.models.torch_mlp import InvalidInputError, TrainingDivergedError, _check_finite
@@ -41,8 +49,10 @@ class TorchCNNClassifier(NetState, ClassifierMixin, BaseEstimator):
     """Conv → pool blocks and a small dense head, trained with PyTorch; pictures arrive as flat pixel rows.
 
     Fitted attributes: classes_, n_features_in_, net_, arch_, history_ (epoch, train_loss, val_loss,
-    val_score = accuracy, lr, seconds), n_iter_, best_epoch_, pixel_range_, device_, fit_seconds_.
+    val_score = accuracy, lr, seconds), n_iter_, best_epoch_, pixel_range_, device_, processes_, fit_seconds_.
     """
+
+    trains_distributed = True  # fit joins a torchrun process group (DistributedDataParallel), see _distributed
 
     def __init__(self, width=16, blocks=0, dense=64, dropout=0.25, optimizer="adam", lr=1e-3, momentum=0.9,
                  schedule="none", step_size=10, gamma=0.1, weight_decay=1e-4, batch_size=64, epochs=30,
@@ -141,13 +151,18 @@ class TorchCNNClassifier(NetState, ClassifierMixin, BaseEstimator):
             net.load_state_dict({k: torch.as_tensor(np.asarray(v)) for k, v in init_weights.items() if k in keep},
                                 strict=False)
         net = net.to(device)
+        world = current_world()
         fork = [device.index or 0] if device.type == "cuda" else []
         with torch.random.fork_rng(devices=fork), intra_op_threads(self._threads(device)):
-            torch.manual_seed(torch_seed)           # dropout draws from the global RNG: seeded inside a fork
+            torch.manual_seed(torch_seed + world.rank)   # dropout draws from the global RNG: seeded inside a fork
             self._train(net, X_tr, y_tr, X_val, y_val, device, torch_seed, progress, start,
-                        transfer=init_weights is not None)
+                        transfer=init_weights is not None, world=world)
+        if any(isinstance(m, torch.nn.SyncBatchNorm) for m in net.modules()):   # back to plain batch norm
+            plain = build_cnn(**self.arch_).to(device)
+            plain.load_state_dict(net.state_dict())
+            net = plain
         net.eval()
-        self.net_, self.device_ = net, str(device)
+        self.net_, self.device_, self.processes_ = net, str(device), world.size
         self.fit_seconds_ = time.perf_counter() - start
         return self
 
@@ -180,7 +195,7 @@ class TorchCNNClassifier(NetState, ClassifierMixin, BaseEstimator):
             optimizer.add_param_group({"params": conv, "lr": float(self.lr) * float(self.features_lr)})
         return optimizer
 
-    def _train(self, net, X_tr, y_tr, X_val, y_val, device, seed, progress, start, transfer):
+    def _train(self, net, X_tr, y_tr, X_val, y_val, device, seed, progress, start, transfer, world):
         import torch
         import torch.nn.functional as F
 
@@ -196,27 +211,34 @@ class TorchCNNClassifier(NetState, ClassifierMixin, BaseEstimator):
         lean = len(optimizer.param_groups) == 1 and not use_amp
         step = LeanStep(optimizer, self.optimizer) if lean else optimizer.step
         scaler = torch.amp.GradScaler("cuda") if use_amp else None
-        order_gen = torch.Generator().manual_seed(seed)
-        aug_gen = torch.Generator(device=device).manual_seed(seed + 1)
+        aug_gen = torch.Generator(device=device).manual_seed(seed + 1 + world.rank)
         aug, shape = self.augment(), [len(Xt)] + self.arch_["image_shape"]
-        n, bs, epochs = len(Xt), int(self.batch_size), int(self.epochs)
+        n, epochs = len(Xt), int(self.epochs)
+        batches = EpochBatches(n, int(self.batch_size), world, seed)
+        # Batch norm needs two pictures per process in a step: a step with fewer is skipped on every process.
+        # Each step's loss is the batch mean; in a group, this process's sum times processes / the step's rows, so
+        # DistributedDataParallel's gradient average is the one-process batch mean (see _distributed).
+        steps = [(lo, hi, rows) for lo, hi, rows in batches.batches() if rows >= 2 * world.size]
+        trained_rows = sum(rows for _lo, _hi, rows in steps)
+        model = wrap_for_training(sync_batch_norm(net, world, device), world, device)
         history: list[dict] = []
         best_loss, best_epoch, best_state, stale = math.inf, 0, None, 0
         for epoch in range(1, epochs + 1):
             lr_now = float(optimizer.param_groups[0]["lr"])
-            net.train()
-            order = torch.randperm(n, generator=order_gen).to(device)
+            model.train()
+            order = batches.epoch_order(epoch).to(device)      # set_epoch: a new shuffle every epoch
             running = torch.zeros((), device=device)
-            for lo in range(0, n, bs):
-                idx = order[lo:lo + bs]
-                if len(idx) < 2:            # batch norm needs two pictures per batch
-                    continue
+            for lo, hi, rows in steps:
+                idx = order[lo:hi]
                 xb = Xt[idx]
                 if aug.active:              # one random draw per picture, training batches only
                     xb = _augment(xb, shape, aug, aug_gen, self.pixel_range_)
                 optimizer.zero_grad(set_to_none=True)
                 with torch.autocast(device_type="cuda", dtype=torch.float16, enabled=use_amp):
-                    loss = F.cross_entropy(net(xb), yt[idx])
+                    if world.distributed:
+                        loss = F.cross_entropy(model(xb), yt[idx], reduction="sum") * (world.size / rows)
+                    else:
+                        loss = F.cross_entropy(model(xb), yt[idx])
                 if scaler is None:
                     loss.backward()
                     step()
@@ -224,13 +246,19 @@ class TorchCNNClassifier(NetState, ClassifierMixin, BaseEstimator):
                     scaler.scale(loss).backward()
                     scaler.step(optimizer)
                     scaler.update()
-                running += loss.detach().float() * len(idx)
+                running += loss.detach().float() * (rows / world.size)
             if scheduler is not None:
                 scheduler.step()
-            val_loss = val_score = None
+            broadcast_buffers(net, world)   # every process validates (and rank 0 keeps) rank 0's batch-norm statistics
+            val_loss = val_score = math.nan
             if has_val:
                 val_loss, val_score = self._evaluate(net, Xv, yv)
-            train_loss = float(running) / n
+            figures = reduce_epoch(torch.tensor([float(running), val_loss, val_score], dtype=torch.float64,
+                                                device=device), world)
+            train_total, val_loss, val_score = figures.tolist()
+            train_loss = train_total / max(trained_rows, 1)
+            if not has_val:
+                val_loss = val_score = None
             if not math.isfinite(train_loss):
                 raise TrainingDivergedError(f"Training diverged in epoch {epoch}: the loss became {train_loss}. "
                                             f"Lower the learning rate (now {self.lr}).")

@@ -62,6 +62,39 @@ def data_section(dataset) -> Section:
     return Section("The data", text, figures)
 
 
+def pictures_section(run, store, dataset, report) -> Section | None:
+    """For a picture data set: a sample grid per class and, for a CNN run, heat maps of its most confident mistakes
+    on the test pictures (the confusion matrix is in 'How good is the model?'). None for tables."""
+    from core.data import image_charts, is_image
+    if not is_image(dataset):
+        return None
+    figures = [image_charts.sample_grid_figure(dataset, per_class=6)]
+    text = [f"{len(dataset.frame):,} pictures in {len(dataset.classes)} classes; the model saw {report.n_train:,} "
+            f"while learning and is scored on {report.n_test:,} others (the confusion matrix below counts its "
+            "answers on those)."]
+    mistakes = _picture_mistakes(run, store, dataset)
+    if mistakes:
+        figures.append(mistakes)
+        text.append("The mistakes the network made with the most confidence, each with the Integrated Gradients heat "
+                    "map of the class it wrongly chose: red pixels pushed it towards that class.")
+    elif run.spec.get("family") == "cnn":
+        text.append(f"The network got every one of the {report.n_test:,} test pictures right: no mistake to show.")
+    return Section("The pictures", text, figures)
+
+
+def _picture_mistakes(run, store, dataset, k: int = 8):
+    """The figure of a CNN run's most confident test mistakes with their heat maps (None without a CNN or a miss)."""
+    from core.data import PrepOptions, pixel_range, split_dataset
+    from core.explain import confident_mistakes, picture_model
+    from core.explain.image_charts import mistakes_figure
+    if run.spec.get("family") != "cnn":
+        return None
+    pm = picture_model(store.load_model(run.id))
+    split = split_dataset(dataset, PrepOptions.from_dict(run.prep))
+    found = confident_mistakes(pm, pm.pixels(split.X_test), split.y_test.astype(str).to_numpy(), k=k)
+    return mistakes_figure(found, pixel_range(dataset)) if found else None
+
+
 def metrics_section(report, preds) -> Section:
     from core.evaluate import charts as charts
     test = preds["test"]
@@ -213,7 +246,7 @@ def build_report(run_id: str, store=None) -> str:
     dataset = load_dataset(run.dataset_key)
     advice = advisor.advise(advisor.run_evidence(run, store))
     sections = [story_section(run, store), summary_section(run, report, advice), data_section(dataset),
-                metrics_section(report, store.load_predictions(run_id)), training_section(run)]
+                pictures_section(run, store, dataset, report), metrics_section(report, store.load_predictions(run_id)), training_section(run)]
     sections += [builder(run, store) for builder in SECTION_BUILDERS]
     sections += [advice_section(advice), reproduce_section(run)]
     made = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")

@@ -138,6 +138,9 @@ def data_slide(dataset, n_train: int, n_test: int, seed: int, words: Words) -> S
         text = (f"The question: {question[0].lower() + question[1:]} The answers run from {y.min():,.3g} to "
                 f"{y.max():,.3g}; half are below {y.median():,.3g}.")
         fig = figs.target_figure(y.to_numpy(), words.target, words.many)
+    if words.image_shape:          # pictures: show some, one row per answer
+        from core.data import image_charts
+        fig = image_charts.sample_grid_figure(dataset, per_class=6)
     each = (f"{words.image_shape[0]} × {words.image_shape[1]} pixels each" if words.image_shape
             else f"{cols} facts about each")
     return StoryStep("data", "The data", f"{rows:,} {words.many}, {each}.", text, fig,
@@ -277,3 +280,22 @@ def why_slide(expl, words: Words, task: str, positive: str | None, top: int = 6)
     technical = f"{global_summary(expl, k, (words.one, words.many))} ({expl.fidelity()})"
     return StoryStep("why", "Why does it decide?", head, text, fig, f"{sum(three):.0%}",
                      "of the weight rests on the top 3 facts", notes, technical, "pages/explain.py")
+
+
+def picture_why_slide(looks, words: Words) -> StoryStep:
+    """Why, for a network on pictures: where in the picture the evidence for its answers sits (`WhereItLooks`)."""
+    zones = [(name, share) for name, share in looks.zones[:2] if share >= 0.1] or looks.zones[:1]
+    places = join([f"the {name}" for name, _share in zones])
+    share = sum(s for _name, s in zones)
+    h, w = looks.shares.shape
+    head = f"It looks hardest at {places} of each picture."
+    text = (f"{share:.0%} of what moves its answers sits there. Half of it comes from {looks.half} of the {h * w} "
+            "pixels. Darker squares matter more.")
+    notes = [f"From {looks.pictures:,} {words.many} set aside: for each one we measured how much each pixel pushed the "
+             "network towards its answer, compared with a blank picture, and took each pixel's share; then averaged.",
+             "The picture is cut into a 3 × 3 grid of areas to say where the evidence sits."]
+    technical = (f"Integrated Gradients (captum, blank baseline) for the predicted class on {looks.pictures:,} test "
+                 "pictures; positive attributions as shares of each picture's total, averaged. Zones: "
+                 + ", ".join(f"{name} {s:.1%}" for name, s in looks.zones[:4]) + ".")
+    return StoryStep("why", "Why does it decide?", head, text, figs.pixels_figure(looks.shares), f"{share:.0%}",
+                     f"of the evidence sits in {places}", notes, technical, "pages/explain.py")

@@ -5,6 +5,10 @@ saves it as a run, then explains it and builds a short list of compressed versio
 (their timings wait until the explanation is done, so they are taken on a quiet machine), prices the shipped one and
 asks the advisor. Every step becomes a slide (`StoryStep`, see `core.share._slides`) and records its seconds.
 `run_slides` makes the same slides from what a run stored (the report's one-page summary).
+
+On pictures the contenders are a simple formula, the neural network and the picture network (CNN); when the CNN
+wins, "why" says where in the pictures its evidence sits (Integrated Gradients averaged over test pictures) and the
+data slide shows sample pictures of each answer.
 """
 from __future__ import annotations
 
@@ -18,11 +22,14 @@ from typing import Callable
 from core.common import Progress, atomic_write
 from core.data import load_class_names
 from core.share._ship_slides import advice_slide, already_small_slide, cost_slide, smaller_slide
-from core.share._slides import (Contender, StoryStep, contenders_slide, data_slide, how_good_slide, why_slide,
-                                words_for)
+from core.share._slides import (Contender, StoryStep, contenders_slide, data_slide, how_good_slide,
+                                picture_why_slide, why_slide, words_for)
 from core.share._words import plain_model
 
 STORY_MODELS = (("linear", {}), ("hist_gb", {"max_iter": 100}), ("mlp", {"hidden": (64, 32), "epochs": 60}))
+#: On pictures the picture network (CNN) replaces the trees (which read each pixel alone and train slowly on many)
+PICTURE_MODELS = (("linear", {}), ("mlp", {"hidden": (64, 32), "epochs": 60}), ("cnn", {"epochs": 12}))
+PICTURES_EXPLAINED = 200                # test pictures the picture network's "why" averages over
 STORY_FOLDS = 3
 EXPLAIN_ROWS = 300
 WIDE = 100                              # inputs x outputs above which the story explains a third as many rows
@@ -97,7 +104,9 @@ def _train(dataset, relay: _Relay) -> list:
     from core.data import PrepOptions
     from core.models import ModelSpec
     from core.train import train_model
-    specs = [ModelSpec.create(family, **params) for family, params in STORY_MODELS]
+    from core.data import is_image
+    specs = [ModelSpec.create(family, **params) for family, params in (PICTURE_MODELS if is_image(dataset)
+                                                                       else STORY_MODELS)]
     n = len(specs)
     models = []
     for i, spec in enumerate(specs):
@@ -122,6 +131,15 @@ def _explain(trained, dataset, folder):
     expl = explain_split(engine, split, max_rows=rows, seed=0)
     save_explanation(expl, explanation_stem(folder, expl.method, rows, 0))
     return expl
+
+
+def _where_it_looks(trained, dataset, _folder=None):
+    """For the picture network: where in the pictures its evidence sits, over a fixed set of test pictures."""
+    from core.data import split_dataset
+    from core.explain import picture_model, where_it_looks
+    pm = picture_model(trained.pipeline)
+    split = split_dataset(dataset, trained.prep)
+    return where_it_looks(pm, pm.pixels(split.X_test.iloc[:PICTURES_EXPLAINED]))
 
 
 def _serving(run_id: str, trained, dataset, store) -> list:
@@ -164,7 +182,8 @@ def run_story(dataset_key: str = "builtin:breast_cancer", progress: Progress | N
     progress(0.55, "Explaining the best model and making it smaller, side by side")
     import torch  # noqa: F401  (before any thread: libraries that peek at sys.modules must not see it half-imported)
     with ThreadPoolExecutor(max_workers=3) as pool:
-        why = pool.submit(_timed, timings, "why", _explain, best, dataset, folder)
+        explain = _where_it_looks if best.spec.family == "cnn" else _explain
+        why = pool.submit(_timed, timings, "why", explain, best, dataset, folder)
         advice = pool.submit(_timed, timings, "advice", lambda: advise(evidence_for(
             dataset, best.report, best.history, class_names=load_class_names(dataset.key, store.owner))))
         shrink = None
@@ -204,13 +223,16 @@ def assemble(dataset, report, *, seed: int, network: bool, guess_mae: float | No
     measurement) leaves its slide out, except that a model with nothing to shrink says so beside its contenders.
     Column and class names are `owner`'s."""
     from core.compress import story_versions
+    from core.explain import WhereItLooks
     words = words_for(dataset, owner)
     steps = [data_slide(dataset, report.n_train, report.n_test, seed, words)]
     if board:
         steps.append(contenders_slide(board, report.primary, report.task, folds, report.n_train, report.n_test, seed,
                                       words))
     steps.append(how_good_slide(report, words, guess_mae))
-    if expl is not None:
+    if isinstance(expl, WhereItLooks):
+        steps.append(picture_why_slide(expl, words))
+    elif expl is not None:
         steps.append(why_slide(expl, words, report.task, report.positive_label))
     pick, smallest = story_versions(table) if table is not None else (None, None)
     if table is not None:

@@ -47,8 +47,8 @@ def check_processes(spec: ModelSpec, task: str, processes: int) -> None:
     if processes <= 1:
         return
     if not trains_distributed(spec.family, task):
-        raise ModelDeckError(f"{spec.title(task)} trains in one process; only the neural network (PyTorch MLP) trains "
-                             f"over several. Choose 1 process, or the neural network.")
+        raise ModelDeckError(f"{spec.title(task)} trains in one process; only the neural networks (PyTorch MLP "
+                             "and CNN) train over several. Choose 1 process, or a neural network.")
     local_batch_size(int(spec.params["batch_size"]), World(0, processes))
 
 

@@ -4,10 +4,10 @@ A search is an Optuna *study* kept on the same SQLAlchemy URL as the runs (core.
 `TuneConfig` (data set, search space, metric, strategy, trial budget, preparation, folds, seed) is stored with
 it, so any process that knows the study name can join it: `python -m core tune-worker --study NAME`.
 
-- Search space: `default_space(family)` gives a `SearchSpace` of `Dim`s (thin wrappers over Optuna's
+- Search space: `default_space(family)` (the CNN's too, for image data sets) gives a `SearchSpace` of `Dim`s (thin wrappers over Optuna's
   distributions); `space_table` / `space_from_table` turn it into the table the Tune page edits and back.
 - Objective: the cross-validated score on the training split only (the test split stays unseen), with the
-  same folds for every trial; PyTorch MLP trials report epoch scores to a median pruner (state PRUNED).
+  same folds for every trial; PyTorch MLP and CNN trials report epoch scores to a median pruner (state PRUNED).
 - Studies: `create_study`, `load_study`, `delete_study`, `list_studies`; a study made from the app keeps its
   owner (`study_owner`) and `list_studies(visible_to=…)` lists only that owner's and ownerless ones.
 - Workers: `run_worker` in this process, `start_workers` as background processes. The trial budget is shared by
@@ -26,7 +26,7 @@ from core.tune._config import (
 from core.tune._space import DEFAULT_RANGES, Dim, SearchSpace, default_space
 from core.tune._table import space_from_table, space_table
 from core.tune._storage import create_study, delete_study, load_study, open_storage, study_owner
-from core.tune._objective import Objective
+from core.tune._objective import NETWORKS, Objective
 from core.tune._worker import remaining_trials, request_stop, resume, run_worker, start_workers
 from core.tune._status import StudyInfo, TuneStatus, best_so_far, duration, list_studies, study_status
 from core.tune._importance import importance_sentence, importances, landscape_sentence
@@ -39,7 +39,6 @@ __all__ = [
     # search spaces
     "DEFAULT_RANGES", "Dim", "SearchSpace", "default_space", "space_from_table", "space_table",
     # studies
-    "create_study", "delete_study", "load_study", "open_storage", "study_owner", "Objective",
     # workers
     "remaining_trials", "request_stop", "resume", "run_worker", "start_workers",
     # status

@@ -1,5 +1,5 @@
 """The objective a trial scores: the cross-validated metric of the trial's settings on the training split only
-(the test split stays unseen), with the same shuffled, seeded folds for every trial. PyTorch MLP trials report
+(the test split stays unseen), with the same shuffled, seeded folds for every trial. PyTorch MLP and CNN trials report
 the per-epoch validation score of their first fold to the study's pruner, which stops hopeless ones (PRUNED).
 """
 from __future__ import annotations
@@ -11,6 +11,8 @@ import numpy as np
 from core.common import ModelDeckError, Progress
 from core.tune._config import TuneConfig, metric_for
 from core.tune._storage import WORKER
+
+NETWORKS = ("mlp", "cnn")   # families whose fit reports each epoch's validation score (pruned per epoch)
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import optuna
@@ -59,7 +61,7 @@ class Objective:
         scores = []
         for i, (train_idx, test_idx) in enumerate(self.folds):
             pipeline = build_pipeline(self.dataset, spec, self.config.prep)
-            fit_params = {"model__progress": self._pruning(trial)} if spec.family == "mlp" and i == 0 else {}
+            fit_params = {"model__progress": self._pruning(trial)} if spec.family in NETWORKS and i == 0 else {}
             pipeline.fit(self.X.iloc[train_idx], self.y.iloc[train_idx], **fit_params)
             value = self.sign * float(self.scorer(pipeline, self.X.iloc[test_idx], self.y.iloc[test_idx]))
             if not np.isfinite(value):
@@ -69,7 +71,7 @@ class Objective:
         return float(np.mean(scores))
 
     def _pruning(self, trial: "optuna.Trial") -> Progress:
-        """A TorchMLP progress callback: report each epoch's validation score, stop the trial if hopeless."""
+        """A PyTorch network's progress callback: report each epoch's validation score, stop the trial if hopeless."""
         import optuna
         key = "val_score" if self.metric.direction == "maximize" else "val_loss"
 

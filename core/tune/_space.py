@@ -170,9 +170,11 @@ DEFAULT_RANGES: dict[str, dict[str, tuple | None]] = {
     "mlp": {"hidden": ("32", "64", "64,32", "128,64"), "dropout": (0.0, 0.5, False), "lr": (1e-4, 1e-1, True),
             "optimizer": ("sgd", "momentum", "rmsprop", "adam"), "batch_size": (16, 256, True),
             "weight_decay": (1e-6, 1e-2, True)},
+    "cnn": {"width": (4, 32, True), "dense": (16, 128, True), "dropout": (0.0, 0.5, False), "lr": (3e-4, 3e-2, True),
+            "weight_decay": (1e-6, 1e-2, True), "optimizer": ("momentum", "rmsprop", "adam"), "epochs": (2, 10, False)},
 }
 #: Fixed values that differ from the model defaults while tuning (a trial must stay cheap).
-TUNING_FIXED = {"mlp": {"epochs": 40, "patience": 8}}
+TUNING_FIXED = {"mlp": {"epochs": 40, "patience": 8}, "cnn": {"patience": 4}}
 
 
 #: Param kinds tuned as a list of choices.

@@ -11,7 +11,7 @@ from datetime import datetime
 import numpy as np
 
 from core.common import ModelDeckError
-from core.models import FAMILIES, ModelSpec
+from core.models import FAMILIES, IMAGE_FAMILIES, ModelSpec
 from core.tune._config import CLOSE, STRATEGIES, Metric, TuneConfig, metric_for
 from core.tune._storage import ATTR, OWNER_ATTR, STOP_ATTR, load_study, open_storage, visible
 from core.tune._worker import worker_alive
@@ -182,7 +182,8 @@ class StudyInfo:
     group: str | None
 
     def label(self, task: str) -> str:
-        title = FAMILIES[self.family].title[task] if self.family in FAMILIES else self.family
+        known = FAMILIES | IMAGE_FAMILIES
+        title = known[self.family].title[task] if self.family in known else self.family
         group = " · comparison" if self.group else ""
         return (f"{title}, {STRATEGIES.get(self.strategy, self.strategy)}, {self.n_trials}/{self.budget} "
                 f"trials{group} — {self.name}")
