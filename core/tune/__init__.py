@@ -39,6 +39,7 @@ __all__ = [
     # search spaces
     "DEFAULT_RANGES", "Dim", "SearchSpace", "default_space", "space_from_table", "space_table",
     # studies
+    "create_study", "delete_study", "load_study", "open_storage", "study_owner", "NETWORKS", "Objective",
     # workers
     "remaining_trials", "request_stop", "resume", "run_worker", "start_workers",
     # status
