@@ -37,6 +37,14 @@ def test_filter_surgery_keeping_every_filter_is_the_same_network(cnn_run):
         [c // 2 for c in model.arch_["convs"]]
 
 
+def test_the_report_of_a_cnn_run_shows_its_most_confident_mistakes(cnn_run):
+    from core.share import build_report
+    _store, run, _trained = cnn_run
+    text = build_report(run.id)
+    assert "The pictures" in text and "The most confident mistakes" in text     # heat maps of its worst errors
+    assert "random pictures of each class (8×8, grey)" in text
+
+
 def test_compress_run_measures_every_variant_of_a_cnn(cnn_run):
     from core.compress import CompressOptions, compress_run, load_result, supported
     store, run, trained = cnn_run
