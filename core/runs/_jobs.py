@@ -12,6 +12,7 @@ import json
 import os
 import time
 import uuid
+from pathlib import Path
 
 from core.common import Cancelled, ModelDeckError
 from core.runs._heartbeat import HEARTBEAT_S, HOST, Beat, Job, now
@@ -75,6 +76,10 @@ class BackgroundJobs:
         elif job.status == "queued" and not job.pid:
             self.end_job(job_id, "cancelled", error="Cancelled before it started.")
         return self.get_job(job_id)
+
+    def job_folder(self, job_id: str, create: bool = True) -> Path:
+        """A job's own files (e.g. a built recommender): beside the runs' folders, and shared like them."""
+        return self.artifacts.folder(f"job-{job_id}", create)
 
     def end_job(self, job_id: str, status: str, result: dict | None = None, error: str | None = None) -> None:
         """done (with its JSON result), failed (with one line) or cancelled; a job that already ended stays so."""
