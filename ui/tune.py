@@ -8,7 +8,8 @@ from core import tune
 from core.models import FAMILIES
 from core.tune import STRATEGIES, TuneConfig, TuneStatus
 from ui.common import attempt, caption, chart, to_json
-from ui.runs import guarded
+from ui.jobs import job_panel, jobs_of
+from ui.runs import guarded, require_write
 from ui.training import show_result, train_and_save, trained_for
 
 POLL_S = 2.0          # while workers run
@@ -65,14 +66,19 @@ def search_form(dataset, prep) -> None:
                    icon=":material/play_arrow:"):
         name = attempt(guarded, tune.create_study, config)
         if name:
-            tune.start_workers(name, int(workers))
+            attempt(_as_owner, tune.start_workers, name, int(workers))
             st.session_state["study"] = name
     if right.button("Compare grid, random and Bayesian", key="tune_compare", disabled=config is None,
                     icon=":material/compare_arrows:", help="Three searches with the same space, budget and seed, "
                                                            "one worker each, drawn on one chart."):
-        started = attempt(guarded, tune.start_comparison, config)
+        started = attempt(_as_owner, tune.start_comparison, config)
         if started:
             st.session_state["study"] = started[1][-1]
+
+
+def _as_owner(start, *args):
+    """Start workers as this user's background jobs (`store=`), after the one permission check."""
+    return start(*args, store=require_write())
 
 
 def _config(dataset, prep, family_key, table, metric, strategy, budget, minutes, folds, grid_points) -> TuneConfig:
@@ -127,7 +133,16 @@ def live_panel(name: str) -> TuneStatus | None:
     running, finished = _panel_state(status, _group(status))
     every = None if finished else (POLL_S if running else IDLE_POLL_S)
     st.fragment(run_every=every)(_live_view)(name, (running, finished))
+    worker_jobs(name)
     return status
+
+
+def worker_jobs(name: str) -> None:
+    """This user's workers on the search, each a background job: progress and Cancel while it runs (a cancelled
+    worker stops after its current trial; the others go on), why it stopped if it failed."""
+    for job in jobs_of("tune", name):
+        if job.status in ("queued", "running", "failed"):
+            job_panel(job, f"Worker {job.params.get('worker', '')} (job {job.id})", key=f"tune_job_{job.id}")
 
 
 def _live_view(name: str, state_at_start: tuple[bool, bool]) -> None:
@@ -169,7 +184,7 @@ def _controls(status: TuneStatus) -> None:
         left.info("Stopping: each worker finishes its current trial, then stops.")
     elif status.n_finished < status.config.budget:
         if left.button("Resume", key="tune_resume", type="primary", icon=":material/play_arrow:"):
-            attempt(guarded, tune.resume, status.name, int(st.session_state.get("tune_workers", 1)))
+            attempt(_as_owner, tune.resume, status.name, int(st.session_state.get("tune_workers", 1)))
             st.rerun(scope="app")
     middle, end = right.columns([3, 1])
     with middle.popover("Add a worker from another terminal or machine", icon=":material/terminal:"):

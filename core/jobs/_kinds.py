@@ -70,6 +70,17 @@ def recommend(job, progress, store) -> dict:
     return {"data_key": data.key, "fingerprint": data.fingerprint, "users": int(len(system.evaluation.users))}
 
 
+@kind("tune")
+def tune(job, progress, store) -> dict:
+    """One worker of a search (core.tune.start_workers queues one job per worker): trials until the study's
+    shared budget is spent; a cancel stops this worker after its current trial."""
+    from core.tune import run_worker, study_status
+    p = job.params
+    ran = run_worker(p["study"], n_trials=p.get("trials"), worker=int(p.get("worker", 0)), progress=progress)
+    status = study_status(p["study"])
+    return {"study": p["study"], "ran": ran, "finished": status.n_finished, "budget": status.config.budget}
+
+
 @kind("shap")
 def shap(job, progress, store) -> dict:
     """SHAP values of a run's seeded sample of rows, saved with the run (the Explain page loads them)."""
