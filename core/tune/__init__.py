@@ -9,7 +9,8 @@ it, so any process that knows the study name can join it: `python -m core tune-w
 - Objective: the cross-validated score on the training split only (the test split stays unseen), with the
   same folds for every trial; PyTorch MLP trials report epoch scores to a median pruner (state PRUNED).
 - Studies: `create_study`, `load_study`, `delete_study`, `list_studies`.
-- Workers: `run_worker` in this process, `start_workers` as background processes. The trial budget is shared by
+- Workers: `run_worker` in this process, `start_workers` as background jobs of kind 'tune' (one process each,
+  followed and cancelled like every job; `python -m core job` runs `run_worker`). The trial budget is shared by
   all workers of a study (Optuna's MaxTrialsCallback), so a worker that dies leaves its trials to the others;
   its running trial is marked FAIL once its heartbeat stops. `request_stop` / `resume` are cooperative.
 - Status: `study_status` gives a `TuneStatus` (counts, best trial, best-so-far curve, a headline in plain words);
