@@ -7,9 +7,9 @@ import streamlit as st
 from core.recsys import charts as charts
 from core.recsys import (K_MAX, SplitSpec, headline, model_keys, new_item_sentence, plural, ranking_vs_rating,
                          rating_sentence, tuning_sentence, user_history)
-from ui.common import caption, chart, current_run, LiveProgress, user_errors
-from ui.recommend import (choose_data, data_summary, list_tabs, metric_table, recsys_data, recsys_system, recsys_user,
-                          save_recommendations_run, show_saved)
+from ui.common import caption, chart, current_run, user_errors
+from ui.recommend import (built_system, choose_data, data_summary, list_tabs, metric_table, recsys_data, recsys_user,
+                          save_recommendations_run, show_saved, start_build)
 
 st.title("Recommend")
 caption("Build a recommender from who-liked-what data, measure it on interactions it never saw, and see why each "
@@ -52,20 +52,18 @@ split_json = json.dumps(spec.to_dict(), sort_keys=True)
 caption(f"Split: {spec.describe()}. Every user keeps at least 2 interactions for training. ALS's regularization "
            "and the hybrid's weight are tuned on a validation split cut from the training part only.")
 
-system = recsys_system(key, split_json, build=False)
+system, job = built_system(key, split_json)
 if system is None:
-    slot = st.empty()
-    if not slot.button("Build and compare the recommenders", type="primary", key="rec_build",
-                       icon=":material/play_arrow:"):
-        caption(f"Fits {len(model_keys(data))} models, tunes ALS, BPR and the hybrid on a validation split and ranks "
-                   "for every user: about 10 s on the built-in data on 2 cores (most of it tuning BPR), longer with "
-                   "more interactions.")
-        st.stop()
-    slot.empty()
-    progress = LiveProgress("Building…")
-    with user_errors():
-        system = recsys_system(key, split_json, progress=progress)
-    progress.done()
+    if job is None or job.finished:          # nothing built yet, or the last build failed or was cancelled
+        if st.button("Build and compare the recommenders", type="primary", key="rec_build",
+                     icon=":material/play_arrow:"):
+            with user_errors():
+                start_build(key, split_json)
+            st.rerun()
+        caption(f"Fits {len(model_keys(data))} models and ranks for every user, in the background (you can leave "
+                "the page): about 10 s on the built-in data on 2 cores (most of it tuning BPR), longer with more "
+                "interactions.")
+    st.stop()
 
 # ---------------------------------------------------------------- results
 evaluation = system.evaluation
@@ -118,7 +116,7 @@ st.dataframe(history.drop(columns="code"), hide_index=True, height=240, key="rec
                             "rating": "Rating" if data.explicit else "Weight", "part": "Part",
                             "liked": st.column_config.CheckboxColumn("Liked"),
                             "when": st.column_config.DatetimeColumn("When", format="YYYY-MM-DD")})
-lists = recsys_user(key, split_json, user, k)
+lists = recsys_user(job.id, user, k)
 if lists:
     list_tabs(lists, data.item_noun, data.category_noun)
     if st.button("Save these recommendations as a run", key="rec_save", icon=":material/save:"):
@@ -138,6 +136,6 @@ if data.has_features:
     picked_categories = left.multiselect(plural(data.category_noun).capitalize(), data.categories, key="rec_new_cats")
     picked_items = right.multiselect(f"{data.item_noun.capitalize()}s they liked", [int(i) for i in popular],
                                      format_func=lambda i: data.items["title"].iat[i], key="rec_new_items")
-    visitor = recsys_user(key, split_json, None, k, tuple(picked_items), tuple(picked_categories))
+    visitor = recsys_user(job.id, None, k, tuple(picked_items), tuple(picked_categories))
     if visitor:
         list_tabs(visitor, data.item_noun, data.category_noun)

@@ -85,3 +85,22 @@ def test_errors_exit_2_with_one_clear_line(args, says, tmp_path):
 def test_the_csv_needs_its_target(csv_file, tmp_path):
     done = cli(tmp_path, "train", "--csv", str(csv_file), "--target", "Nope")
     assert done.returncode == 2 and "The target column 'Nope' is not in the data" in done.stderr
+
+
+def test_each_command_imports_only_its_own_module_and_help_lists_them_all(tmp_path):
+    """Lazy dispatch (issue 14): COMMANDS names, for every command, the module that registers it; `--help` lists
+    every command; `job` starts without importing the training, tuning or compression modules."""
+    import argparse
+    import importlib
+
+    from core.__main__ import CLI_MODULES, COMMANDS
+    for module in CLI_MODULES:
+        sub = argparse.ArgumentParser().add_subparsers()
+        importlib.import_module(module).register_cli(sub)
+        assert sorted(sub.choices) == sorted(c for c, m in COMMANDS.items() if m == module), module
+    helped = cli(tmp_path, "--help")
+    assert helped.returncode == 0 and all(command in helped.stdout for command in COMMANDS)
+    probe = ("import sys; from core.__main__ import build_parser; build_parser('job'); "
+             "print(sorted(m for m in sys.modules if m.endswith('._cli')))")
+    done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.stdout.split() == ["['core.jobs._cli']"], done.stderr

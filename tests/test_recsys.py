@@ -353,6 +353,32 @@ def test_recommendations_saved_as_a_run_and_reloaded(system, fresh_home):
     assert [r.id for r in store.list(kind="recommender")] == [run.id]
 
 
+def test_a_built_recommender_is_saved_without_pickles_and_opened_again_unchanged(small, system, tmp_path):
+    """Issue 14: what the background build stores is read back (no training) into the same tables, lists, reasons
+    and history; a changed data set is refused."""
+    recsys.save_system(system, tmp_path)
+    with np.load(tmp_path / "system.npz", allow_pickle=False) as arrays:
+        assert not any(arrays[name].dtype == object for name in arrays.files)
+    again = recsys.load_system(tmp_path, small)
+    pd.testing.assert_frame_equal(again.table(10), system.table(10))
+    pd.testing.assert_frame_equal(again.test, system.test)
+    assert again.tuning == system.tuning and again.new_item_place == system.new_item_place
+    assert list(again.models) == list(system.models) and "svd" in again.models and "hybrid" in again.models
+    user = int(system.evaluation.users[0])
+    liked = [int(i) for i in np.argsort(-system.train.popularity)[:3]]
+    for saved, fresh in ((recommend_user(again, user, 10), recommend_user(system, user, 10)),
+                         (recommend_user(again, None, 10, liked, {"Horror"}),
+                          recommend_user(system, None, 10, liked, {"Horror"}))):
+        assert list(saved) == list(fresh)
+        for key in fresh:
+            pd.testing.assert_frame_equal(saved[key], fresh[key])
+    pd.testing.assert_frame_equal(recsys.user_history(again, user), recsys.user_history(system, user))
+    meta = json.loads((tmp_path / "system.json").read_text())
+    (tmp_path / "system.json").write_text(json.dumps(meta | {"fingerprint": "0" * 16}))
+    with pytest.raises(ModelDeckError, match="changed since"):
+        recsys.load_system(tmp_path, small)
+
+
 def test_tiny_data_pads_lists_and_falls_back_to_default_tuning():
     """Four items (fewer than a list of 5) and too little data for a validation split: no crash, stated defaults."""
     text = "user,item,rating\n1,a,5\n1,b,4\n1,c,5\n2,a,4\n2,b,5\n2,c,3\n3,a,5\n3,c,4\n3,d,5\n4,d,5\n"

@@ -1,8 +1,9 @@
-"""The Recommend page through AppTest on the built-in data: build, read, pick a user, save a run, reopen it."""
+"""The Recommend page through AppTest on the built-in data: build (a background job), read, pick a user, save a
+run, reopen it; a new session (the tab closed and opened again) finds the built recommenders in the store."""
 from __future__ import annotations
 
 from core.runs import RunStore
-from tests.test_pages import assert_clean, button, open_page
+from tests.test_pages import assert_clean, button, finish_jobs, open_page
 
 
 def test_recommend_page_builds_explains_and_saves(fresh_home):
@@ -12,6 +13,11 @@ def test_recommend_page_builds_explains_and_saves(fresh_home):
     assert len(at.get("plotly_chart")) == 1                        # the long tail, before building
     button(at, "rec_build").click().run()
     assert_clean(at)
+    job = RunStore().jobs(kind="recommend")[0]
+    assert job.status in ("queued", "running", "done") and job.params["data_key"] == "recsys:streaming"
+    finish_jobs(at)
+    assert_clean(at)
+    assert RunStore().get_job(job.id).status == "done"
     assert len(at.get("plotly_chart")) >= 6
     headline = next(m.value for m in at.markdown if "ranks best" in m.value)
     assert "Hybrid (content + ALS) ranks best" in headline          # the issue's target on the built-in set
@@ -37,6 +43,12 @@ def test_recommend_page_builds_explains_and_saves(fresh_home):
     assert len(lists) == 7 + 4                                      # the user's 7 models, the visitor's 4
     visitor_hybrid = lists[7]
     assert visitor_hybrid.count("Popular in Horror, a genre you picked") == 5     # k = 5
+
+    again = open_page("pages/recommend.py")                         # the tab closed and opened again
+    assert_clean(again)
+    assert not [b for b in again.button if b.key == "rec_build"]    # nothing to build: it is in the store
+    assert next(m.value for m in again.markdown if "ranks best" in m.value) == headline
+    assert len(RunStore().jobs(kind="recommend")) == 1
 
     reopened = open_page("pages/recommend.py", run=runs[0].id)       # the saved run, read from its files
     assert_clean(reopened)

@@ -8,7 +8,7 @@ import pytest
 
 from core import tune
 from core.tune import TuneConfig
-from tests.test_pages import assert_clean, button, open_page, selectbox
+from tests.test_pages import assert_clean, button, finish_jobs, open_page, selectbox
 from tests.test_share_links import TESTS_BROWSER
 
 IRIS = "builtin:iris"
@@ -43,10 +43,16 @@ def test_tune_page_runs_a_search_in_the_background_and_trains_the_best(fresh_hom
     assert_clean(at)
     name = at.session_state["study"]
     assert tune.study_owner(name) == TESTS_BROWSER          # the search is this browser's (issue 12)
+    jobs = RunStore().jobs(kind="tune", subject=name)                # the workers are background jobs (issue 14)
+    assert len(jobs) == 2 and len({j.owner for j in jobs}) == 1 and jobs[0].owner.startswith("browser:")
+    shown = {b.key for b in at.button if b.key.startswith("tune_job_")}     # followed with progress and Cancel
+    assert shown and shown <= {f"tune_job_{j.id}_cancel" for j in jobs}
     wait_done([name])
     status = tune.study_status(name)
     assert status.n_complete == 8 and len(status.workers) == 2     # two background worker processes
-    at.run()
+    finish_jobs(at)
+    jobs = RunStore().jobs(kind="tune", subject=name)
+    assert [j.status for j in jobs] == ["done", "done"] and sum(j.result["ran"] for j in jobs) == 8
     assert_clean(at)
     assert next(m for m in at.metric if m.label == "Trials done").value == "8 / 8"
     assert len(at.get("plotly_chart")) >= 4

@@ -97,6 +97,30 @@ def test_the_survivor_finishes_the_budget_of_a_killed_worker(fresh_home, monkeyp
     lost = [t for t in status.trials if t.state.name == "FAIL"]
     assert len(lost) == 1 and mine(lost[0]) and "stopped answering" in status.fail_reasons()[0]
     assert status.n_complete == 3 and status.done
+    from core.runs import RunStore                  # each worker is a background job: the killed one reads failed
+    jobs = {j.pid: j for j in RunStore().jobs(kind="tune", subject=name)}
+    assert jobs[victim].status == "failed" and "is gone" in jobs[victim].error
+    survivor = next(jobs[pid] for pid in pids if pid != victim)
+    wait_until(lambda: RunStore().get_job(survivor.id).status == "done")
+
+
+def test_cancelling_a_worker_job_stops_it_after_its_trial(fresh_home):
+    """A worker started from the page is a background job: its progress is the study's, and Cancel stops it
+    after the trial it is running (kept complete), like every job."""
+    from core.runs import RunStore
+    name = slow_mlp_study(budget=10)
+    (pid,) = tune.start_workers(name, 1)
+    store = RunStore()
+    (job,) = store.jobs(kind="tune", subject=name)
+    assert job.pid == pid and job.params["study"] == name
+    wait_until(lambda: store.get_job(job.id).progress > 0, timeout=120)
+    seen = store.get_job(job.id)
+    assert seen.status == "running" and "of 10 trials finished" in seen.message
+    store.request_cancel(job.id)
+    wait_until(lambda: store.get_job(job.id).finished, timeout=120)
+    assert store.get_job(job.id).status == "cancelled"
+    status = tune.study_status(name)
+    assert not status.active and status.n_failed == 0 and 1 <= status.n_complete < 10
 
 
 def test_a_terminated_worker_marks_its_trial_failed_at_once(fresh_home):

@@ -38,7 +38,7 @@ def latest_job(kind: str, subject: str) -> Job | None:
         found = store.jobs(job_id=job_id, owner=session_owner())
         if found:
             return found[0]
-    found = store.jobs(kind=kind, subject=subject, owner=session_owner(), limit=1)
+    found = jobs_of(kind, subject, limit=1)
     return found[0] if found else None
 
 
@@ -91,8 +91,8 @@ def job_panel(job: Job | None, label: str, key: str) -> Job | None:
     return None
 
 
-def recent_jobs(limit: int = 20) -> list[Job]:
-    """This owner's newest jobs of every kind (for a list of what runs in the background)."""
+def jobs_of(kind: str, subject: str, limit: int = 8) -> list[Job]:
+    """This owner's newest jobs of `kind` on `subject` (e.g. the workers of one search)."""
     if in_shared_view() or session_owner() is None:
         return []
-    return run_store().jobs(owner=session_owner(), limit=limit)
+    return run_store().jobs(kind=kind, subject=subject, owner=session_owner(), limit=limit)

@@ -8,9 +8,9 @@ import pandas as pd
 import streamlit as st
 
 from core.recsys import BUILTIN_KEY, METRIC_TITLES, MODEL_TITLES, Interactions, plural
-from ui._shelf import shelf as shelf_named
+from ui.common import attempt, caption, user_errors
+from ui.jobs import job_panel, latest_job, start_job
 from ui.runs import require_write, run_store
-from ui.common import caption, user_errors
 
 SOURCES = {"builtin": "Built-in: film streaming (synthetic)", "upload": "Upload my own interactions"}
 
@@ -132,28 +132,41 @@ def recsys_upload(ratings: bytes, ratings_name: str, items: bytes | None, items_
     return save_upload(interactions_from_upload(ratings, ratings_name, items, items_name))
 
 
-def recsys_system(key: str, split_json: str, progress=None, build: bool = True):
-    """Fitted and evaluated recommenders for a data set + split (shared, read-only); None when not built and
-    build=False. A shelf, not a cache decorator: building draws live progress into the page."""
-    from core.recsys import SplitSpec, build_system
-    cache_key = (key, split_json)
-    shelf = shelf_named("recommenders", 4)
-    system = shelf.get(cache_key)
-    if system is None and build:
-        system = build_system(recsys_data(key), SplitSpec.from_dict(json.loads(split_json)),
-                              progress or (lambda fraction, message: None))
-        shelf.put(cache_key, system)
-    return system
+def build_subject(key: str, split_json: str) -> str:
+    """What a build job is about: the interactions and the split (its newest job is found by this)."""
+    return f"{key} {split_json}"
+
+
+def start_build(key: str, split_json: str):
+    """Build and measure the recommenders as a background job of this user (refused from a shared link)."""
+    return start_job("recommend", build_subject(key, split_json), {"data_key": key, "split": json.loads(split_json)})
+
+
+def built_system(key: str, split_json: str):
+    """(recommender, job): the recommender this user's newest build job for the data and split stored, read from
+    the store (after the tab was closed and reopened too), or None while there is none — then the page shows the
+    job's progress and Cancel, or why it failed, or nothing (no job yet)."""
+    job = latest_job("recommend", build_subject(key, split_json))
+    done = job_panel(job, "Building the recommenders", key="rec_job")
+    if done is None:
+        return None, job
+    system = attempt(recsys_system, done.id)
+    return system, (None if system is None else done)     # unreadable (e.g. the data changed): build again
+
+
+@st.cache_resource(max_entries=4, show_spinner="Opening the built recommenders…")
+def recsys_system(job_id: str):
+    """The recommenders a build job stored (shared, read-only: nothing on it is changed after loading)."""
+    from core.recsys import load_system
+    return load_system(run_store().job_folder(job_id, create=False))
 
 
 @st.cache_data(max_entries=64, show_spinner="Ranking for this user…")
-def recsys_user(key: str, split_json: str, user: int | None, k: int, liked: tuple[int, ...] = (),
+def recsys_user(job_id: str, user: int | None, k: int, liked: tuple[int, ...] = (),
                 categories: tuple[str, ...] = ()) -> dict | None:
     """Each model's top-k with reasons for a known user (code) or a new visitor (liked items / categories)."""
     from core.recsys import recommend_user
-    system = recsys_system(key, split_json, build=False)
-    if system is None:
-        return None
+    system = recsys_system(job_id)
     keys = None if user is not None else [k_ for k_ in ("hybrid", "als", "content", "popular") if k_ in system.models]
     return recommend_user(system, user, k, list(liked), set(categories) or None, keys)
 
@@ -162,8 +175,6 @@ def recsys_user(key: str, split_json: str, user: int | None, k: int, liked: tupl
 def saved_recommendations(run_id: str, version: str) -> dict:
     from core.recsys import load_saved
     return load_saved(run_store(), run_id)
-
-
 
 
 def save_recommendations_run(system, user: int, k: int):

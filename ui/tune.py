@@ -8,6 +8,7 @@ from core import tune
 from core.models import FAMILIES, IMAGE_FAMILIES, family
 from core.tune import STRATEGIES, TuneConfig, TuneStatus
 from ui.common import attempt, caption, chart, to_json
+from ui.jobs import job_panel, jobs_of
 from ui.runs import in_shared_view, require_write, session_owner
 from ui.training import show_result, train_and_save, trained_for
 
@@ -84,15 +85,22 @@ def search_form(dataset, prep) -> None:
 
 
 def start_search(config: TuneConfig, workers: int) -> str:
-    """Create a search owned by this user (after the one permission check) and start its workers."""
-    name = tune.create_study(config, owner=require_write().owner)
-    tune.start_workers(name, workers)
+    """Create a search owned by this user (after the one permission check); its workers are this user's jobs."""
+    store = require_write()
+    name = tune.create_study(config, owner=store.owner)
+    tune.start_workers(name, workers, store=store)
     return name
 
 
 def start_comparison(config: TuneConfig) -> tuple[str, list[str]]:
     """Grid, random and Bayesian searches owned by this user (after the one permission check)."""
-    return tune.start_comparison(config, owner=require_write().owner)
+    store = require_write()
+    return tune.start_comparison(config, owner=store.owner, store=store)
+
+
+def resume_search(name: str, workers: int) -> list:
+    """Start workers again on a stopped search: its owner only; the workers are this user's jobs."""
+    return tune.resume(name, workers, store=require_write(study=name))
 
 
 def _config(dataset, prep, family_key, table, metric, strategy, budget, minutes, folds, grid_points) -> TuneConfig:
@@ -154,7 +162,16 @@ def live_panel(name: str) -> TuneStatus | None:
     running, finished = _panel_state(status, _group(status))
     every = None if finished else (POLL_S if running else IDLE_POLL_S)
     st.fragment(run_every=every)(_live_view)(name, (running, finished))
+    worker_jobs(name)
     return status
+
+
+def worker_jobs(name: str) -> None:
+    """This user's workers on the search, each a background job: progress and Cancel while it runs (a cancelled
+    worker stops after its current trial; the others go on), why it stopped if it failed."""
+    for job in jobs_of("tune", name):
+        if job.status in ("queued", "running", "failed"):
+            job_panel(job, f"Worker {job.params.get('worker', '')} (job {job.id})", key=f"tune_job_{job.id}")
 
 
 def _live_view(name: str, state_at_start: tuple[bool, bool]) -> None:
@@ -196,7 +213,7 @@ def _controls(status: TuneStatus) -> None:
         left.info("Stopping: each worker finishes its current trial, then stops.")
     elif status.n_finished < status.config.budget:
         if left.button("Resume", key="tune_resume", type="primary", icon=":material/play_arrow:"):
-            attempt(change_study, tune.resume, status.name, int(st.session_state.get("tune_workers", 1)))
+            attempt(resume_search, status.name, int(st.session_state.get("tune_workers", 1)))
             st.rerun(scope="app")
     middle, end = right.columns([3, 1])
     with middle.popover("Add a worker from another terminal or machine", icon=":material/terminal:"):

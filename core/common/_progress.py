@@ -12,6 +12,16 @@ class Cancelled(BaseException):
     KeyboardInterrupt), so that code catching Exception to carry on past one failed step still stops."""
 
 
+def interrupt_on_sigterm() -> None:
+    """In a worker or job process: SIGTERM raises KeyboardInterrupt, so the work stops the way Ctrl+C stops it
+    (a tuning trial in progress is marked failed, a job is recorded as stopped) instead of vanishing."""
+    import signal
+
+    def interrupt(_signum, _frame) -> None:
+        raise KeyboardInterrupt
+    signal.signal(signal.SIGTERM, interrupt)
+
+
 def no_progress(*_args, **_kwargs) -> None:
     """The default callback: report nothing."""
 

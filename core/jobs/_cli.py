@@ -3,7 +3,10 @@ from __future__ import annotations
 
 
 def cmd_job(args) -> int:
+    """Run the job; SIGTERM ends it failed (after the kind's own clean-up, e.g. a tuning trial marked failed)."""
+    from core.common import interrupt_on_sigterm
     from core.jobs._run import run_job
+    interrupt_on_sigterm()
     job = run_job(args.id)
     print(f"job {job.id} ({job.kind}): {job.status}" + (f" — {job.error}" if job.error else ""))
     return 0 if job.status in ("done", "cancelled") else 1

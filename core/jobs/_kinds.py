@@ -59,6 +59,28 @@ def compress(job, progress, store) -> dict:
     return {"run_id": table.run_id, "variants": len(table.rows), "seconds": table.seconds}
 
 
+@kind("recommend")
+def recommend(job, progress, store) -> dict:
+    """Split, tune, fit and measure every recommender on a set of interactions; the whole built system is saved
+    in the job's folder without pickles (core.recsys.save_system), where the Recommend page opens it."""
+    from core.recsys import SplitSpec, build_system, load_interactions, save_system
+    data = load_interactions(job.params["data_key"])
+    system = build_system(data, SplitSpec.from_dict(job.params["split"]), progress)
+    save_system(system, store.job_folder(job.id))
+    return {"data_key": data.key, "fingerprint": data.fingerprint, "users": int(len(system.evaluation.users))}
+
+
+@kind("tune")
+def tune(job, progress, store) -> dict:
+    """One worker of a search (core.tune.start_workers queues one job per worker): trials until the study's
+    shared budget is spent; a cancel stops this worker after its current trial."""
+    from core.tune import run_worker, study_status
+    p = job.params
+    ran = run_worker(p["study"], n_trials=p.get("trials"), worker=int(p.get("worker", 0)), progress=progress)
+    status = study_status(p["study"])
+    return {"study": p["study"], "ran": ran, "finished": status.n_finished, "budget": status.config.budget}
+
+
 @kind("shap")
 def shap(job, progress, store) -> dict:
     """SHAP values of a run's seeded sample of rows, saved with the run (the Explain page loads them)."""

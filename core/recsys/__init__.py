@@ -14,7 +14,9 @@ The path a page (or a notebook) follows:
    or a new visitor who names a few liked items or categories).
 4. **Words and pictures**: `headline`, `ranking_vs_rating`, `rating_sentence`, `tuning_sentence`,
    `new_item_sentence` turn the numbers into captions; `core.recsys.charts` draws them.
-5. **Saving**: `save_recommendations(store, system, user)` writes a run; `load_saved` reads it back.
+5. **Saving**: `save_system(system, folder)` keeps a whole built recommender without pickles (what the background
+   job of the Recommend page writes) and `load_system(folder)` opens it again without training;
+   `save_recommendations(store, system, user)` writes one user's lists as a run; `load_saved` reads it back.
 
 The metric functions (`hit_matrix`, `ranking_scores`, `coverage`, `novelty`, `rating_errors`, `evaluate`) and the
 models (all `Recommender`s) are usable on their own. `implicit`, `scikit-surprise` and scikit-learn are imported
@@ -31,8 +33,9 @@ from core.recsys._narrate import (headline, new_item_sentence, plural, ranking_v
                                   tuning_sentence)
 from core.recsys._reasons import recommend_user, user_history
 from core.recsys._split import SplitSpec, TrainData, split_events
+from core.recsys._saved import load_system, save_system
 from core.recsys._store import load_interactions, load_saved, save_recommendations, save_upload
-from core.recsys._system import RecSystem, build_system, model_keys, new_item_place_report
+from core.recsys._system import RecSystem, build_system, model_keys, new_item_place_report, new_model
 from core.recsys._tuning import ALS_ALPHAS, ALS_REGULARIZATIONS, HYBRID_WEIGHTS, Tuning, tune
 from core.recsys._upload import interactions_from_upload, read_interactions, read_item_features
 
@@ -50,7 +53,7 @@ __all__ = [
     "novelty", "rating_errors", "held_out_relevance", "Evaluation", "evaluate",
     # tuning and the whole bench
     "ALS_ALPHAS", "ALS_REGULARIZATIONS", "HYBRID_WEIGHTS", "Tuning", "tune", "RecSystem", "model_keys",
-    "build_system", "new_item_place_report",
+    "build_system", "new_item_place_report", "new_model", "save_system", "load_system",
     # one user, sentences, saving
     "user_history", "recommend_user", "plural", "headline", "ranking_vs_rating", "rating_sentence",
     "tuning_sentence", "new_item_sentence", "save_recommendations", "load_saved",

@@ -58,6 +58,15 @@ class Recommender:
         with _serial_for_few(rows):
             return top_k(self.score(rows, users), seen, k)
 
+    def state(self) -> dict[str, np.ndarray | sp.csr_matrix]:
+        """The fitted arrays: with the model's parameters, the training data and `restore`, the same model again
+        (saved without pickles, see core.recsys._saved)."""
+        raise NotImplementedError
+
+    def restore(self, state: dict, train: TrainData, data: Interactions) -> "Recommender":
+        """This model (made with its parameters) fitted from `state` instead of trained."""
+        raise NotImplementedError
+
     def predict_ratings(self, users: np.ndarray, items: np.ndarray) -> np.ndarray | None:
         """Predicted ratings (explicit data only) or None for ranking-only models."""
         return None

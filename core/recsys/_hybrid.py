@@ -40,6 +40,12 @@ class Hybrid(Recommender):
         self.item_categories = [set(c) for c in data.items["categories"]]
         return self
 
+    def state(self):
+        return {}             # its parts are saved on their own; the rest is read off the training data
+
+    def restore(self, state, train, data):
+        return self.fit(train, data)
+
     def parts(self, rows, users) -> tuple[np.ndarray, np.ndarray]:
         return self.content.score(rows, users), self.collaborative.score(rows, users)
 

@@ -18,16 +18,35 @@ WORDS = r"(?u)\b[^\W\d_]{2,}\b"       # TF-IDF tokens: words of 2+ letters (no y
 
 
 class _SurpriseRatings:
-    """A fitted scikit-surprise model (SVD or BaselineOnly) read back as arrays indexed by our codes."""
+    """A fitted scikit-surprise model (SVD or BaselineOnly) read back as arrays indexed by our codes: the global
+    mean, the user and item biases (bu, bi) and, for SVD, the factors (pu, qi). Only these arrays are kept, so a
+    saved model is arrays too (`state` / `from_state`)."""
 
-    def __init__(self, algo, train: TrainData, data: Interactions):
+    PARTS = ("bu", "bi", "pu", "qi")
+
+    def __init__(self, arrays: dict[str, np.ndarray], mu: float, uix: np.ndarray, iix: np.ndarray, scale):
+        self.arrays, self.mu, self.uix, self.iix, self.scale = arrays, float(mu), uix, iix, scale
+
+    @classmethod
+    def fit(cls, algo, train: TrainData, data: Interactions) -> "_SurpriseRatings":
         from surprise import Dataset, Reader
         frame = pd.DataFrame({"u": train.events["user"], "i": train.events["item"], "r": train.events["rating"]})
         trainset = Dataset.load_from_df(frame, Reader(rating_scale=data.scale)).build_full_trainset()
         algo.fit(trainset)
-        self.algo, self.mu, self.scale = algo, trainset.global_mean, data.scale
-        self.uix = self._inner([trainset.to_raw_uid(u) for u in trainset.all_users()], data.n_users)
-        self.iix = self._inner([trainset.to_raw_iid(i) for i in trainset.all_items()], data.n_items)
+        arrays = {name: np.asarray(getattr(algo, name)) for name in cls.PARTS if hasattr(algo, name)}
+        fitted = cls(arrays, trainset.global_mean,
+                     cls._inner([trainset.to_raw_uid(u) for u in trainset.all_users()], data.n_users),
+                     cls._inner([trainset.to_raw_iid(i) for i in trainset.all_items()], data.n_items), data.scale)
+        fitted.algo = algo          # the library's own model, for checks against it (never saved)
+        return fitted
+
+    def state(self) -> dict[str, np.ndarray]:
+        return self.arrays | {"mu": np.array(self.mu), "uix": self.uix, "iix": self.iix}
+
+    @classmethod
+    def from_state(cls, state: dict[str, np.ndarray], data: Interactions) -> "_SurpriseRatings":
+        return cls({name: state[name] for name in cls.PARTS if name in state}, float(state["mu"]), state["uix"],
+                   state["iix"], data.scale)
 
     @staticmethod
     def _inner(raw_ids: list[int], n: int) -> np.ndarray:
@@ -44,22 +63,21 @@ class _SurpriseRatings:
         return out
 
     def scores(self, users: np.ndarray | None, n_rows: int) -> np.ndarray:
-        algo = self.algo
-        bi = self._part(getattr(algo, "bi", None), self.iix)
+        a = self.arrays
+        bi = self._part(a.get("bi"), self.iix)
         if users is None:
             return np.tile(self.mu + bi, (n_rows, 1))
-        bu = self._part(getattr(algo, "bu", None), self.uix[users])
+        bu = self._part(a.get("bu"), self.uix[users])
         out = self.mu + bu[:, None] + bi[None, :]
-        if hasattr(algo, "pu"):
-            out += self._part(algo.pu, self.uix[users]) @ self._part(algo.qi, self.iix).T
+        if "pu" in a:
+            out += self._part(a["pu"], self.uix[users]) @ self._part(a["qi"], self.iix).T
         return out
 
     def predict(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
-        algo = self.algo
-        pred = self.mu + self._part(getattr(algo, "bu", None), self.uix[users]) + \
-            self._part(getattr(algo, "bi", None), self.iix[items])
-        if hasattr(algo, "pu"):
-            pred += np.einsum("ij,ij->i", self._part(algo.pu, self.uix[users]), self._part(algo.qi, self.iix[items]))
+        a = self.arrays
+        pred = self.mu + self._part(a.get("bu"), self.uix[users]) + self._part(a.get("bi"), self.iix[items])
+        if "pu" in a:
+            pred += np.einsum("ij,ij->i", self._part(a["pu"], self.uix[users]), self._part(a["qi"], self.iix[items]))
         return np.clip(pred, *self.scale)
 
 
@@ -74,7 +92,15 @@ class Popularity(Recommender):
         self.baseline = None
         if data.explicit:
             from surprise import BaselineOnly
-            self.baseline = _SurpriseRatings(BaselineOnly(verbose=False), train, data)
+            self.baseline = _SurpriseRatings.fit(BaselineOnly(verbose=False), train, data)
+        return self
+
+    def state(self):
+        return {} if self.baseline is None else self.baseline.state()
+
+    def restore(self, state, train, data):
+        self.counts = train.popularity.astype(np.float64)
+        self.baseline = _SurpriseRatings.from_state(state, data) if data.explicit else None
         return self
 
     def score(self, rows, users):
@@ -96,18 +122,27 @@ class ContentBased(Recommender):
     def fit(self, train: TrainData, data: Interactions) -> "ContentBased":
         from sklearn.feature_extraction.text import TfidfVectorizer
         from sklearn.preprocessing import MultiLabelBinarizer, normalize
-        self.binarizer = MultiLabelBinarizer(sparse_output=True)
-        cats = self.binarizer.fit_transform(data.items["categories"]).astype(np.float64)
+        cats = MultiLabelBinarizer(sparse_output=True).fit_transform(data.items["categories"]).astype(np.float64)
         parts = [self.category_weight * normalize(sp.csr_matrix(cats)) if cats.shape[1] else
                  sp.csr_matrix((data.n_items, 1))]
-        self.vectorizer = TfidfVectorizer(stop_words="english", min_df=2, max_df=0.5, sublinear_tf=True,
-                                          max_features=20_000, token_pattern=WORDS)
+        vectorizer = TfidfVectorizer(stop_words="english", min_df=2, max_df=0.5, sublinear_tf=True,
+                                     max_features=20_000, token_pattern=WORDS)
+        self.vocabulary = np.array([], dtype=str)
         try:
-            parts.append(self.text_weight * normalize(self.vectorizer.fit_transform(data.items["text"])))
+            parts.append(self.text_weight * normalize(vectorizer.fit_transform(data.items["text"])))
+            self.vocabulary = vectorizer.get_feature_names_out().astype(str)
         except ValueError:          # no usable words at all (e.g. no features file)
-            self.vectorizer = None
+            pass
         self.features = normalize(sp.hstack(parts).tocsr())
         self.n_categories = parts[0].shape[1]      # text columns start after the category block
+        return self
+
+    def state(self):
+        return {"features": self.features, "vocabulary": self.vocabulary, "n_categories": np.array(self.n_categories)}
+
+    def restore(self, state, train, data):
+        self.features, self.vocabulary = state["features"], state["vocabulary"]
+        self.n_categories = int(state["n_categories"])
         return self
 
     def profiles(self, rows: sp.csr_matrix) -> np.ndarray:
@@ -119,12 +154,11 @@ class ContentBased(Recommender):
         return np.asarray(self.features @ self.profiles(rows).T).T
 
     def shared_words(self, profile: np.ndarray, item: int, n: int = 2) -> list[str]:
-        if self.vectorizer is None:
+        if not len(self.vocabulary):
             return []
         row = self.features[item]
         words = [(row[0, j] * profile[j], j - self.n_categories) for j in row.indices if j >= self.n_categories]
-        vocabulary = self.vectorizer.get_feature_names_out()
-        return [vocabulary[j] for weight, j in sorted(words, reverse=True)[:n] if weight > 0]
+        return [str(self.vocabulary[j]) for weight, j in sorted(words, reverse=True)[:n] if weight > 0]
 
 
 class ItemKNN(Recommender):
@@ -142,6 +176,13 @@ class ItemKNN(Recommender):
             warnings.simplefilter("ignore")
             model.fit(train.liked.astype(np.float64), show_progress=False)   # the bare item-item model wants float64
         self.similarity = model.similarity.tocsr()
+        return self
+
+    def state(self):
+        return {"similarity": self.similarity}
+
+    def restore(self, state, train, data):
+        self.similarity = state["similarity"]
         return self
 
     def score(self, rows, users):
@@ -169,6 +210,15 @@ class _FactorTopK:
     def score(self, rows, users):
         return self.user_factors(rows, users) @ self.model.item_factors.T
 
+    def state(self):
+        return {"user_factors": self.model.user_factors, "item_factors": self.model.item_factors}
+
+    def restore(self, state, train, data):
+        with _blas_single_thread():     # implicit checks the BLAS threads as the model is made
+            self.model = self.new_model()
+        self.model.user_factors, self.model.item_factors = state["user_factors"], state["item_factors"]
+        return self
+
 
 class ALS(_FactorTopK, Recommender):
     """Alternating least squares for implicit feedback (implicit). New users are scored without refitting
@@ -182,13 +232,16 @@ class ALS(_FactorTopK, Recommender):
             factors, iterations, regularization, alpha, seed, threads)
 
     def fit(self, train: TrainData, data: Interactions | None = None) -> "ALS":
-        from implicit.als import AlternatingLeastSquares
         with _blas_single_thread():
-            self.model = AlternatingLeastSquares(factors=self.factors, iterations=self.iterations,
-                                                 regularization=self.regularization, alpha=self.alpha,
-                                                 random_state=self.seed, num_threads=self.threads)
+            self.model = self.new_model()
             self.model.fit(train.liked, show_progress=False)
         return self
+
+    def new_model(self):
+        from implicit.als import AlternatingLeastSquares
+        return AlternatingLeastSquares(factors=self.factors, iterations=self.iterations,
+                                       regularization=self.regularization, alpha=self.alpha, random_state=self.seed,
+                                       num_threads=self.threads)
 
     def user_factors(self, rows: sp.csr_matrix, users: np.ndarray | None) -> np.ndarray:
         if users is not None:
@@ -218,14 +271,16 @@ class BPR(_FactorTopK, Recommender):
 
     def fit(self, train: TrainData, data: Interactions | None = None, callback=None) -> "BPR":
         """`callback(iteration, seconds, ...)` is called after each iteration (the factors are current then)."""
-        from implicit.bpr import BayesianPersonalizedRanking
         with _blas_single_thread():
-            self.model = BayesianPersonalizedRanking(factors=self.factors, iterations=self.iterations,
-                                                     learning_rate=self.learning_rate,
-                                                     regularization=self.regularization, num_threads=1,
-                                                     random_state=self.seed)
+            self.model = self.new_model()
             self.model.fit((train.liked > 0).astype(np.float32), show_progress=False, callback=callback)
         return self
+
+    def new_model(self):
+        from implicit.bpr import BayesianPersonalizedRanking
+        return BayesianPersonalizedRanking(factors=self.factors, iterations=self.iterations,
+                                           learning_rate=self.learning_rate, regularization=self.regularization,
+                                           num_threads=1, random_state=self.seed)
 
     def user_factors(self, rows: sp.csr_matrix, users: np.ndarray | None) -> np.ndarray:
         if users is not None:
@@ -246,12 +301,19 @@ class SVD(Recommender):
 
     def fit(self, train: TrainData, data: Interactions) -> "SVD":
         from surprise import SVD as SurpriseSVD
-        self.ratings = _SurpriseRatings(SurpriseSVD(n_factors=self.factors, n_epochs=self.epochs,
+        self.ratings = _SurpriseRatings.fit(SurpriseSVD(n_factors=self.factors, n_epochs=self.epochs,
                                                     reg_all=self.regularization, random_state=self.seed), train, data)
         return self
 
     def score(self, rows, users):
         return self.ratings.scores(users, rows.shape[0])
+
+    def state(self):
+        return self.ratings.state()
+
+    def restore(self, state, train, data):
+        self.ratings = _SurpriseRatings.from_state(state, data)
+        return self
 
     def predict_ratings(self, users, items):
         return self.ratings.predict(users, items)

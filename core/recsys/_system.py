@@ -44,6 +44,16 @@ def model_keys(data: Interactions) -> list[str]:
     return keys + (["svd"] if data.explicit else []) + (["hybrid"] if data.has_features else [])
 
 
+def new_model(key: str, tuning: Tuning, spec: SplitSpec, fitted: dict[str, Recommender]) -> Recommender:
+    """The unfitted model `key` with the tuned settings (the hybrid is made of the `fitted` content and ALS)."""
+    if key == "hybrid":
+        return Hybrid(fitted["content"], fitted["als"], tuning.weight)
+    makers = {"popular": Popularity, "content": ContentBased, "item_knn": ItemKNN,
+              "als": lambda: ALS(regularization=tuning.regularization, alpha=tuning.alpha, seed=spec.seed),
+              "bpr": lambda: BPR(seed=spec.seed, **tuning.bpr_params), "svd": lambda: SVD(seed=spec.seed)}
+    return makers[key]()
+
+
 def build_system(data: Interactions, spec: SplitSpec = SplitSpec(), progress: Progress = no_progress) -> RecSystem:
     """Split, tune on validation, fit every model on the training split, evaluate on the held-out split."""
     train_events, test_events = split_events(data.events, spec)
@@ -52,18 +62,12 @@ def build_system(data: Interactions, spec: SplitSpec = SplitSpec(), progress: Pr
                              "interactions (a larger test share or more per user), or upload more data.")
     tuning = tune(data, train_events, spec, lambda f, m: progress(0.45 * f, m))
     train = TrainData.build(train_events, data)
-    makers = {"popular": Popularity, "content": ContentBased, "item_knn": ItemKNN,
-              "als": lambda: ALS(regularization=tuning.regularization, alpha=tuning.alpha, seed=spec.seed),
-              "bpr": lambda: BPR(seed=spec.seed, **tuning.bpr_params), "svd": lambda: SVD(seed=spec.seed)}
     models, seconds = {}, {}
     keys = model_keys(data)
     for i, key in enumerate(keys):
         progress(0.45 + 0.3 * i / len(keys), f"Fitting {MODEL_TITLES[key]} on {len(train_events):,} interactions")
         start = time.perf_counter()
-        if key == "hybrid":
-            model = Hybrid(models["content"], models["als"], tuning.weight).fit(train, data)
-        else:
-            model = makers[key]().fit(train, data)
+        model = new_model(key, tuning, spec, models).fit(train, data)
         seconds[key] = time.perf_counter() - start + (seconds["content"] + seconds["als"] if key == "hybrid" else 0)
         models[key] = model
     evaluation = evaluate(models, train, test_events, data, lambda f, m: progress(0.75 + 0.2 * f, m))

@@ -7,7 +7,8 @@ brings them; core.common keeps the files).
 - `RunStore`: create, get, list (all, or those one owner may see), rename, delete, progress, status and restart of
   runs; artifacts; share links (`create_share`, `shared_run_id`, `share_links`, `revoke_share`); background jobs
   with a heartbeat (`job`, `jobs`); a run or job whose heartbeat stopped reads 'failed'. Jobs started from the
-  pages: `queue_job`, `get_job`, `job_launched`, `job_running`, `request_cancel`, `end_job`; their process reports
+  pages: `queue_job`, `launch_job` (starts `python -m core job --id ID`), `get_job`, `job_launched`, `job_running`,
+  `request_cancel`, `end_job`, `job_folder` (a job's own files, e.g. a built recommender); their process reports
   through `JobProgress` (throttled; raises core.common.Cancelled once cancel was asked). `JOB_STATUSES`.
 - `Run`: one row, as the pages and the report read it (with its `owner`); `Job`: a job that is not a training run.
 - `save_trained`: record an in-process training as a finished run.

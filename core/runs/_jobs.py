@@ -1,7 +1,8 @@
 """Background jobs started from the pages (a leaderboard, a compression, a recommender build…): the records of the
 `jobs` table that the job's own process updates and any page, on any machine sharing the database, reads.
 
-A job is queued (`queue_job`) with its kind, owner and parameters; its process marks it running (`job_running`,
+A job is queued (`queue_job`) with its kind, owner and parameters and its process started (`launch_job`:
+`python -m core job --id ID`, detached, logging to <home>/jobs/<id>.log); that process marks it running (`job_running`,
 which starts the heartbeat), reports progress through `JobProgress` — throttled writes that also raise `Cancelled`
 once someone asked it to stop (`request_cancel`) — and ends it done with a small JSON result, failed with one line,
 or cancelled (`end_job`). A job that stopped beating reads 'failed' (`JobBeats.jobs`, the rule of heartbeats).
@@ -10,14 +11,28 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 import time
 import uuid
+from pathlib import Path
 
-from core.common import Cancelled, ModelDeckError
+from core.common import Cancelled, ModelDeckError, home
 from core.runs._heartbeat import HEARTBEAT_S, HOST, Beat, Job, now
 from core.runs._schema import jobs_table
 
 JOB_STATUSES = ("queued", "running", "done", "failed", "cancelled")
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def job_command(job_id: str) -> list[str]:
+    return [sys.executable, "-m", "core", "job", "--id", job_id]
+
+
+def job_log(job_id: str) -> Path:
+    folder = home() / "jobs"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / f"{job_id}.log"
 
 
 class BackgroundJobs:
@@ -45,6 +60,15 @@ class BackgroundJobs:
             query = query.where(jobs_table.c.status.in_(("queued", "running")))
         with self.engine.begin() as conn:
             return conn.execute(query.values(updated_at=now(), **values)).rowcount
+
+    def launch_job(self, job_id: str, env: dict[str, str] | None = None) -> Job:
+        """Start the process of a queued job (`python -m core job --id ID`, which runs its kind): detached, so it
+        outlives the caller; its output goes to `job_log(id)`. `env`: variables added to this process's."""
+        with open(job_log(job_id), "ab") as log:
+            proc = subprocess.Popen(job_command(job_id), cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT,
+                                    stdin=subprocess.DEVNULL, start_new_session=True, env=os.environ | (env or {}))
+        self.job_launched(job_id, proc.pid)
+        return self.get_job(job_id)
 
     def job_launched(self, job_id: str, pid: int) -> None:
         """The process that will run the job started (on this machine): if it dies before it starts, the job fails."""
@@ -75,6 +99,10 @@ class BackgroundJobs:
         elif job.status == "queued" and not job.pid:
             self.end_job(job_id, "cancelled", error="Cancelled before it started.")
         return self.get_job(job_id)
+
+    def job_folder(self, job_id: str, create: bool = True) -> Path:
+        """A job's own files (e.g. a built recommender): beside the runs' folders, and shared like them."""
+        return self.artifacts.folder(f"job-{job_id}", create)
 
     def end_job(self, job_id: str, status: str, result: dict | None = None, error: str | None = None) -> None:
         """done (with its JSON result), failed (with one line) or cancelled; a job that already ended stays so."""

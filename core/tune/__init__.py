@@ -10,7 +10,8 @@ it, so any process that knows the study name can join it: `python -m core tune-w
   same folds for every trial; PyTorch MLP and CNN trials report epoch scores to a median pruner (state PRUNED).
 - Studies: `create_study`, `load_study`, `delete_study`, `list_studies`; a study made from the app keeps its
   owner (`study_owner`) and `list_studies(visible_to=…)` lists only that owner's and ownerless ones.
-- Workers: `run_worker` in this process, `start_workers` as background processes. The trial budget is shared by
+- Workers: `run_worker` in this process, `start_workers` as background jobs of kind 'tune' (one process each,
+  followed and cancelled like every job; `python -m core job` runs `run_worker`). The trial budget is shared by
   all workers of a study (Optuna's MaxTrialsCallback), so a worker that dies leaves its trials to the others;
   its running trial is marked FAIL once its heartbeat stops. `request_stop` / `resume` are cooperative.
 - Status: `study_status` gives a `TuneStatus` (counts, best trial, best-so-far curve, a headline in plain words);

@@ -12,20 +12,16 @@ two of them finish at the same instant. Workers started from the Tune page are n
 """
 from __future__ import annotations
 
+from core.common import interrupt_on_sigterm
 from core.tune._status import study_status
 from core.tune._storage import WORKER
 from core.tune._worker import run_worker, worker_offset
 
 
-def _raise_keyboard_interrupt(_signum, _frame) -> None:
-    raise KeyboardInterrupt
-
-
 def cmd_tune_worker(args) -> int:
     """`python -m core tune-worker --study NAME [--trials N]`: join a study, print one line per trial.
     A stopped search takes no new trials (resume it first); SIGTERM fails the running trial and exits 130."""
-    import signal
-    signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)   # a terminated worker marks its trial failed
+    interrupt_on_sigterm()          # a terminated worker marks its trial failed
     worker = worker_offset(args.study) if args.worker is None else args.worker
     try:
         ran = run_worker(args.study, n_trials=args.trials, timeout=args.timeout, worker=worker,

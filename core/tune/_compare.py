@@ -22,13 +22,13 @@ def trials_to_reach(curve: list[float], target: float, direction: str, tol: floa
 
 
 def start_comparison(config: TuneConfig, strategies: tuple[str, ...] = COMPARE_STRATEGIES,
-                     owner: str | None = None) -> tuple[str, list[str]]:
-    """One study per strategy with the same space, budget and seed, one worker each (all `owner`'s). Returns
-    (group, names)."""
+                     owner: str | None = None, store=None) -> tuple[str, list[str]]:
+    """One study per strategy with the same space, budget and seed (all `owner`'s), one worker each (a background
+    job of `store`'s owner). Returns (group, names)."""
     group = uuid.uuid4().hex[:8]
     names = [create_study(replace(config, strategy=s), group=group, owner=owner) for s in strategies]
     for name in names:
-        start_workers(name, 1)
+        start_workers(name, 1, store=store)
     return group, names
 
 

@@ -2,26 +2,24 @@
 shared through the database with Optuna's MaxTrialsCallback (counting complete, pruned, failed and running
 trials), so workers on any machine split it as they go and a worker that dies leaves its trials to the others;
 the last slots are left to the first live worker, so workers finishing together do not overshoot. Also starting
-worker processes, cooperative stop and resume, and telling whether a worker is still alive.
+worker processes (background jobs of kind 'tune': `python -m core job`, followed and cancelled like every other
+job), cooperative stop and resume, and telling whether a worker is still alive.
 """
 from __future__ import annotations
 
 import math
 import os
+from contextlib import nullcontext
 import socket
-import subprocess
-import sys
 import time
 from datetime import datetime
-from pathlib import Path
 from typing import Callable
 
-from core.common import ModelDeckError, home
+from core.common import ModelDeckError, Progress
 from core.tune._config import Metric
 from core.tune._objective import Objective
 from core.tune._storage import STOP_ATTR, WORKER, load_study, now, quiet_optuna, study_attrs
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 CATCH = (ModelDeckError, ValueError, ArithmeticError, RuntimeError)   # a trial fails, the search goes on
 #: BLAS/OpenMP threads per worker. A search is many small fits: parallelism comes from workers, and on a busy
 #: 2-core machine a 2-thread OpenBLAS made a logistic regression on iris 18x slower than 1 thread.
@@ -88,6 +86,17 @@ def _budget_callback(budget: int, capped: bool, deadline: float):
     return stop_at_budget
 
 
+def _progress_callback(progress: Progress, budget: int, metric: Metric):
+    """After each trial: the share of the study's budget finished, for the background job this worker runs as
+    (its progress callback raises core.common.Cancelled once the job's cancel was asked: the worker stops there,
+    its finished trials kept)."""
+    def report(study, trial) -> None:
+        finished = _count(study, _FINISHED)
+        progress(min(finished / max(budget, 1), 1.0), f"Worker {WORKER}: {_trial_line(trial, metric)} — "
+                                                      f"{finished} of {budget} trials finished")
+    return report
+
+
 def _record_callback(capped: bool):
     """After each trial: a sign of life in the worker record, and stop when a stop was requested."""
     def record(study, _trial) -> None:
@@ -103,10 +112,13 @@ def _worker_record(state: str, pid: int | None = None, capped: bool = True) -> d
 
 
 def run_worker(name: str, n_trials: int | None = None, timeout: float | None = None, worker: int = 0,
-               log: Callable[[str], None] | None = None) -> int:
+               log: Callable[[str], None] | None = None, progress: Progress | None = None) -> int:
     """Join the study `name` in this process and run trials until the study's budget is spent (by this worker
     and any other), at most `n_trials` of them (default: no cap), stopping early on a stop request, the time
-    budget or an exhausted grid. Returns the number of trials this worker ran."""
+    budget or an exhausted grid. Returns the number of trials this worker ran.
+
+    `progress`: this worker runs as a background job (core.jobs kind 'tune'), whose row beats and takes the
+    progress; without it, the worker records its own 'tune-worker' job row with a heartbeat."""
     from threadpoolctl import threadpool_limits
 
     from core.data import load_dataset
@@ -127,10 +139,14 @@ def run_worker(name: str, n_trials: int | None = None, timeout: float | None = N
     callbacks = [_record_callback(capped), lambda _s, t: ran.append(t.number)]
     if log is not None:
         callbacks.append(lambda _s, t: log(_trial_line(t, objective.metric)))
+    if progress is not None:
+        callbacks.append(_progress_callback(progress, budget, objective.metric))
     callbacks.append(_budget_callback(budget, capped, deadline))     # last: closest to the next trial's start
     from core.runs import RunStore
-    try:   # the worker's heartbeat in the run store: a killed worker reads 'failed' there, wherever it ran
-        with threadpool_limits(limits=WORKER_THREADS), RunStore().job("tune-worker", name, f"Worker {WORKER}"):
+    # the worker's heartbeat in the run store (its job's, or its own row): a killed worker reads 'failed' there
+    beat = RunStore().job("tune-worker", name, f"Worker {WORKER}") if progress is None else nullcontext()
+    try:
+        with threadpool_limits(limits=WORKER_THREADS), beat:
             study.optimize(objective, n_trials=n_trials, timeout=timeout, catch=CATCH, callbacks=callbacks)
     finally:
         study.set_user_attr(f"worker:{WORKER}", _worker_record("done", capped=capped))
@@ -143,40 +159,33 @@ def _trial_line(trial, metric: Metric) -> str:
     return f"trial {trial.number} {state}{value} {trial.params}"
 
 
-def start_workers(name: str, n_workers: int = 1, n_trials: int | None = None) -> list[int]:
-    """Launch `python -m core tune-worker` processes on the study; returns their pids (none when the budget
-    is spent).
+def start_workers(name: str, n_workers: int = 1, n_trials: int | None = None, store=None) -> list[int]:
+    """Start `n_workers` workers on the study as background jobs of kind 'tune' (`python -m core job`, each its
+    own process, with progress, heartbeat and cancel like every job) for the owner of `store` (default: no
+    owner); returns their pids (none when the budget is spent).
 
     The workers share what is left of the budget, so one that dies leaves its trials to the others; `n_trials`
-    caps each worker (default: no cap). Each gets WORKER_THREADS threads and logs to <home>/tune/<name>.log.
+    caps each worker (default: no cap). Each gets WORKER_THREADS threads and logs to <home>/jobs/<job id>.log.
     """
+    from core.runs import RunStore
     remaining = remaining_trials(name)
     if remaining == 0:
         return []
+    store = store or RunStore()
     n_workers = max(1, min(int(n_workers), remaining))
     threads = str(WORKER_THREADS)
-    env = os.environ.copy() | {"OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads, "OPENBLAS_NUM_THREADS": threads}
-    cap = [] if n_trials is None else ["--trials", str(int(n_trials))]
-    logs = home() / "tune"
-    logs.mkdir(exist_ok=True)
+    env = {"OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads, "OPENBLAS_NUM_THREADS": threads}
     offset = worker_offset(name)
     study, _ = load_study(name, worker=None)
     pids = []
     for i in range(n_workers):
-        log = open(logs / f"{name}.log", "ab")
-        proc = subprocess.Popen([sys.executable, "-m", "core", "tune-worker", "--study", name, *cap,
-                                 "--worker", str(offset + i)], cwd=REPO_ROOT, stdout=log,
-                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True, env=env)
-        log.close()
-        _CHILDREN[proc.pid] = proc
-        pids.append(proc.pid)
-        # registered now, so the page counts it as running while it starts up (imports take seconds)
-        study.set_user_attr(f"worker:{socket.gethostname()}:{proc.pid}",
-                            _worker_record("starting", proc.pid, capped=n_trials is not None))
+        queued = store.queue_job("tune", name, {"study": name, "worker": offset + i, "trials": n_trials})
+        pid = store.launch_job(queued.id, env).pid
+        pids.append(pid)
+        # registered now, so the page counts it as running while it starts up
+        study.set_user_attr(f"worker:{socket.gethostname()}:{pid}",
+                            _worker_record("starting", pid, capped=n_trials is not None))
     return pids
-
-
-_CHILDREN: dict[int, subprocess.Popen] = {}
 
 
 def worker_offset(name: str) -> int:
@@ -190,19 +199,12 @@ def request_stop(name: str) -> None:
     study.set_user_attr(STOP_ATTR, True)
 
 
-def resume(name: str, n_workers: int = 1) -> list[int]:
-    """Clear a stop request and start workers for what is left of the budget (nothing when it is spent)."""
+def resume(name: str, n_workers: int = 1, store=None) -> list[int]:
+    """Clear a stop request and start workers (for `store`'s owner) for what is left of the budget (nothing when
+    it is spent)."""
     study, _ = load_study(name, worker=None)
     study.set_user_attr(STOP_ATTR, False)
-    return start_workers(name, n_workers)
-
-
-def _pid_alive(pid: int) -> bool:
-    child = _CHILDREN.get(pid)
-    if child is not None:
-        return child.poll() is None
-    from core.runs import pid_alive
-    return pid_alive(pid)
+    return start_workers(name, n_workers, store=store)
 
 
 def worker_alive(record: dict, stale_after_s: float = 900.0) -> bool:
@@ -210,6 +212,7 @@ def worker_alive(record: dict, stale_after_s: float = 900.0) -> bool:
     if record.get("state") not in ("starting", "running"):
         return False
     if record.get("host") == socket.gethostname():
-        return _pid_alive(int(record["pid"]))
+        from core.runs import pid_alive
+        return pid_alive(int(record["pid"]))
     seen = datetime.fromisoformat(record["seen"])
     return (now() - seen).total_seconds() < stale_after_s    # another machine: trust a recent sign of life
