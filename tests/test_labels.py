@@ -93,6 +93,11 @@ def test_class_names_are_checked_and_shown_through_one_function(fresh_home):
     names = load_class_names("builtin:wine")
     assert names == {"0": "Barolo"}
     assert [class_name(c, names) for c in (0, "1", 2)] == ["Barolo", "1", "2"]
+    digits = load_class_names("builtin:digits")          # the digit drawn is the class's name: nothing to ask
+    assert digits == {str(d): str(d) for d in range(10)}
+    from core.share import Evidence, bare_code_labels
+    assert bare_code_labels(Evidence(task="classification", class_counts={d: 180 for d in digits},
+                                     class_names=digits)) is None
 
 
 def test_a_labels_file_written_before_class_names_still_reads(fresh_home):

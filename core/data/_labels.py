@@ -89,9 +89,15 @@ def bare_codes(classes) -> bool:
     return bool(labels) and all(re.fullmatch(r"-?\d{1,3}(\.0)?", label) for label in labels)
 
 
+#: built-in sets whose class codes are their meaning (the digit drawn): named by themselves unless renamed
+DIGIT_SETS = ("builtin:digits", "images:mnist")
+
+
 def load_class_names(dataset_key: str, owner: str | None = None) -> dict[str, str]:
-    """code -> name given by `owner` for the target's classes ({} when none were given)."""
-    return dict(_stored(dataset_key, owner)["classes"])
+    """code -> name given by `owner` for the target's classes ({} when none were given; the digits 0-9 of a
+    handwritten-digit set name themselves)."""
+    given = dict(_stored(dataset_key, owner)["classes"])
+    return ({str(d): str(d) for d in range(10)} | given) if dataset_key in DIGIT_SETS else given
 
 
 def save_class_names(dataset_key: str, names: dict, classes, owner: str | None = None) -> None:
