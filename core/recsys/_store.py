@@ -1,7 +1,7 @@
 """What is kept on disk: uploaded interaction sets (CSV + JSON under MODELDECK_HOME/recsys_uploads, opened again by
 key with `load_interactions`; with a shared database the folder is a cache of the database's copy, so a build job or
-a page on another machine opens them too) and one user's recommendations saved as a run in the run store (lists with reasons, metric
-table, ALS factors), read back without recomputation by `load_saved`."""
+a page on another machine opens them too) and one user's recommendations saved as a run in the run store (lists with
+reasons, metric table, ALS factors), read back without recomputation by `load_saved`."""
 from __future__ import annotations
 
 import json
