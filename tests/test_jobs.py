@@ -77,6 +77,26 @@ def test_a_job_that_fails_keeps_one_line_and_unknown_kinds_are_refused(fresh_hom
     assert job.status == "failed" and "\n" not in job.error and "nope" in job.error
 
 
+def _failed_job_panel(job_id: str) -> None:
+    from core.runs import RunStore
+    from ui.jobs import job_panel
+    job_panel(RunStore().get_job(job_id), "The comparison", key="t")
+
+
+def test_a_failed_job_keeps_its_traceback_and_the_page_shows_it(fresh_home):
+    from streamlit.testing.v1 import AppTest
+
+    from core.jobs import start_job
+    store = RunStore(owner="user:ann")
+    job = start_job(store, "leaderboard", "builtin:iris", {"dataset_key": "builtin:iris"}, in_process=True)
+    assert job.status == "failed" and job.error == "Unexpected error: KeyError: 'prep'"
+    log = store.job_log_text(job.id)      # no log file (run in this process): the traceback is kept instead
+    assert log.startswith("Traceback") and log.rstrip().endswith("KeyError: 'prep'")
+    at = AppTest.from_function(_failed_job_panel, args=(job.id,), default_timeout=30).run()
+    assert not at.exception and at.error[0].value == f"The comparison failed: {job.error}"
+    assert at.expander[0].label.startswith("What the job printed") and at.code[0].value.strip() == log.strip()
+
+
 def test_a_leaderboard_job_is_found_again_when_the_tab_is_reopened(fresh_home):
     from tests.test_pages import assert_clean, button, finish_jobs, open_page
     at = open_page("pages/train.py")

@@ -290,3 +290,75 @@ def test_background_jobs_on_postgresql(pg_url):
         conn.execute(jobs_table.update().where(jobs_table.c.id == stale.id).values(
             status="running", host="elsewhere", heartbeat_at=stale.started_at - timedelta(seconds=600)))
     assert store.get_job(stale.id).status == "failed"
+
+
+def _run_job_here(job_id: str) -> None:
+    """Run a queued job the way a machine does (`python -m core job --id ID`), with this process's environment."""
+    proc = subprocess.run([sys.executable, "-m", "core", "job", "--id", job_id], cwd=ROOT, text=True,
+                          capture_output=True, timeout=120, env=os.environ | {"OMP_NUM_THREADS": "1"})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_uploaded_interactions_and_a_recommender_build_travel_between_machines(pg_url, tmp_path, monkeypatch):
+    from core.recsys import (SplitSpec, interactions_from_upload, load_interactions, load_saved, load_system,
+                             save_recommendations, save_upload)
+    from core.runs import RunStore
+    events = "user,item,rating\n" + "".join(f"u{u},i{(u * 7 + j) % 40},{1 + (u + j) % 5}\n"
+                                            for u in range(30) for j in range(8))
+    features = "item_id,title,genres\n" + "".join(f"i{i},Title {i},{'Action|Drama' if i % 2 else 'Comedy'}\n"
+                                                  for i in range(40))
+    data = interactions_from_upload(events.encode(), "ratings.csv", features.encode(), "items.csv")
+    key = save_upload(data)                                               # machine A: the upload, a queued build
+    job = RunStore(owner="user:ann").queue_job("recommend", key, {"data_key": key,
+                                                                  "split": SplitSpec(seed=1).to_dict()})
+    home_b = _home(tmp_path / "home-b", monkeypatch)                     # machine B runs the build
+    _run_job_here(job.id)
+    done = RunStore().get_job(job.id)
+    assert done.status == "done" and done.result["data_key"] == key, done.error
+    assert _files(home_b / "recsys_uploads") == {f"{key.split(':', 1)[1]}/{n}"
+                                                 for n in ("events.csv", "items.csv", "meta.json")}
+
+    home_c = _home(tmp_path / "home-c", monkeypatch)                     # machine C: only the URL
+    again = load_interactions(key)
+    assert again.fingerprint == data.fingerprint and again.items["categories"].tolist() == \
+        data.items["categories"].tolist()
+    store_c = RunStore()
+    system = load_system(store_c.job_folder(job.id, create=False))       # what B built, without training
+    assert system.data.fingerprint == data.fingerprint
+    assert _files(home_c / "runs" / f"job-{job.id}") == _files(home_b / "runs" / f"job-{job.id}") \
+        == {"system.json", "system.npz"}
+    built_on_b = load_system(home_b / "runs" / f"job-{job.id}", data)
+    assert system.table(5).equals(built_on_b.table(5))
+    run = save_recommendations(store_c, system, user=0, k=5)             # C saves one user's lists as a run …
+    _home(tmp_path / "home-a", monkeypatch)
+    saved = load_saved(RunStore(), run.id)                               # … which A reads from the database
+    assert saved["user"] == str(data.user_ids[0]) and set(saved["lists"]) == set(system.models)
+
+
+def test_a_failed_jobs_log_is_read_on_another_machine(pg_url, tmp_path, monkeypatch):
+    from core.runs import RunStore
+    job = RunStore().queue_job("leaderboard", "builtin:iris", {"dataset_key": "builtin:iris"})   # no "prep"
+    home_b = _home(tmp_path / "home-b", monkeypatch)
+    store_b = RunStore()
+    store_b.launch_job(job.id)                                            # B runs it: its log is on B's disk
+    failed = wait_for(lambda: (j := store_b.get_job(job.id)).finished and j, timeout=60)
+    assert failed.status == "failed" and failed.error == "Unexpected error: KeyError: 'prep'"
+    assert "Traceback" in (home_b / "jobs" / f"{job.id}.log").read_text()
+    _home(tmp_path / "home-a", monkeypatch)                               # A has no log file of it
+    assert not (tmp_path / "home-a" / "jobs" / f"{job.id}.log").exists()
+    text = RunStore().job_log_text(job.id)
+    assert "Traceback" in text and "p[\"prep\"]" in text and text.rstrip().endswith("KeyError: 'prep'")
+
+
+def test_names_and_units_labels_follow_their_owner_to_another_machine(pg_url, tmp_path, monkeypatch):
+    from core.data import load_class_names, load_labels, save_class_names, save_labels
+    columns = ["tenure_months", "monthly_charges", "churned"]
+    save_labels("builtin:churn", {"monthly_charges": ("monthly fee", "EUR")}, columns, owner="user:ann")   # A
+    _home(tmp_path / "home-b", monkeypatch)                               # B: only the URL
+    assert load_labels("builtin:churn", "user:ann")["monthly_charges"] == ("monthly fee", "EUR")
+    assert load_labels("builtin:churn", "user:bob")["monthly_charges"] == ("monthly bill", "USD")   # defaults
+    save_class_names("builtin:churn", {"1": "left", "0": "stayed"}, [0, 1], owner="user:ann")      # B edits
+    _home(tmp_path / "home-a", monkeypatch)                               # A sees B's edit, its labels kept
+    assert load_class_names("builtin:churn", "user:ann") == {"1": "left", "0": "stayed"}
+    assert load_labels("builtin:churn", "user:ann")["monthly_charges"] == ("monthly fee", "EUR")
+    assert load_class_names("builtin:churn", "user:bob") == {}

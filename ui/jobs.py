@@ -74,6 +74,14 @@ def _follow(job_id: str, label: str, key: str) -> None:
                "the tab; come back to see the result.")
 
 
+def _job_log(job_id: str) -> None:
+    """The end of what a failed job printed (kept with the job, so it is there on every machine)."""
+    text = run_store().job_log_text(job_id)
+    if text:
+        with st.expander("What the job printed (end of its log)"):
+            st.code(text, language=None)
+
+
 def job_panel(job: Job | None, label: str, key: str) -> Job | None:
     """A job's state in the page: progress and a Cancel button while it runs (polled from the store), why it
     stopped if it failed or was cancelled; → the job when it finished with a result, else None."""
@@ -84,6 +92,7 @@ def job_panel(job: Job | None, label: str, key: str) -> Job | None:
         return job
     if job.status == "failed":
         st.error(f"{label} failed: {job.error or 'no reason was recorded'}", icon=":material/error:")
+        _job_log(job.id)
     elif job.status == "cancelled":
         st.warning(f"{label} was cancelled. {job.error or ''}".strip(), icon=":material/cancel:")
     else:

@@ -13,7 +13,8 @@ With SQLite (one machine, the default) none of this runs: nothing is stored twic
 - Read-through: `fetch_shared(*paths)` / `fetch_shared_tree(folder)` bring files from the database when the local
   copy is missing or differs (by SHA-256); the database's copy wins and keeps its modification time, so "newest
   first" listings agree across machines.
-- Which folders: `HOME_FOLDERS` of home() (uploaded data sets, run artifacts), and any folder a caller names with
+- Which folders: `HOME_FOLDERS` of home() (uploaded data sets, run and job artifacts, uploaded interactions, labels),
+  and any folder a caller names with
   `shared_folder(root, prefix, url)` (a run store with its own artifact root and URL).
 """
 from __future__ import annotations
@@ -30,7 +31,9 @@ from core.common._config import db_url, home
 from core.common._errors import ModelDeckError
 from core.common._io import WRITE_HOOKS, _replace_on_success
 
-HOME_FOLDERS = ("datasets", "runs")     # the folders of home() a shared database keeps: uploads, run artifacts
+# the folders of home() a shared database keeps: uploaded data sets and image sets, run and job artifacts, the
+# recommender's uploaded interactions, names/units labels
+HOME_FOLDERS = ("datasets", "runs", "recsys_uploads", "labels")
 PART_BYTES = 8 * 1024 * 1024            # a file is stored in parts of this size (no 1 GB bytea, modest memory)
 _LOCK = threading.RLock()
 

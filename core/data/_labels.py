@@ -3,7 +3,9 @@
 Labels are stored per data set and per owner (the run store's owner string: a signed-in user or a browser) under
 MODELDECK_HOME/labels/<owner>/ (JSON), so one person's edits never change another's charts; someone who gave none
 sees the built-in defaults only. Without an owner (the command line, runs made before ownership) the unowned file
-MODELDECK_HOME/labels/<key>.json is read. Figures and sentences are relabelled at display time (`relabel_figure`,
+MODELDECK_HOME/labels/<key>.json is read. With a shared database the labels folder is a cache of the database's
+copy (core.common's atomic writes store each file there), so the same owner sees the same labels on every machine.
+Figures and sentences are relabelled at display time (`relabel_figure`,
 `relabel_text`), so models keep their original column names and saved runs stay valid when labels change.
 
 Class names: a classification target whose classes are bare codes (0/1, small integers) gets a name per code
@@ -19,7 +21,7 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
-from core.common import ModelDeckError, atomic_write, home
+from core.common import ModelDeckError, atomic_write, fetch_shared, home
 
 DEFAULT_LABELS: dict[str, dict[str, tuple[str, str]]] = {
     "builtin:churn": {
@@ -43,6 +45,7 @@ def _path(dataset_key: str, owner: str | None = None) -> Path:
 def _stored(dataset_key: str, owner: str | None) -> dict:
     """{"columns": {column: (label, unit)}, "classes": {code: name}} as stored (empty when nothing is)."""
     path = _path(dataset_key, owner)
+    fetch_shared(path)          # another machine's edit (no-op without a shared database)
     if not path.exists():
         return {"columns": {}, "classes": {}}
     return _read(path, path.stat().st_mtime_ns)

@@ -2,6 +2,7 @@
 writes to the store and stops it when cancelled, and end the job done (with its result), failed or cancelled."""
 from __future__ import annotations
 
+import sys
 import traceback
 
 from core.common import Cancelled, ModelDeckError
@@ -38,14 +39,25 @@ def run_job(job_id: str, store: RunStore | None = None) -> Job:
     except Cancelled:
         store.end_job(job_id, "cancelled", error="Cancelled by its owner.")
     except KeyboardInterrupt:       # SIGTERM too (python -m core job): a tuning trial is marked failed on the way
-        store.end_job(job_id, "failed", error="Stopped by a signal (terminated or interrupted).")
+        _failed(store, job_id, "Stopped by a signal (terminated or interrupted).")
     except ModelDeckError as exc:
-        store.end_job(job_id, "failed", error=str(exc))
+        _failed(store, job_id, str(exc))
     except Exception as exc:  # noqa: BLE001 - recorded on the job; the traceback is in its log
-        traceback.print_exc()
-        store.end_job(job_id, "failed", error=f"Unexpected error: {type(exc).__name__}: {exc}")
+        _failed(store, job_id, f"Unexpected error: {type(exc).__name__}: {exc}", traceback.format_exc())
     else:
         store.end_job(job_id, "done", result=result)
     finally:
         beat.stop()
     return store.get_job(job_id)
+
+
+def _failed(store: RunStore, job_id: str, error: str, detail: str | None = None) -> None:
+    """End the job failed with one line; print the whole story (`detail`: the traceback) to the job's log and keep
+    the log's end with the job, where every machine reads it (a failure to keep it is printed, never raised)."""
+    print(detail or error, file=sys.stderr, flush=True)
+    sys.stdout.flush()
+    try:
+        store.keep_job_log(job_id, detail or error)
+    except Exception as exc:  # noqa: BLE001 - the job's one-line reason still goes to the store below
+        print(f"The job's log could not be kept with it: {exc}", file=sys.stderr, flush=True)
+    store.end_job(job_id, "failed", error=error)

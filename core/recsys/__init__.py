@@ -4,7 +4,7 @@ The path a page (or a notebook) follows:
 
 1. **Data**: `load_interactions(key)` opens the built-in synthetic film set (`BUILTIN_KEY`) or a stored upload;
    `interactions_from_upload(bytes, name, [item features])` reads an uploaded file into `Interactions` and
-   `save_upload` keeps it under MODELDECK_HOME.
+   `save_upload` keeps it under MODELDECK_HOME (and in a shared database, for other machines).
 2. **The bench**: `build_system(data, SplitSpec(...), progress)` splits each user's interactions (seeded random or
    last-in-time), tunes ALS and the hybrid weight on a validation split of the training part, fits every model that
    applies (`model_keys`: most popular, content-based, item-kNN, ALS, BPR, SVD, hybrid) and evaluates them on the

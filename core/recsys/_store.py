@@ -1,6 +1,7 @@
-"""What is kept on disk: uploaded interaction sets (CSV + JSON under MODELDECK_HOME, opened again by key with
-`load_interactions`) and one user's recommendations saved as a run in the run store (lists with reasons, metric
-table, ALS factors), read back without recomputation by `load_saved`."""
+"""What is kept on disk: uploaded interaction sets (CSV + JSON under MODELDECK_HOME/recsys_uploads, opened again by
+key with `load_interactions`; with a shared database the folder is a cache of the database's copy, so a build job or
+a page on another machine opens them too) and one user's recommendations saved as a run in the run store (lists with
+reasons, metric table, ALS factors), read back without recomputation by `load_saved`."""
 from __future__ import annotations
 
 import json
@@ -9,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from core.common import ModelDeckError, atomic_open, atomic_write, home
+from core.common import ModelDeckError, atomic_open, atomic_write, fetch_shared, home
 from core.recsys._base import MODEL_TITLES
 from core.recsys._data import BUILTIN_KEY, UPLOAD_PREFIX, Interactions, build_interactions, load_builtin
 from core.recsys._metrics import RANKING_METRICS
@@ -41,6 +42,7 @@ def save_upload(data: Interactions) -> str:
 
 def _load_upload(key: str) -> Interactions:
     folder = _uploads_dir() / key[len(UPLOAD_PREFIX):]
+    fetch_shared(*(folder / name for name in ("meta.json", "events.csv", "items.csv")))
     if not (folder / "meta.json").exists():
         raise ModelDeckError(f"The uploaded interactions '{key}' are no longer stored here; upload the file again.")
     meta = json.loads((folder / "meta.json").read_text())

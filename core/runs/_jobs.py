@@ -6,6 +6,8 @@ A job is queued (`queue_job`) with its kind, owner and parameters and its proces
 which starts the heartbeat), reports progress through `JobProgress` — throttled writes that also raise `Cancelled`
 once someone asked it to stop (`request_cancel`) — and ends it done with a small JSON result, failed with one line,
 or cancelled (`end_job`). A job that stopped beating reads 'failed' (`JobBeats.jobs`, the rule of heartbeats).
+A failed job keeps the end of its log in its folder (`keep_job_log`), which a shared database keeps, so any machine
+reads what it printed (`job_log_text`), not only the machine whose disk holds the log.
 """
 from __future__ import annotations
 
@@ -17,11 +19,12 @@ import time
 import uuid
 from pathlib import Path
 
-from core.common import Cancelled, ModelDeckError, home
+from core.common import Cancelled, ModelDeckError, atomic_write, home
 from core.runs._heartbeat import HEARTBEAT_S, HOST, Beat, Job, now
 from core.runs._schema import jobs_table
 
 JOB_STATUSES = ("queued", "running", "done", "failed", "cancelled")
+LOG_TAIL_BYTES = 64 * 1024      # how much of a failed job's log is kept with it
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -33,6 +36,16 @@ def job_log(job_id: str) -> Path:
     folder = home() / "jobs"
     folder.mkdir(parents=True, exist_ok=True)
     return folder / f"{job_id}.log"
+
+
+def _tail(path: Path, size: int = LOG_TAIL_BYTES) -> str:
+    """The last `size` bytes of a file as text (from the start of a line when cut)."""
+    with open(path, "rb") as handle:
+        handle.seek(max(path.stat().st_size - size, 0))
+        data = handle.read()
+    if len(data) == size and b"\n" in data:
+        data = data[data.index(b"\n") + 1:]
+    return data.decode("utf-8", errors="replace")
 
 
 class BackgroundJobs:
@@ -103,6 +116,22 @@ class BackgroundJobs:
     def job_folder(self, job_id: str, create: bool = True) -> Path:
         """A job's own files (e.g. a built recommender): beside the runs' folders, and shared like them."""
         return self.artifacts.folder(f"job-{job_id}", create)
+
+    def keep_job_log(self, job_id: str, detail: str = "") -> None:
+        """Keep the end of this machine's log of the job (or `detail` when there is none, e.g. a job run in the
+        caller's process) as `log.txt` in the job's folder."""
+        log = home() / "jobs" / f"{job_id}.log"
+        text = _tail(log) if log.exists() else detail
+        if text.strip():
+            atomic_write(self.job_folder(job_id) / "log.txt", text)
+
+    def job_log_text(self, job_id: str) -> str | None:
+        """What a failed job printed (the end of its log), from any machine; None when nothing was kept."""
+        kept = self.job_folder(job_id, create=False) / "log.txt"
+        if kept.exists():
+            return kept.read_text(encoding="utf-8", errors="replace")
+        log = home() / "jobs" / f"{job_id}.log"
+        return _tail(log) if log.exists() else None
 
     def end_job(self, job_id: str, status: str, result: dict | None = None, error: str | None = None) -> None:
         """done (with its JSON result), failed (with one line) or cancelled; a job that already ended stays so."""
