@@ -426,3 +426,12 @@ def test_fast_paths_agree_with_the_libraries_own_apis(system):
     expected = np.array([[i for i in row if i not in set(low)][:10] for row, low in zip(ids, low_rated)])
     ours = system.models["item_knn"].recommend(train.liked[users], users, train.seen[users], 10)
     assert np.mean(np.sort(ours, 1) == np.sort(expected, 1)) > 0.98     # equal up to ties in the 10th place
+
+
+def test_an_upload_key_that_is_not_a_digest_is_refused():
+    """The key names a folder: only the upload's own digest is accepted (no '..', no slashes)."""
+    from core.common import ModelDeckError
+    from core.recsys import load_interactions
+    for key in ("recsys-upload:../../etc", "recsys-upload:abc/def", "recsys-upload:"):
+        with pytest.raises(ModelDeckError, match="not the key of an uploaded interaction set"):
+            load_interactions(key)

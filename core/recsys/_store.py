@@ -5,6 +5,7 @@ reasons, metric table, ALS factors), read back without recomputation by `load_sa
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +27,7 @@ def _uploads_dir() -> Path:
 
 def save_upload(data: Interactions) -> str:
     """Store an uploaded data set (plain CSV + JSON) under MODELDECK_HOME; returns its key."""
-    folder = _uploads_dir() / data.key[len(UPLOAD_PREFIX):]
+    folder = _upload_folder(data.key)
     folder.mkdir(parents=True, exist_ok=True)
     item_ids = data.items["item_id"].to_numpy()
     events = pd.DataFrame({"user": data.user_ids[data.events["user"]], "item": item_ids[data.events["item"]],
@@ -40,8 +41,16 @@ def save_upload(data: Interactions) -> str:
     return data.key
 
 
+def _upload_folder(key: str) -> Path:
+    """The folder of an uploaded set; its key is the digest of the upload, so nothing else is accepted."""
+    digest = key[len(UPLOAD_PREFIX):]
+    if not re.fullmatch(r"[0-9a-f]{8,64}", digest):
+        raise ModelDeckError(f"'{key[:40]}' is not the key of an uploaded interaction set; upload the file again.")
+    return _uploads_dir() / digest
+
+
 def _load_upload(key: str) -> Interactions:
-    folder = _uploads_dir() / key[len(UPLOAD_PREFIX):]
+    folder = _upload_folder(key)
     fetch_shared(*(folder / name for name in ("meta.json", "events.csv", "items.csv")))
     if not (folder / "meta.json").exists():
         raise ModelDeckError(f"The uploaded interactions '{key}' are no longer stored here; upload the file again.")
