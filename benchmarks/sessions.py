@@ -140,7 +140,7 @@ async def _flow(page, session: Session, model: str | None) -> None:
         await _nav(page, session, "Train", "train")
         await page.get_by_role("tab", name="Leaderboard", exact=True).click()
         await _button(page, session, "Train leaderboard", "leaderboard")
-        await page.get_by_text(re.compile(r"models trained and saved as runs")).first.wait_for()
+        await page.get_by_text(re.compile(r"^Chosen: ")).first.wait_for(timeout=ACTION_TIMEOUT_MS)   # a background job
     elif flow == "tune":
         await _nav(page, session, "Tune", "tune")
         await _number(page, "Trial budget", "4")

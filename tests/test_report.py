@@ -82,9 +82,17 @@ def test_advice_reads_what_compress_stored(saved_run):
     store = RunStore()
     assert share.run_evidence(store.get(saved_run.id), store).compression_pick is None
     compress_run(saved_run.id, CompressOptions(onnx=False, rounds=1, repeats=3))
-    pick = share.run_evidence(store.get(saved_run.id), store).compression_pick
-    assert pick and pick["size_ratio"] > 0 and abs(pick["accuracy_change"]) <= 0.01
-    assert any(a.rule == "compression_pick" for a in share.advise(share.run_evidence(store.get(saved_run.id), store)))
+    from core.compress import load_result, pick_variant
+    evidence = share.run_evidence(store.get(saved_run.id), store)
+    best, _why = pick_variant(load_result(saved_run.id, store), max_loss_points=1.0)   # what the page would pick
+    fired = any(a.rule == "compression_pick" for a in share.advise(evidence))
+    if best is None or best["method"] == "baseline":    # timing decides: on a loaded machine the original may be fastest
+        assert evidence.compression_pick is None and not fired
+    else:
+        assert evidence.compression_pick == {"name": best["variant"], "size_ratio": best["size_x"],
+                                             "speed_ratio": best["speed_b1_x"],
+                                             "accuracy_change": best["delta_points"] / 100}
+        assert fired
 
 
 def test_advice_reads_the_stored_shap_and_permutation_agreement(saved_run):

@@ -178,7 +178,7 @@ def test_hopeless_mlp_trials_are_pruned_on_their_epoch_scores(fresh_home):
     """Five trials that learn, then two with a learning rate too small to learn: those two stop at epoch 5."""
     space = SearchSpace("mlp", (Dim("lr", "float", 1e-5, 0.3, log=True),),
                         {"hidden": "16", "optimizer": "sgd", "epochs": 12, "patience": 12, "dropout": 0.0,
-                         "batch_size": 16, "early_stopping": True})
+                         "batch_size": 16, "early_stopping": True, "validation_fraction": 0.1})
     name = tune.create_study(TuneConfig(IRIS, space, "accuracy", "random", budget=7, cv_folds=2, seed=0))
     study, _ = tune.load_study(name)
     for lr in (0.2, 0.15, 0.3, 0.25, 0.1, 1e-5, 2e-5):

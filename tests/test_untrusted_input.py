@@ -121,8 +121,9 @@ def test_upload_limits_are_set_and_stated():
     config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
     assert config["server"]["maxUploadSize"] * 2**20 == MAX_UPLOAD_BYTES
     assert "rows" in upload_limits() and "columns" in upload_limits() and "characters" in upload_limits()
-    page = (ROOT / "pages" / "data.py").read_text()
-    assert "upload_limits()" in page
+    from tests.test_pages import open_page
+    at = open_page("pages/data.py")
+    assert any(upload_limits() in u.label for u in at.file_uploader)        # stated where the file is chosen
 
 
 @pytest.mark.parametrize("case, data, message", [
