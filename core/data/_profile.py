@@ -19,8 +19,10 @@ from core.data._prep import PrepOptions, build_preprocessor, split_dataset
 SAMPLE_ROWS = 50_000   # above this many rows, statistics for display come from a random sample of this many
 
 
-def sample_rows(frame: pd.DataFrame, max_rows: int = SAMPLE_ROWS, seed: int = 0) -> pd.DataFrame:
-    """The frame itself up to `max_rows` rows, else a seeded random sample of `max_rows` rows (in table order)."""
+def sample_rows(frame: pd.DataFrame, max_rows: int | None = None, seed: int = 0) -> pd.DataFrame:
+    """The frame itself up to `max_rows` rows (default ``SAMPLE_ROWS``), else a seeded random sample of `max_rows`
+    rows (in table order)."""
+    max_rows = max_rows or SAMPLE_ROWS
     if len(frame) <= max_rows:
         return frame
     picked = np.sort(np.random.default_rng(seed).choice(len(frame), size=max_rows, replace=False))
@@ -73,7 +75,7 @@ def profile(dataset: Dataset, max_corr_columns: int = 30, max_rows: int | None =
     """Profile the data set; correlations over the ``max_corr_columns`` numeric columns that vary most. Statistics
     and correlations use a seeded sample of ``max_rows`` rows (default ``SAMPLE_ROWS``) when there are more."""
     frame = dataset.frame
-    shown = sample_rows(frame, max_rows or SAMPLE_ROWS)
+    shown = sample_rows(frame, max_rows)
     numeric = shown[dataset.numeric_features]
     corr = None
     if numeric.shape[1] >= 2:
@@ -123,7 +125,7 @@ def preview_cleaning(dataset: Dataset, options: PrepOptions, max_rows: int | Non
     """Fit the preprocessor on the training split (a seeded sample of ``max_rows`` rows, default ``SAMPLE_ROWS``,
     when larger) and compare its numeric columns before and after."""
     split = split_dataset(dataset, options)
-    X_train = sample_rows(split.X_train, max_rows or SAMPLE_ROWS)
+    X_train = sample_rows(split.X_train, max_rows)
     preprocessor = build_preprocessor(dataset, options)
     transformed = preprocessor.fit_transform(X_train, split.y_train.loc[X_train.index])   # target encoding learns from y
     names = list(preprocessor.get_feature_names_out())

@@ -12,7 +12,7 @@ from plotly.subplots import make_subplots
 
 from core.common.charts import TEMPLATE
 from core.data._dataset import Dataset
-from core.data._profile import SAMPLE_ROWS, CleaningPreview, Profile, sample_note, sample_rows
+from core.data._profile import CleaningPreview, Profile, sample_note, sample_rows
 
 HEIGHT = 360  # the Data page's charts, a little lower than the shared core.common.charts.HEIGHT
 
@@ -52,7 +52,7 @@ def class_balance_figure(profile: Profile, dataset: Dataset) -> go.Figure:
 
 def _sampled(frame, max_rows: int | None) -> tuple:
     """(the rows a chart draws: a seeded sample of `max_rows` when more, the title's note on it)."""
-    shown = sample_rows(frame, max_rows or SAMPLE_ROWS)
+    shown = sample_rows(frame, max_rows)
     note = sample_note(len(shown), len(frame))
     return shown, f"<br><sup>{note[0].upper()}{note[1:]}</sup>" if note else ""
 
