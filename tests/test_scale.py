@@ -89,3 +89,14 @@ def test_report_samples_what_it_embeds_and_says_so(table, module_home, monkeypat
     figures_bytes = len(text.encode()) - len(get_plotlyjs().encode())
     assert figures_bytes < 1_000_000, figures_bytes                    # what the report adds beyond plotly.js
     assert len(re.findall("Plotly.newPlot", text)) >= 5
+
+
+def test_training_scores_rows_once_and_predicts_what_the_pipeline_predicts(table):
+    from core.models import ModelSpec
+    from core.train import train_model
+    for family in ("hist_gb", "random_forest", "linear"):
+        model = train_model(table, ModelSpec.create(family), cv_folds=0)
+        split = split_dataset(table, model.prep)
+        for pred, X in ((model.train_pred, split.X_train), (model.test_pred, split.X_test)):
+            assert np.array_equal(pred.y_pred, model.pipeline.predict(X).astype(str))
+            assert np.allclose(pred.proba, model.pipeline.predict_proba(X))
