@@ -65,6 +65,8 @@ c2.metric("Input columns", f"{sum(f.used for f in fates):,}")
 c3.metric("Missing cells", f"{int(prof.missing.sum()):,}")
 c4.metric("Duplicate rows", f"{prof.n_duplicates:,}")
 caption(prof.headline(dataset))
+if prof.sample_note():
+    caption(prof.sample_note())
 data_advice = dataset_advice(dataset.key, tuple(class_names(dataset.key).items()))
 with st.expander("What the advisor sees in this data", icon=":material/lightbulb:",
                  expanded=any(a.severity == "critical" for a in data_advice)):

@@ -219,12 +219,15 @@ def _decimal_comma(sample: str, delimiter: str) -> bool:
     return delimiter == ";" and re.search(r"(?<![\d.,])\d+,\d+(?![\d,])", sample) is not None
 
 
-def _parse(text: str, delimiter: str, names: list[str], has_header: bool, decimal: str) -> pd.DataFrame:
+def _parse(source: str | bytes, delimiter: str, names: list[str], has_header: bool, decimal: str) -> pd.DataFrame:
+    """The frame from text, or from UTF-8 bytes (parsed as they are: no copy of a large file as text in memory)."""
+    utf8 = {"encoding": "utf-8-sig"} if isinstance(source, bytes) else {}
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             return pd.read_csv(
-                io.StringIO(text),
+                io.BytesIO(source) if isinstance(source, bytes) else io.StringIO(source),
+                **utf8,
                 sep=delimiter,
                 header=0 if has_header else None,
                 names=names,
@@ -289,7 +292,9 @@ def read_csv(
     if len(names) > MAX_COLUMNS:
         raise ModelDeckError(f"'{filename}' has {len(names):,} columns; ModelDeck reads at most {MAX_COLUMNS:,}. "
                              "Keep the columns the model needs and upload again.")
-    frame = _parse(text, delimiter, names, has_header, decimal)
+    source = data if encoding == "utf-8" else text     # UTF-8 bytes are parsed as they are
+    del text
+    frame = _parse(source, delimiter, names, has_header, decimal)
     _check_shape(frame, sample, delimiter, filename)
     _check_limits(frame, filename)
     notes += _multiline_notes(frame)

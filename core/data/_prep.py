@@ -175,7 +175,8 @@ def _as_categorical_strings(X: pd.DataFrame, categorical: list[str]) -> pd.DataF
     """Categorical columns as object strings with NaN kept, so imputers and encoders accept them."""
     X = X.copy()
     for column in categorical:
-        X[column] = X[column].map(lambda v: str(v) if pd.notna(v) else np.nan).astype(object)
+        values = X[column]          # str() of every value, vectorised (a million rows: no Python call per cell)
+        X[column] = values.astype(str).astype(object).where(values.notna(), np.nan)
     return X
 
 

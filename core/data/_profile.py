@@ -1,5 +1,9 @@
 """What the Data page shows before training: a profile of the table (missing cells, duplicates, target
 balance, numeric summary, correlations) and a before/after preview of the cleaning on the training split.
+
+Large tables (issue 14): counts (rows, missing cells, duplicates, classes) are exact; work done per row only for
+display (column statistics, correlations, the cleaning preview, the charts) uses a seeded random sample of
+``SAMPLE_ROWS`` rows, and ``sample_note`` says so in the words the page and the report show.
 """
 from __future__ import annotations
 
@@ -10,6 +14,24 @@ import pandas as pd
 
 from core.data._dataset import Dataset
 from core.data._prep import PrepOptions, build_preprocessor, split_dataset
+
+
+SAMPLE_ROWS = 50_000   # above this many rows, statistics for display come from a random sample of this many
+
+
+def sample_rows(frame: pd.DataFrame, max_rows: int | None = None, seed: int = 0) -> pd.DataFrame:
+    """The frame itself up to `max_rows` rows (default ``SAMPLE_ROWS``), else a seeded random sample of `max_rows`
+    rows (in table order)."""
+    max_rows = max_rows or SAMPLE_ROWS
+    if len(frame) <= max_rows:
+        return frame
+    picked = np.sort(np.random.default_rng(seed).choice(len(frame), size=max_rows, replace=False))
+    return frame.iloc[picked]
+
+
+def sample_note(used: int, total: int, what: str = "rows") -> str:
+    """'computed on a random sample of 50,000 of 1,000,000 rows' (empty when every row was used)."""
+    return f"computed on a random sample of {used:,} of {total:,} {what}" if used < total else ""
 
 
 @dataclass
@@ -25,6 +47,13 @@ class Profile:
     numeric_summary: pd.DataFrame
     correlation: pd.DataFrame | None
     notes: list[str] = field(default_factory=list)
+    sampled_rows: int = 0         # rows the statistics and correlations were computed on (n_rows when all)
+
+    def sample_note(self) -> str:
+        """A sentence on the sample behind the statistics (empty when every row was used)."""
+        note = sample_note(self.sampled_rows or self.n_rows, self.n_rows)
+        return (f"Column statistics, correlations and charts {note}; the counts of rows, missing cells, duplicates "
+                "and classes use every row." if note else "")
 
     def headline(self, dataset: Dataset) -> str:
         missing_cells = int(self.missing.sum())
@@ -42,10 +71,12 @@ class Profile:
         return text
 
 
-def profile(dataset: Dataset, max_corr_columns: int = 30) -> Profile:
-    """Profile the data set; correlations over the ``max_corr_columns`` numeric columns that vary most."""
+def profile(dataset: Dataset, max_corr_columns: int = 30, max_rows: int | None = None) -> Profile:
+    """Profile the data set; correlations over the ``max_corr_columns`` numeric columns that vary most. Statistics
+    and correlations use a seeded sample of ``max_rows`` rows (default ``SAMPLE_ROWS``) when there are more."""
     frame = dataset.frame
-    numeric = frame[dataset.numeric_features]
+    shown = sample_rows(frame, max_rows)
+    numeric = shown[dataset.numeric_features]
     corr = None
     if numeric.shape[1] >= 2:
         cols = numeric.var(numeric_only=True).sort_values(ascending=False).index[:max_corr_columns]
@@ -61,7 +92,7 @@ def profile(dataset: Dataset, max_corr_columns: int = 30) -> Profile:
         n_duplicates=int(frame.duplicated().sum()),
         target_summary=target_summary,
         numeric_summary=numeric.describe().T if not numeric.empty else pd.DataFrame(),
-        correlation=corr,
+        correlation=corr, sampled_rows=len(shown),
     )
 
 
@@ -77,6 +108,7 @@ class CleaningPreview:
     before: pd.DataFrame          # training features before preprocessing (numeric only)
     after: pd.DataFrame           # same rows after the fitted preprocessor
     stats: pd.DataFrame           # per-column mean/std/min/max before and after
+    train_rows: int = 0           # training rows; `before`/`after` and the cell counts hold a sample when fewer
 
     def sentence(self) -> str:
         parts = [f"{self.rows_before - self.rows_after:,} duplicate rows removed" if self.rows_before != self.rows_after
@@ -85,31 +117,34 @@ class CleaningPreview:
                      else f"{self.missing_after:,} missing cells left" if self.missing_after else "no missing cells")
         if self.clipped_cells:
             parts.append(f"{self.clipped_cells:,} outlier cells clipped")
-        return "Cleaning on the training split: " + ", ".join(parts) + "."
+        note = sample_note(len(self.before), self.train_rows, "training rows")
+        return "Cleaning on the training split: " + ", ".join(parts) + (f" (cells and charts {note})" if note else "") + "."
 
 
-def preview_cleaning(dataset: Dataset, options: PrepOptions) -> CleaningPreview:
-    """Fit the preprocessor on the training split and compare its numeric columns before and after."""
+def preview_cleaning(dataset: Dataset, options: PrepOptions, max_rows: int | None = None) -> CleaningPreview:
+    """Fit the preprocessor on the training split (a seeded sample of ``max_rows`` rows, default ``SAMPLE_ROWS``,
+    when larger) and compare its numeric columns before and after."""
     split = split_dataset(dataset, options)
+    X_train = sample_rows(split.X_train, max_rows)
     preprocessor = build_preprocessor(dataset, options)
-    transformed = preprocessor.fit_transform(split.X_train, split.y_train)   # target encoding learns from y
+    transformed = preprocessor.fit_transform(X_train, split.y_train.loc[X_train.index])   # target encoding learns from y
     names = list(preprocessor.get_feature_names_out())
-    after = pd.DataFrame(np.asarray(transformed, dtype=float), columns=names, index=split.X_train.index)
+    after = pd.DataFrame(np.asarray(transformed, dtype=float), columns=names, index=X_train.index)
     numeric = [c for c in dataset.numeric_features if c in after.columns]
-    before = split.X_train[numeric].astype(float)
+    before = X_train[numeric].astype(float)
     clipped = 0
     if options.clip_outliers and numeric:
         clipper = preprocessor.named_transformers_["num"].named_steps["clip"]
         imputed = before.fillna(before.median()) if options.impute_numeric != "none" else before
         clipped = int(((imputed < clipper.lower_) | (imputed > clipper.upper_)).to_numpy().sum())
-    order = sorted(numeric, key=lambda c: (-int(split.X_train[c].isna().sum()), -float(before[c].std() or 0.0)))
+    order = sorted(numeric, key=lambda c: (-int(X_train[c].isna().sum()), -float(before[c].std() or 0.0)))
     before = before[order]
     stats = pd.concat({"before": before.agg(["mean", "std", "min", "max"]).T,
                        "after": after[order].agg(["mean", "std", "min", "max"]).T}, axis=1)
     return CleaningPreview(
         rows_before=len(dataset.frame),
         rows_after=len(dataset.frame) - split.dropped_duplicates,
-        missing_before=int(split.X_train.isna().sum().sum()),
+        missing_before=int(X_train.isna().sum().sum()),
         missing_after=int(np.isnan(after.to_numpy()).sum()),
-        clipped_cells=clipped, before=before, after=after[order], stats=stats,
+        clipped_cells=clipped, before=before, after=after[order], stats=stats, train_rows=len(split.X_train),
     )

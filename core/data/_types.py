@@ -56,7 +56,8 @@ def _decorated(text: pd.Series) -> bool:
 
 
 def _head(series: pd.Series, n: int = 2000) -> pd.Series:
-    return series.sample(n, random_state=0) if len(series) > n else series
+    """A seeded sample of `n` values (numpy's Generator draws it without shuffling a million-row column)."""
+    return series.sample(n, random_state=np.random.default_rng(0)) if len(series) > n else series
 
 
 def _numeric_share(values: pd.Series) -> float:
@@ -83,12 +84,12 @@ def _try_numeric(series: pd.Series) -> tuple[pd.Series, pd.Series] | None:
 def _try_dates(series: pd.Series) -> pd.Series | None:
     """Datetimes when >= 90% of filled cells parse as dates, else None."""
     filled = series.dropna().astype(str).str.strip()
+    if len(filled) > 2000 and _try_dates(_head(filled)) is None:
+        return None  # cheap rejection on a sample before looking at every cell
     # A date has a 4-digit year or three numbers (day, month, year); '1/2' and '10:30' are not dates.
     datelike = filled.str.contains(r"\d{4}") | (filled.str.count(r"\d+") >= 3)
     if filled.empty or datelike.mean() < _DATE_SHARE or not filled.str.contains(r"[-/.:\s]").mean() > 0.9:
         return None
-    if len(filled) > 2000 and _try_dates(_head(filled)) is None:
-        return None  # cheap rejection on a sample before parsing every cell
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for fmt, dayfirst in (("ISO8601", False), (None, False), (None, True)):
@@ -112,7 +113,7 @@ def integer_identifier(series: pd.Series) -> str | None:
     increasing in file order. Measurements that happen to be unique (prices in cents) are neither."""
     filled = series.dropna()
     n = len(filled)
-    if n <= 20 or filled.nunique() != n or not np.allclose(filled, np.round(filled)):
+    if n <= 20 or not np.allclose(filled, np.round(filled)) or filled.nunique() != n:   # cheapest test first
         return None
     low, high = int(filled.min()), int(filled.max())
     if high - low + 1 <= 1.01 * n:
@@ -136,8 +137,8 @@ def free_text(series: pd.Series) -> bool:
 
 
 def _classify_numeric(name: object, series: pd.Series) -> str:
-    distinct = series.nunique(dropna=True)
-    if _looks_like_id_name(name) and distinct >= 0.95 * series.notna().sum() and distinct > 20:
+    if _looks_like_id_name(name) and (distinct := series.nunique(dropna=True)) >= 0.95 * series.notna().sum() \
+            and distinct > 20:
         return "identifier"
     if not pd.api.types.is_bool_dtype(series) and integer_identifier(series) is not None:
         return "identifier"

@@ -12,7 +12,7 @@ from plotly.subplots import make_subplots
 
 from core.common.charts import TEMPLATE
 from core.data._dataset import Dataset
-from core.data._profile import CleaningPreview, Profile
+from core.data._profile import CleaningPreview, Profile, sample_note, sample_rows
 
 HEIGHT = 360  # the Data page's charts, a little lower than the shared core.common.charts.HEIGHT
 
@@ -50,15 +50,24 @@ def class_balance_figure(profile: Profile, dataset: Dataset) -> go.Figure:
     return _style(fig, f"Class balance of '{dataset.target}'", "Class", "Rows")
 
 
-def target_figure(dataset: Dataset) -> go.Figure:
-    """Histogram of the target (regression)."""
-    fig = px.histogram(dataset.frame, x=dataset.target, nbins=40)
-    return _style(fig, f"Distribution of the target '{dataset.target}'", dataset.target, "Rows")
+def _sampled(frame, max_rows: int | None) -> tuple:
+    """(the rows a chart draws: a seeded sample of `max_rows` when more, the title's note on it)."""
+    shown = sample_rows(frame, max_rows)
+    note = sample_note(len(shown), len(frame))
+    return shown, f"<br><sup>{note[0].upper()}{note[1:]}</sup>" if note else ""
 
 
-def distribution_figure(dataset: Dataset, column: str) -> go.Figure:
-    """Histogram (numeric) or bar chart (categorical), split by class for classification."""
-    frame = dataset.frame
+def target_figure(dataset: Dataset, max_rows: int | None = None) -> go.Figure:
+    """Histogram of the target (regression), on a seeded sample of `max_rows` rows when there are more."""
+    frame, note = _sampled(dataset.frame[[dataset.target]], max_rows)
+    fig = px.histogram(frame, x=dataset.target, nbins=40)
+    return _style(fig, f"Distribution of the target '{dataset.target}'{note}", dataset.target, "Rows")
+
+
+def distribution_figure(dataset: Dataset, column: str, max_rows: int | None = None) -> go.Figure:
+    """Histogram (numeric) or bar chart (categorical), split by class for classification; on a seeded sample of
+    `max_rows` rows when there are more (the title says so)."""
+    frame, note = _sampled(dataset.frame[list(dict.fromkeys([column, dataset.target]))], max_rows)
     color = dataset.target if dataset.task == "classification" and column != dataset.target else None
     data = frame.assign(**{dataset.target: frame[dataset.target].astype(str)}) if color else frame
     if dataset.column_types.get(column) == "numeric":
@@ -67,7 +76,7 @@ def distribution_figure(dataset: Dataset, column: str) -> go.Figure:
         counts = data.groupby([column] + ([color] if color else []), dropna=False).size().reset_index(name="rows")
         counts[column] = counts[column].astype(str)
         fig = px.bar(counts, x=column, y="rows", color=color, barmode="group")
-    return _style(fig, f"Distribution of '{column}'" + (f" by {color}" if color else ""), column, "Rows")
+    return _style(fig, f"Distribution of '{column}'" + (f" by {color}" if color else "") + note, column, "Rows")
 
 
 def correlation_figure(profile: Profile) -> go.Figure:
@@ -85,7 +94,9 @@ def before_after_figure(preview: CleaningPreview, column: str) -> go.Figure:
     fig = make_subplots(rows=1, cols=2, subplot_titles=("Before (raw values)", "After (as the model sees it)"))
     for col, (values, color) in enumerate(((preview.before[column], "#1f77b4"), (preview.after[column], "#2ca02c")), 1):
         fig.add_trace(go.Histogram(x=values, nbinsx=40, marker_color=color, showlegend=False), row=1, col=col)
-    fig = _style(fig, f"'{column}' before and after cleaning (training split)", "", "Rows")
+    note = sample_note(len(preview.before), preview.train_rows, "training rows")
+    fig = _style(fig, f"'{column}' before and after cleaning (training split)"
+                 + (f"<br><sup>{note[0].upper()}{note[1:]}</sup>" if note else ""), "", "Rows")
     fig.update_xaxes(title_text="Value")
     return fig
 

@@ -17,6 +17,14 @@ LEVEL = 0.95
 
 
 CHUNK_CELLS = 2_000_000     # resamples are processed in chunks of at most this many (resample, row) cells
+MAX_BOOT_CELLS = 40_000_000  # above this many (resample, row) cells, fewer resamples (issue 14: a million rows)
+MIN_BOOT = 200
+
+
+def resamples_for(n: int) -> int:
+    """1000 resamples up to 40,000 rows; fewer for more rows (200 at 200,000 rows and above), so the interval of a
+    large test set costs seconds, not minutes (an interval from a large test set is narrow and stable)."""
+    return DEFAULT_BOOT if n * DEFAULT_BOOT <= MAX_BOOT_CELLS else max(MIN_BOOT, MAX_BOOT_CELLS // n)
 
 
 def _weights(n: int, n_boot: int, rng: np.random.Generator) -> np.ndarray:
@@ -84,16 +92,18 @@ def _regression_values(pred: Predictions, w: np.ndarray) -> dict[str, np.ndarray
 
 
 def bootstrap_intervals(pred: Predictions, task: str, positive_label: str | None = None, *,
-                        rng: np.random.Generator, n_boot: int = DEFAULT_BOOT,
+                        rng: np.random.Generator, n_boot: int | None = None,
                         level: float = LEVEL) -> dict[str, tuple[float, float]]:
     """metric -> (low, high): the percentile bootstrap interval of the metric on these rows.
 
     Classification: accuracy, balanced accuracy, F1 (macro) and, for two classes with probabilities, ROC AUC.
-    Regression: R², MAE, RMSE. Fewer than 2 rows give no interval (an empty dict).
+    Regression: R², MAE, RMSE. Fewer than 2 rows give no interval (an empty dict). `n_boot` defaults to
+    `resamples_for(len(pred))`.
     """
     n = len(pred)
     if n < 2:
         return {}
+    n_boot = n_boot or resamples_for(n)
     values: dict[str, list[np.ndarray]] = {}
     step = max(1, CHUNK_CELLS // n)
     for start in range(0, n_boot, step):

@@ -33,7 +33,7 @@ from core.explain._features import FeatureMap, OutputSpec, feature_map
 from core.explain._engine import ADDITIVITY_TOL, ShapBatch, ShapEngine
 from core.explain._sampling import expected_gradients, kernel_shap, permutation_shap
 from core.explain._result import (Explanation, all_rows, explain_frame, explain_split, filter_rows, locate_row,
-                                  sample_positions, surprising_rows)
+                                  sample_explained, sample_positions, surprising_rows)
 from core.explain._store import (FORMAT_VERSION, explanation_stem, latest_explanation, load_explanation,
                                  load_interactions, load_json, save_explanation, save_interactions, save_json)
 from core.explain._narrate import (beeswarm_summary, dependence_summary, entity_words, feature_direction, fmt_push,
@@ -59,7 +59,7 @@ __all__ = [
     "FeatureMap", "OutputSpec", "feature_map", "ADDITIVITY_TOL", "ShapBatch", "ShapEngine",
     "permutation_shap", "kernel_shap", "expected_gradients",
     "Explanation", "all_rows", "explain_frame", "explain_split", "filter_rows", "locate_row", "sample_positions",
-    "surprising_rows",
+    "sample_explained", "surprising_rows",
     # storing
     "FORMAT_VERSION", "explanation_stem", "latest_explanation", "load_explanation", "load_interactions", "load_json",
     "save_explanation", "save_interactions", "save_json",

@@ -11,7 +11,7 @@ explained a second time with another seed on up to SPREAD_ROWS rows and state ho
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -149,6 +149,18 @@ def sample_positions(n: int, max_rows: int, seed: int) -> np.ndarray:
     if n <= max_rows:
         return np.arange(n)
     return np.sort(np.random.default_rng(seed).choice(n, size=max_rows, replace=False))
+
+
+def sample_explained(expl: Explanation, max_rows: int, seed: int = 0) -> Explanation:
+    """The explanation of a seeded sample of at most `max_rows` of its rows (itself when it has no more): for
+    per-row pictures that would be too heavy to draw every row (the report's beeswarm)."""
+    if expl.n_rows <= max_rows:
+        return expl
+    pos = sample_positions(expl.n_rows, max_rows, seed)
+    per_row = {name: getattr(expl, name)[pos] for name in ("values", "values_transformed", "outputs", "predictions",
+                                                             "positions", "row_ids", "part", "y_true")}
+    return replace(expl, **per_row, proba=None if expl.proba is None else expl.proba[pos],
+                   data=expl.data.iloc[pos])
 
 
 def explain_split(engine: ShapEngine, split, max_rows: int = DEFAULT_MAX_ROWS, seed: int = 0,
