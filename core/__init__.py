@@ -2,7 +2,7 @@
 
 One package per capability; read a package's `__init__` to see what it offers, its `_modules` are private:
 `common` (shared helpers) · `data` · `models` · `evaluate` · `runs` · `train` · `explain` · `tune` · `compress` ·
-`predict` · `recsys` · `share`. Layers point down only (share → compress → predict → explain | tune | recsys → train →
+`predict` · `recsys` · `share` · `jobs`. Layers point down only (jobs → share → compress → predict → explain | tune | recsys → train →
 runs → evaluate → models → data → common); the rules are import-linter contracts in pyproject.toml.
 """
 import os
