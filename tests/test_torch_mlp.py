@@ -131,6 +131,8 @@ def test_dropout_masks_have_dropouts_law_and_cover_the_epoch(max_values):
     assert set(values.unique().tolist()) == {0.0, kept}                # dropped, or kept and scaled
     assert abs((values > 0).double().mean().item() - 0.75) < 0.01     # 70,000 draws: sd 0.0016
     assert not torch.equal(first[0], second[0])                        # every epoch draws anew
+    half = DropoutMasks(net, rows=10, device=torch.device("cpu"), dtype=torch.bfloat16)
+    assert half.batch(0, 10)[0].dtype == torch.bfloat16                  # the activations' type under autocast
 
 
 def test_forward_plan_applies_the_given_masks():

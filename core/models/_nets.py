@@ -146,10 +146,12 @@ class DropoutMasks:
     device's global RNG). F.dropout draws with bernoulli_ for every batch and layer, ~30 µs for a 64×64 batch on
     the CPU, 15-20% of a small network's step; one torch.rand per layer over an epoch's rows costs ~2 ns a value
     and the batches take row slices (views). `new_epoch()` starts an epoch; `batch(lo, hi)` gives rows lo:hi of it
-    (in order), drawing a new block of at most `max_values` values per layer when the last one is used up.
+    (in order), drawing a new block of at most `max_values` values per layer when the last one is used up. `dtype`:
+    the activations' type (autocast's under mixed precision), so the product keeps it.
     """
 
-    def __init__(self, net: "nn.Sequential", rows: int, device: "torch.device", max_values: int = 2**22):
+    def __init__(self, net: "nn.Sequential", rows: int, device: "torch.device",
+                 dtype: "torch.dtype | None" = None, max_values: int = 2**22):
         from torch import nn
 
         self.layers: list[tuple[int, float]] = []   # (width, p) of each dropout layer, in order
@@ -159,13 +161,10 @@ class DropoutMasks:
                 width = module.out_features
             elif isinstance(module, nn.Dropout):
                 self.layers.append((width, float(module.p)))
-        self.rows, self.device = int(rows), device
+        self.rows, self.device, self.dtype = int(rows), device, dtype
         per_row = max(1, sum(w for w, _ in self.layers))
         self.block = max(1, min(self.rows, max_values // per_row))
         self.new_epoch()
-
-    def __bool__(self) -> bool:
-        return bool(self.layers)
 
     def new_epoch(self) -> None:
         self._lo = self._hi = 0
@@ -178,7 +177,7 @@ class DropoutMasks:
         hi = min(hi, self.rows)   # the last batch may be short
         if hi > self._hi:
             self._lo, self._hi = lo, min(self.rows, max(hi, lo + self.block))
-            self._masks = [torch.rand(self._hi - lo, width, device=self.device).ge_(p).div_(1 - p)
+            self._masks = [torch.rand(self._hi - lo, width, device=self.device).ge_(p).div_(1 - p).to(self.dtype)
                            for width, p in self.layers]
         return [m[lo - self._lo:hi - self._lo] for m in self._masks]
 

@@ -275,8 +275,8 @@ class _TorchMLPBase(NetState, BaseEstimator):
         model = wrap_for_training(net, world, device)
         train_forward = model if world.distributed else forward_plan(net, training=True)
         # One process: dropout masks drawn per epoch, not per batch (DistributedDataParallel calls the modules)
-        masks = DropoutMasks(net, batches.keep, device) if not world.distributed else None
-        masks = masks if masks else None
+        masks = (DropoutMasks(net, batches.keep, device, precision.dtype)
+                 if float(self.dropout) > 0 and not world.distributed else None)
         eval_forward = forward_plan(net, training=False)
         step = LeanStep(optimizer, self.optimizer) if self._lean_steps and not scaler.is_enabled() else optimizer.step
         history: list[dict] = []
