@@ -31,13 +31,14 @@ attribute names and fitted-state layout.
 
 Torch is imported inside functions only, so importing this module costs no more than scikit-learn.
 
-Speed on small tables (a 64-row batch of a small MLP costs ~300 µs, mostly per-op overhead): the
+Speed on small tables (a 64-row batch of a small MLP costs ~150-200 µs, mostly per-op overhead): the
 training data become tensors on the device once, each epoch shuffles them with one permutation and
 one gather, batches are slices (views), dropout masks are drawn for many batches at once (`DropoutMasks`),
 the forward pass skips nn.Module dispatch (`forward_plan`), optimizers use PyTorch's fused kernels and,
-after the first step, its update without the step() wrappers (`LeanStep`), the running loss stays a tensor (one host sync per epoch), validation
-runs under `inference_mode`, and small networks train on one intra-op thread (`intra_op_threads`),
-because OpenMP threads make tiny matmuls several times slower, and 10x+ slower on a busy machine.
+after the first step, its update without the step() wrappers (`LeanStep`), the running loss stays a
+tensor (one host sync per epoch), validation runs under `inference_mode`, and small networks train on one
+intra-op thread (`intra_op_threads`), because OpenMP threads make tiny matmuls several times slower, and
+10x+ slower on a busy machine.
 
 Persistence: `__getstate__` returns only plain Python and numpy values (parameters, fitted
 attributes and the weights as name -> array), so fitted models go through `skops.io`, pickle and
