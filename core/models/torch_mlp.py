@@ -288,7 +288,7 @@ class _TorchMLPBase(NetState, BaseEstimator):
             lr_now = float(optimizer.param_groups[0]["lr"])
             model.train()
             order = batches.epoch_order(epoch).to(device, non_blocking=True)
-            Xs, ys = Xt[order], yt[order]  # one gather per epoch; batches below are views
+            Xs, ys = Xt.index_select(0, order), yt.index_select(0, order)  # one gather an epoch; batches are views
             running = torch.zeros((), device=device)
             if masks is not None:
                 masks.new_epoch()
