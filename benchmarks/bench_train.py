@@ -109,7 +109,8 @@ def bench_mlp_vs_sklearn(epochs: int = 100, hidden=(64, 32), batch: int = 64, se
                          repeats: int = 3) -> list[tuple]:
     """Our MLP against scikit-learn's MLPClassifier: same layers, epochs (at most), batch size; one fit per seed (the
     models' random_state), test accuracy averaged over the seeds. Time: the seeds' fits summed, median of `repeats`
-    rounds in which every contender runs in turn (a busy machine slows all alike).
+    rounds in which every contender runs in turn (a busy machine slows all alike), with the process's CPU time beside
+    it (scikit-learn's BLAS may use more than one core).
 
     On the app's default split: each library with its defaults (ours: the app's zoo defaults), ours without dropout,
     and both on one recipe (every epoch, no regularisation). Then the defaults again with a split of its own per
@@ -128,10 +129,11 @@ def bench_mlp_vs_sklearn(epochs: int = 100, hidden=(64, 32), batch: int = 64, se
             if split_per_seed:
                 contenders = dict(list(contenders.items())[:2])
             seconds: dict[str, list[float]] = {label: [] for label in contenders}
+            cpu: dict[str, list[float]] = {label: [] for label in contenders}
             accuracy: dict[str, np.ndarray] = {}
             for _ in range(repeats):
                 for label, make in contenders.items():
-                    start, scores = time.perf_counter(), []
+                    start, start_cpu, scores = time.perf_counter(), time.process_time(), []
                     for seed in seeds:
                         X_train, y_train, X_test, y_test = data[seed]
                         with warnings.catch_warnings():
@@ -139,6 +141,7 @@ def bench_mlp_vs_sklearn(epochs: int = 100, hidden=(64, 32), batch: int = 64, se
                             model = make(seed).fit(X_train, y_train)
                         scores.append(model.score(X_test, y_test))
                     seconds[label].append(time.perf_counter() - start)
+                    cpu[label].append(time.process_time() - start_cpu)
                     accuracy[label] = np.array(scores)
             where = f"{name}, {'a split per seed' if split_per_seed else 'app split'}"
             for label in contenders:
@@ -150,7 +153,8 @@ def bench_mlp_vs_sklearn(epochs: int = 100, hidden=(64, 32), batch: int = 64, se
                 if label != base:
                     note += (f"  Δ {100 * diff.mean():+.2f} pts (seeds better/same/worse {(diff > 0).sum()}/"
                              f"{(diff == 0).sum()}/{(diff < 0).sum()})")
-                rows.append((f"{label}, {where}", t, f"{note}  ×speed {t_base / t:.2f}"))
+                rows.append((f"{label}, {where}", t,
+                             f"{note}  ×speed {t_base / t:.2f}  CPU {statistics.median(cpu[label]):.2f} s"))
     return rows
 
 

@@ -16,6 +16,7 @@ from sklearn.preprocessing import StandardScaler
 
 from core.common import ModelDeckError
 from core.models import torch_mlp
+from core.models._nets import DropoutMasks, forward_plan
 from core.models.torch_mlp import MLP_OPTIMIZERS, TorchMLPClassifier, TorchMLPRegressor, build_mlp
 
 
@@ -111,6 +112,38 @@ def test_build_mlp_generator_is_reproducible():
     kinds = [type(m).__name__ for m in net_a]
     assert kinds == ["Linear", "GELU", "Dropout", "Linear", "GELU", "Dropout", "Linear"]
     assert net_a(torch.zeros(2, 4)).shape == (2, 3)
+
+
+@pytest.mark.parametrize("max_values", [2**22, 700])   # the whole epoch in one draw; blocks of 10 rows
+def test_dropout_masks_have_dropouts_law_and_cover_the_epoch(max_values):
+    torch.manual_seed(0)
+    net = build_mlp(4, 3, (50, 20), dropout=0.25)
+    masks = DropoutMasks(net, rows=1000, device=torch.device("cpu"), max_values=max_values)
+    epochs = []
+    for _ in range(2):
+        masks.new_epoch()
+        batches = [masks.batch(lo, lo + 64) for lo in range(0, 1024, 64)]   # the last batch is short
+        epochs.append([torch.cat([b[layer] for b in batches]) for layer in range(2)])
+    first, second = epochs
+    assert [m.shape for m in first] == [(1000, 50), (1000, 20)]
+    values = torch.cat([m.ravel() for m in first])
+    kept = torch.ones(()).div_(0.75).item()                            # F.dropout's scale, 1/(1 - p) in float32
+    assert set(values.unique().tolist()) == {0.0, kept}                # dropped, or kept and scaled
+    assert abs((values > 0).double().mean().item() - 0.75) < 0.01     # 70,000 draws: sd 0.0016
+    assert not torch.equal(first[0], second[0])                        # every epoch draws anew
+    half = DropoutMasks(net, rows=10, device=torch.device("cpu"), dtype=torch.bfloat16)
+    assert half.batch(0, 10)[0].dtype == torch.bfloat16                  # the activations' type under autocast
+
+
+def test_forward_plan_applies_the_given_masks():
+    torch.manual_seed(1)
+    net = build_mlp(6, 3, (8, 5), activation="tanh", dropout=0.5)
+    x = torch.randn(7, 6)
+    m0, m1 = (torch.randint(0, 2, (7, w)).float() * 2 for w in (8, 5))
+    linear = [m for m in net if isinstance(m, torch.nn.Linear)]
+    expected = linear[2](torch.tanh(linear[1](torch.tanh(linear[0](x)) * m0)) * m1)
+    torch.testing.assert_close(forward_plan(net, training=True)(x, [m0, m1]), expected, rtol=0, atol=0)
+    torch.testing.assert_close(forward_plan(net, training=False)(x), net.eval()(x), rtol=0, atol=0)
 
 
 # --------------------------------------------------------------------------- scikit-learn manners

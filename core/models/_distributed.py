@@ -141,6 +141,8 @@ class EpochBatches:
         import torch
 
         self.sampler.set_epoch(epoch)
+        if self.world.size == 1:   # the sampler's own permutation, without its round trip through a list (~80 µs)
+            return torch.randperm(self.n, generator=torch.Generator().manual_seed(self.sampler.seed + epoch))
         return torch.tensor(list(self.sampler)[:self.keep], dtype=torch.int64)
 
     def batches(self) -> Iterator[tuple[int, int, int]]:

@@ -68,6 +68,8 @@ class LeanStep:
     medians of 12-15 interleaved runs: Adam 15-21% faster than step() with fused=True on breast
     cancer and digits, every optimizer 12-21% (17% geometric mean; RMSprop, which has no fused
     kernel, gains least). foreach=True was never faster than the default step() on this CPU build.
+    Adam and AdamW now call the fused kernel itself (`_fused_adam`): the whole fit 1.38-1.43× faster than
+    step() (`python -m benchmarks.bench_train lean_step`, 7 interleaved runs, load 1.5).
     """
 
     def __init__(self, optimizer, name: str):
@@ -97,6 +99,9 @@ class LeanStep:
             v = [s["exp_avg_sq"] for s in state]
             steps = [s["step"] for s in state]
             beta1, beta2 = g["betas"]
+            one_group = len({(p.device, p.dtype) for p in params}) == 1
+            if g["fused"] and not g["amsgrad"] and not g["maximize"] and one_group:
+                return self._fused_adam(state, m, v, beta1, beta2)
             fn = adam.adam if name == "adam" else adamw.adamw
             extra = {"decoupled_weight_decay": g.get("decoupled_weight_decay", False)} if name == "adam" else {}
             return lambda grads, lr: fn(params, grads, m, v, [], steps, foreach=g["foreach"], fused=g["fused"],
@@ -124,3 +129,24 @@ class LeanStep:
                                                      centered=g["centered"])
         optimizer = self.optimizer  # unknown optimizer: the regular path
         return lambda grads, lr: optimizer.step()
+
+    def _fused_adam(self, state: list, m: list, v: list, beta1: float, beta2: float) -> Callable:
+        """The fused Adam / AdamW kernel itself, for parameters on one device in one dtype: what torch.optim.adam's
+        fused path runs after grouping the tensors by device and dtype, ~25 µs a step less. The parameters' step
+        counts (all equal) become one shared tensor, counted up once a step instead of by a _foreach_add_ over
+        one per parameter (~10 µs); optimizer.step() must then not be called beside this update."""
+        import torch
+
+        g, params = self.group, self.params
+        decoupled = self.name == "adamw" or g.get("decoupled_weight_decay", False)
+        kernel = torch._fused_adamw_ if decoupled else torch._fused_adam_
+        step = state[0]["step"]
+        for s in state:
+            s["step"] = step
+        steps = [step] * len(params)
+
+        def update(grads, lr):
+            step.add_(1)
+            kernel(params, grads, m, v, [], steps, amsgrad=False, lr=lr, beta1=beta1, beta2=beta2,
+                   weight_decay=g["weight_decay"], eps=g["eps"], maximize=False, grad_scale=None, found_inf=None)
+        return update

@@ -31,13 +31,14 @@ attribute names and fitted-state layout.
 
 Torch is imported inside functions only, so importing this module costs no more than scikit-learn.
 
-Speed on small tables (a 64-row batch of a small MLP costs ~300 µs, mostly per-op overhead): the
+Speed on small tables (a 64-row batch of a small MLP costs ~150-200 µs, mostly per-op overhead): the
 training data become tensors on the device once, each epoch shuffles them with one permutation and
-one gather, batches are slices (views), the forward pass skips nn.Module dispatch (`forward_plan`),
-optimizers use PyTorch's fused kernels and, after the first step, its functional update without the
-step() wrappers (`LeanStep`), the running loss stays a tensor (one host sync per epoch), validation
-runs under `inference_mode`, and small networks train on one intra-op thread (`intra_op_threads`),
-because OpenMP threads make tiny matmuls several times slower, and 10x+ slower on a busy machine.
+one gather, batches are slices (views), dropout masks are drawn for many batches at once (`DropoutMasks`),
+the forward pass skips nn.Module dispatch (`forward_plan`), optimizers use PyTorch's fused kernels and,
+after the first step, its update without the step() wrappers (`LeanStep`), the running loss stays a
+tensor (one host sync per epoch), validation runs under `inference_mode`, and small networks train on one
+intra-op thread (`intra_op_threads`), because OpenMP threads make tiny matmuls several times slower, and
+10x+ slower on a busy machine.
 
 Persistence: `__getstate__` returns only plain Python and numpy values (parameters, fitted
 attributes and the weights as name -> array), so fitted models go through `skops.io`, pickle and
@@ -56,7 +57,8 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from core.common import ModelDeckError, Progress
 from core.models._device import intra_op_threads, precision_for, resolve_device, threads_for, to_device
 from core.models._distributed import EpochBatches, current_world, reduce_epoch, wrap_for_training
-from core.models._nets import ACTIVATIONS, INITS, NetState, build_mlp, forward_plan, hidden_tuple, save_safetensors
+from core.models._nets import (ACTIVATIONS, INITS, DropoutMasks, NetState, build_mlp, forward_plan, hidden_tuple,
+                               save_safetensors)
 from core.models._optim import MLP_OPTIMIZERS, SCHEDULES, LeanStep, make_optimizer, make_scheduler
 
 _intra_op_threads = intra_op_threads  # old name, kept until core.explain, core.compress and benchmarks switch
@@ -273,6 +275,9 @@ class _TorchMLPBase(NetState, BaseEstimator):
         params = [p for group in optimizer.param_groups for p in group["params"]]
         model = wrap_for_training(net, world, device)
         train_forward = model if world.distributed else forward_plan(net, training=True)
+        # One process: dropout masks drawn per epoch, not per batch (DistributedDataParallel calls the modules)
+        masks = (DropoutMasks(net, batches.keep, device, precision.dtype)
+                 if float(self.dropout) > 0 and not world.distributed else None)
         eval_forward = forward_plan(net, training=False)
         step = LeanStep(optimizer, self.optimizer) if self._lean_steps and not scaler.is_enabled() else optimizer.step
         history: list[dict] = []
@@ -283,14 +288,16 @@ class _TorchMLPBase(NetState, BaseEstimator):
             lr_now = float(optimizer.param_groups[0]["lr"])
             model.train()
             order = batches.epoch_order(epoch).to(device, non_blocking=True)
-            Xs, ys = Xt[order], yt[order]  # one gather per epoch; batches below are views
+            Xs, ys = Xt.index_select(0, order), yt.index_select(0, order)  # one gather an epoch; batches are views
             running = torch.zeros((), device=device)
+            if masks is not None:
+                masks.new_epoch()
             for lo, hi, scale, terms in steps:
                 xb, yb = Xs[lo:hi], ys[lo:hi]
                 for p in params:  # zero_grad(set_to_none=True) without its wrappers
                     p.grad = None
                 with precision.autocast():
-                    out = train_forward(xb)
+                    out = train_forward(xb) if masks is None else train_forward(xb, masks.batch(lo, hi))
                     loss = loss_fn(out, yb) if scale is None else loss_fn(out, yb, reduction="sum") * scale
                 if scaler.is_enabled():
                     scaler.scale(loss).backward()
