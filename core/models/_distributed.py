@@ -104,6 +104,7 @@ def distributed_session() -> Iterator[World]:
     dist.init_process_group(backend=backend)
     try:
         yield World(dist.get_rank(), dist.get_world_size(), world.local_rank)
+        dist.barrier()      # every rank is done before any tears the group down (a peer leaving mid-way aborts gloo)
     finally:
         dist.destroy_process_group()
 
