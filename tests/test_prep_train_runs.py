@@ -153,7 +153,7 @@ def test_run_store_round_trip(cancer, fresh_home):
 
 def test_boosting_reads_categories_as_codes_and_its_run_reopens(churn, fresh_home):
     """Issue 14: gradient boosting gets one code column per category column, first, marked as categories; the
-    saved run reopens (OrdinalEncoder among the recorded types) and predicts the same; other families and runs
+    saved run reopens (OrdinalEncoder among the recorded types) and predicts the same; other families, SMOTE and runs
     stored before the setting existed keep one-hot columns."""
     spec = ModelSpec.create("hist_gb", max_iter=20)
     model = train_model(churn, spec, PrepOptions(), cv_folds=0)
@@ -171,8 +171,9 @@ def test_boosting_reads_categories_as_codes_and_its_run_reopens(churn, fresh_hom
     old = train_model(churn, spec, legacy, cv_folds=0).pipeline
     assert "cat_native" not in old.named_steps["prep"].named_transformers_
     assert old.named_steps["model"].categorical_features == "from_dtype"
-    forest = build_pipeline(churn, ModelSpec.create("random_forest"), PrepOptions()).named_steps["prep"]
-    assert [t[0] for t in forest.transformers] == ["num", "cat"]
+    for other, prep in (("random_forest", PrepOptions()), ("hist_gb", PrepOptions(resample="smote"))):
+        cleaning = build_pipeline(churn, ModelSpec.create(other), prep).named_steps["prep"]
+        assert [t[0] for t in cleaning.transformers] == ["num", "cat"], other    # SMOTE would invent codes
 
 
 def test_failed_job_is_marked_failed_not_half_written(fresh_home):

@@ -58,7 +58,8 @@ def build_pipeline(dataset: Dataset, spec: ModelSpec, prep: PrepOptions) -> Pipe
     if dataset.task != "classification":
         prep = replace(prep, resample="none")
     y = dataset.frame[dataset.target] if prep.resample != "none" else None
-    native = family(spec.family).native_categories and prep.native_categories
+    # SMOTE draws rows between neighbours: on category codes it would invent codes, so it keeps one-hot columns
+    native = family(spec.family).native_categories and prep.native_categories and prep.resample != "smote"
     model = make_estimator(spec, dataset.task)
     if native:      # the category codes come first (build_preprocessor); boosting splits on them as categories
         model.set_params(categorical_features=list(range(native_category_count(dataset, prep))) or None)
