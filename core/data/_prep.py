@@ -8,7 +8,9 @@ training split (no leakage into the test scores); ``split_dataset`` makes the se
 Which column goes where is the column plan's job (``core.data._columns``): numbers to the numeric steps,
 categories to one-hot, frequent one-hot or target encoding by the stated rule, dates (when chosen) to
 ``DateParts``, the rest left out. ``PrepOptions.categories`` is "auto" for new runs; runs stored before it
-read back as "one_hot" (every category one-hot, capped at 50), which is what they were trained with.
+read back as "one_hot" (every category one-hot, capped at 50), which is what they were trained with. A model that
+splits on categories itself (gradient boosting, issue 14) gets category codes instead of one-hot columns
+(``native_categories``; runs stored before it read back without).
 
 ``IQRClipper`` and ``DateParts`` can sit inside saved pipelines (skops records ``core.data._prep.<name>``):
 keep them in this module, under these names.
