@@ -171,13 +171,35 @@ def test_deep_shap_agrees_with_kernel_shap_on_the_ranking():
 
 
 def test_one_hot_columns_are_summed_back_to_their_column():
-    _, _, _, engine, expl = explained("builtin:churn", "hist_gb", rows=200)
+    _, _, _, engine, expl = explained("builtin:churn", "random_forest", rows=200)
     fm = engine.features
     assert "contract" in expl.features and "contract" in expl.categorical
     j = expl.features.index("contract")
     members = [m for m, owner in enumerate(fm.owner) if owner == j]
     assert len(members) == 3 and all(fm.transformed[m].startswith("contract_") for m in members)
     np.testing.assert_allclose(expl.values[:, j, 0], expl.values_transformed[:, members, 0].sum(axis=1))
+
+
+def test_boosting_category_splits_add_up_exactly_and_stay_one_column():
+    """Issue 14: boosting splits on category codes itself; shap's own tree reader ignores such splits (its sums are
+    off), the engine's rewrite must add up to scikit-learn's own margin, on unseen, missing and usual values."""
+    import shap
+    dataset, model, split = trained("builtin:churn", "hist_gb")
+    inner = model.pipeline.named_steps["model"]
+    engine = ex.ShapEngine(model.pipeline, split.X_train, dataset.task, dataset.target)
+    assert engine.method == "tree" and engine.features.transformed[0] == "contract"
+    rows = split.X_test.iloc[:80].copy()
+    rows.iloc[:3, rows.columns.get_loc("contract")] = "a value never seen"
+    rows.iloc[3:6, rows.columns.get_loc("contract")] = np.nan
+    X_t = engine.transform(rows)
+    plain = shap.TreeExplainer(inner).shap_values(X_t, check_additivity=False)
+    margin = inner.decision_function(X_t)
+    assert np.abs(plain.sum(axis=1) + shap.TreeExplainer(inner).expected_value - margin).max() > 1e-3
+    batch = engine.explain(rows)
+    np.testing.assert_allclose(batch.base[0] + batch.values[:, :, 0].sum(axis=1), margin, atol=1e-9)
+    assert batch.values.shape[1] == len(engine.features.columns)     # one value per column, no one-hot groups
+    raw = engine._native.interactions(X_t[:5])
+    np.testing.assert_allclose(raw[..., 0].sum(axis=2), batch.values[:5, :, 0], atol=1e-9)
 
 
 def test_interaction_values_add_up_to_the_shap_values():

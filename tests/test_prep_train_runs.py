@@ -13,7 +13,7 @@ from core.common import ModelDeckError
 from core.models import FAMILIES, ModelSpec, make_estimator
 from core.data import IQRClipper, PrepOptions, build_preprocessor, preview_cleaning, profile, split_dataset
 from core.runs import RunStore, save_trained
-from core.train import leaderboard_table, plain_line, train_many, train_model
+from core.train import build_pipeline, leaderboard_table, plain_line, train_many, train_model
 
 
 @pytest.fixture(scope="module")
@@ -149,6 +149,31 @@ def test_run_store_round_trip(cancer, fresh_home):
     with pytest.raises(ModelDeckError, match="not found"):
         store.get(run.id)
     assert not (fresh_home / "runs" / run.id).exists()
+
+
+def test_boosting_reads_categories_as_codes_and_its_run_reopens(churn, fresh_home):
+    """Issue 14: gradient boosting gets one code column per category column, first, marked as categories; the
+    saved run reopens (OrdinalEncoder among the recorded types) and predicts the same; other families, SMOTE and runs
+    stored before the setting existed keep one-hot columns."""
+    spec = ModelSpec.create("hist_gb", max_iter=20)
+    model = train_model(churn, spec, PrepOptions(), cv_folds=0)
+    prep, inner = model.pipeline.named_steps["prep"], model.pipeline.named_steps["model"]
+    name, _, columns = prep.transformers_[0]
+    assert name == "cat_native" and columns == ["contract", "payment_method", "internet_service", "region",
+                                                "paperless_billing"]
+    assert inner.categorical_features == [0, 1, 2, 3, 4] and inner.is_categorical_.sum() == 5
+    assert prep.transform(churn.X.iloc[:50]).shape[1] == inner.n_features_in_ == 11
+    run = save_trained(RunStore(), model, churn.name)
+    loaded = RunStore().load_model(run.id)
+    np.testing.assert_allclose(loaded.predict_proba(churn.X), model.pipeline.predict_proba(churn.X))
+    legacy = PrepOptions.from_dict({"seed": 0})
+    assert legacy.native_categories is False
+    old = train_model(churn, spec, legacy, cv_folds=0).pipeline
+    assert "cat_native" not in old.named_steps["prep"].named_transformers_
+    assert old.named_steps["model"].categorical_features == "from_dtype"
+    for other, prep in (("random_forest", PrepOptions()), ("hist_gb", PrepOptions(resample="smote"))):
+        cleaning = build_pipeline(churn, ModelSpec.create(other), prep).named_steps["prep"]
+        assert [t[0] for t in cleaning.transformers] == ["num", "cat"], other    # SMOTE would invent codes
 
 
 def test_failed_job_is_marked_failed_not_half_written(fresh_home):

@@ -90,6 +90,9 @@ def export_sklearn(estimator, n_features: int, path: Path) -> Path:
     from skl2onnx import to_onnx
     from skl2onnx.common.data_types import FloatTensorType
 
+    from core.models import has_category_splits
+    if has_category_splits(estimator):      # skl2onnx reads numeric thresholds only: its trees would be wrong
+        raise ModelDeckError(f"skl2onnx cannot convert {type(estimator).__name__} that splits on categories itself")
     path = Path(path)
     options = {id(estimator): {"zipmap": False}} if hasattr(estimator, "predict_proba") else None
     try:

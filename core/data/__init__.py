@@ -51,7 +51,8 @@ __all__ = [
     "column_plan", "ColumnFate", "plan_table", "inputs_of", "left_out", "USES", "ALLOWED",
     # profile, cleaning pipeline, split
     "profile", "Profile", "preview_cleaning", "CleaningPreview",
-    "PrepOptions", "IMPUTERS", "SCALERS", "IQRClipper", "DateParts", "build_preprocessor", "split_dataset", "Split",
+    "PrepOptions", "IMPUTERS", "SCALERS", "IQRClipper", "DateParts", "build_preprocessor", "native_category_count",
+    "split_dataset", "Split",
     # labels
     "load_labels", "save_labels", "display_names", "relabel_text", "relabel_figure", "bare_codes", "class_name",
     "load_class_names", "save_class_names",
@@ -71,7 +72,7 @@ _LAZY = {name: module for module, names in {
     "_validate": ("make_dataset",),
     "_images": ("IMAGE_BUILTINS", "flat_pixels", "image_geometry", "image_set_options", "images_of", "is_image",
                 "make_image_dataset", "pixel_columns", "pixel_range", "resize_images", "save_image_upload"),
-    "_prep": ("DateParts", "IQRClipper", "Split", "build_preprocessor", "split_dataset"),
+    "_prep": ("DateParts", "IQRClipper", "Split", "build_preprocessor", "native_category_count", "split_dataset"),
     "_profile": ("CleaningPreview", "Profile", "preview_cleaning", "profile"),
 }.items() for name in names}
 

@@ -27,9 +27,12 @@ class PrepOptions:
     categories: str = "auto"        # "auto": the stated encoder rule; "one_hot": every category one-hot (≤ 50)
     column_uses: dict = field(default_factory=dict)    # the user's overrides: column -> use (see core.data._columns)
     resample: str = "none"          # "none" | "random_over" | "smote": oversample the training folds (core.train)
+    #: models with their own category splits (gradient boosting) read categories as codes, not one-hot columns
+    native_categories: bool = True
+
 
     #: what a stored dict without a field meant when it was saved (fields added later reproduce the old behaviour)
-    LEGACY = {"categories": "one_hot"}
+    LEGACY = {"categories": "one_hot", "native_categories": False}
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -8,7 +8,9 @@ training split (no leakage into the test scores); ``split_dataset`` makes the se
 Which column goes where is the column plan's job (``core.data._columns``): numbers to the numeric steps,
 categories to one-hot, frequent one-hot or target encoding by the stated rule, dates (when chosen) to
 ``DateParts``, the rest left out. ``PrepOptions.categories`` is "auto" for new runs; runs stored before it
-read back as "one_hot" (every category one-hot, capped at 50), which is what they were trained with.
+read back as "one_hot" (every category one-hot, capped at 50), which is what they were trained with. A model that
+splits on categories itself (gradient boosting, issue 14) gets category codes instead of one-hot columns
+(``native_categories``; runs stored before it read back without).
 
 ``IQRClipper`` and ``DateParts`` can sit inside saved pipelines (skops records ``core.data._prep.<name>``):
 keep them in this module, under these names.
@@ -155,13 +157,36 @@ _GROUPS = (("num", _numeric_steps, ("numeric",)), ("cat", _categorical_steps, ("
            ("cat_frequent", _frequent_steps, ("frequent_one_hot",)), ("cat_target", _target_steps, ("target_encode",)),
            ("date", _date_steps, ("date_parts",)))
 CATEGORY_INPUTS = ("one_hot", "ordinal", "frequent_one_hot", "target_encode")
+#: the uses a model with its own category splits reads as category codes (``native_categories``)
+NATIVE_INPUTS = ("one_hot", "ordinal", "frequent_one_hot")
 
 
-def build_preprocessor(dataset: Dataset, options: PrepOptions) -> ColumnTransformer:
-    """ColumnTransformer over the columns the column plan uses (the rest are dropped)."""
+def _native_steps(options: PrepOptions) -> list:
+    """Category codes 0..k-1 for a model that splits on categories itself (histogram gradient boosting): the
+    commonest MAX_CATEGORIES values a code each, rarer ones one shared code, unseen and missing values NaN (the
+    model's own missing-value branch). Issue 14: one column per column, not one per value (×2–3 faster fits)."""
+    return _impute_categories(options) + [("encode", OrdinalEncoder(
+        handle_unknown="use_encoded_value", unknown_value=np.nan, encoded_missing_value=np.nan,
+        min_frequency=MIN_FREQUENCY, max_categories=MAX_CATEGORIES + 1))]
+
+
+def native_category_count(dataset: Dataset, options: PrepOptions) -> int:
+    """How many columns `build_preprocessor(..., native_categories=True)` puts first as category codes."""
+    return sum(f.use in NATIVE_INPUTS for f in column_plan(dataset, options))
+
+
+def build_preprocessor(dataset: Dataset, options: PrepOptions, native_categories: bool = False) -> ColumnTransformer:
+    """ColumnTransformer over the columns the column plan uses (the rest are dropped).
+
+    With `native_categories`, the one-hot, frequent one-hot and ordinal columns become category codes instead
+    ("cat_native", first, so they are the first `native_category_count` outputs); target-encoded columns stay."""
     plan = column_plan(dataset, options)
+    groups = _GROUPS
+    if native_categories:
+        groups = (("cat_native", _native_steps, NATIVE_INPUTS),) + tuple(
+            (name, steps, tuple(u for u in uses if u not in NATIVE_INPUTS)) for name, steps, uses in _GROUPS)
     transformers = []
-    for name, steps, uses in _GROUPS:
+    for name, steps, uses in groups:
         columns = [f.column for f in plan if f.use in uses]
         if columns:
             transformers.append((name, Pipeline(steps(options)), columns))

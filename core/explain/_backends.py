@@ -33,16 +33,32 @@ def _as2d(out) -> np.ndarray:
 
 def _tree_backend(model, background: np.ndarray) -> NativeFn:
     import shap
-    explainer = shap.TreeExplainer(model)             # path-dependent: exact, no background needed
+
+    from core.explain._hgb_trees import CategorySplitTrees
+    from core.models import has_category_splits
     if hasattr(model, "_predictors"):                  # histogram gradient boosting: raw margin
         model_out = model.decision_function if hasattr(model, "classes_") else model.predict
     else:
         model_out = model.predict_proba if hasattr(model, "classes_") else model.predict
+    if has_category_splits(model):                     # category splits as yes/no columns, summed back after
+        trees = CategorySplitTrees(model)
+        explainer, augment, grouping = shap.TreeExplainer(trees.shap_model), trees.augment, trees.grouping()
+    else:
+        explainer = shap.TreeExplainer(model)         # path-dependent: exact, no background needed
+        augment, grouping = (lambda X: X), None
 
     def run(X, rng=None):
-        phi = _as3d(explainer.shap_values(X, check_additivity=False))
+        phi = _as3d(explainer.shap_values(augment(X), check_additivity=False))
+        if grouping is not None:
+            phi = np.einsum("nak,ap->npk", phi, grouping)
         return phi, np.atleast_1d(np.asarray(explainer.expected_value, dtype=float)), _as2d(model_out(X))
-    run.explainer = explainer
+
+    def interactions(X) -> np.ndarray:
+        """(n, m, m, K) Tree SHAP interaction values of the transformed rows."""
+        raw = np.asarray(explainer.shap_interaction_values(augment(X)), dtype=float)
+        raw = raw[..., None] if raw.ndim == 3 else raw
+        return raw if grouping is None else np.einsum("nabk,ap,bq->npqk", raw, grouping, grouping)
+    run.explainer, run.interactions = explainer, interactions
     return run
 
 

@@ -39,13 +39,12 @@ def interaction_values(engine: ShapEngine, X: pd.DataFrame, progress: Progress |
         raise ModelDeckError("Interaction values are available for tree models (random forest, gradient boosting).")
     progress = progress or no_progress
     start = time.perf_counter()
-    explainer = engine._native.explainer
+    interactions = engine._native.interactions
     total = None
     for lo in range(0, len(X), chunk):
         progress(lo / max(len(X), 1), f"Interaction values: {lo:,} of {len(X):,} rows")
         with single_threaded(engine.model):
-            raw = np.asarray(explainer.shap_interaction_values(engine.transform(X.iloc[lo:lo + chunk])), dtype=float)
-        raw = raw[..., None] if raw.ndim == 3 else raw                   # (n, m, m, K)
+            raw = interactions(engine.transform(X.iloc[lo:lo + chunk]))     # (n, m, m, K)
         values = np.einsum("nabK,Kk->nabk", raw, engine.output.reduce) * engine.output.scale
         part = np.abs(engine.features.group_square(values)).sum(axis=0)
         total = part if total is None else total + part

@@ -3,7 +3,8 @@
 - The zoo (`_zoo`): `FAMILIES` describes each family (`Family`) and its knobs (`Param`) once, for the
   pages, the CLI and the tuner; a `ModelSpec` (family + params + seed) is small, JSON-serialisable and
   hashable, and `make_estimator(spec, task)` builds the same seeded, unfitted estimator from it.
-  `DEFAULT_LEADERBOARD` is the families a leaderboard trains by default.
+  `DEFAULT_LEADERBOARD` is the families a leaderboard trains by default. `has_category_splits(model)`: a fitted
+  gradient boosting model that splits on categories itself (its cleaning gives it category codes).
 - The PyTorch MLP (`torch_mlp`): `TorchMLPClassifier` and `TorchMLPRegressor`, scikit-learn estimators with
   a per-epoch progress callback, early stopping, a choice of optimizers and schedules, and a GPU when present.
   `build_mlp` builds the bare seeded network (reused by compression and export).
@@ -32,6 +33,7 @@ from core.models._zoo import (
     Param,
     default_params,
     family,
+    has_category_splits,
     make_estimator,
 )
 from core.models.torch_mlp import InvalidInputError, TorchMLPClassifier, TorchMLPRegressor, TrainingDivergedError
@@ -43,6 +45,7 @@ from core.models._transfer import (STARTS, PretrainedFeatures, TransferResult, l
 __all__ = [
     # the zoo
     "DEFAULT_LEADERBOARD", "FAMILIES", "Family", "ModelSpec", "Param", "default_params", "family", "make_estimator",
+    "has_category_splits",
     # optimizers the product offers
     "OPTIMIZERS", "OPTIMIZER_TITLES",
     # the PyTorch MLP

@@ -35,6 +35,7 @@ class Family:
     title: dict[str, str]           # task -> human name
     params: tuple[Param, ...] = field(default_factory=tuple)
     handles_missing: bool = False
+    native_categories: bool = False # splits on categories itself: the cleaning gives it category codes (issue 14)
     summary: str = ""
     images_only: bool = False       # reads pictures (the CNN): offered for image data sets only, scales pixels itself
     legacy: dict = field(default_factory=dict)   # values for params a stored spec lacks (saved before they existed)
@@ -55,7 +56,7 @@ FAMILIES: dict[str, Family] = {f.key: f for f in (
         Param("max_iter", "Boosting rounds", 100, "int", 10, 2000),
         Param("max_leaf_nodes", "Leaves per tree", 31, "int", 2, 255),
         Param("l2_regularization", "L2 regularisation", 0.0, "float", 0.0, 10.0),
-    ), handles_missing=True, summary="Trees added one after another to fix earlier mistakes; often the most accurate on tables."),
+    ), handles_missing=True, native_categories=True, summary="Trees added one after another to fix earlier mistakes; often the most accurate on tables."),
     Family("knn", {"classification": "k-nearest neighbours", "regression": "k-nearest neighbours"}, (
         Param("n_neighbors", "Neighbours k", 15, "int", 1, 100),
         Param("weights", "Weighting", "distance", "choice", choices=("uniform", "distance")),
@@ -187,6 +188,13 @@ class ModelSpec:
 
     def __hash__(self) -> int:
         return hash(self.to_json())
+
+
+def has_category_splits(model) -> bool:
+    """True for a fitted histogram gradient boosting model that splits on category columns itself (issue 14):
+    shap's tree reader and skl2onnx read numeric thresholds only."""
+    flags = getattr(model, "is_categorical_", None)
+    return hasattr(model, "_predictors") and flags is not None and bool(flags.any())
 
 
 def make_estimator(spec: ModelSpec, task: str):

@@ -17,7 +17,7 @@ from core.common import ModelDeckError, Progress, no_progress, sub_progress
 from core.evaluate import (MetricReport, Predictions, bootstrap_intervals, cross_validate_oof, default_positive_label,
                            evaluate)
 from core.models import OPTIMIZER_TITLES, OPTIMIZERS, ModelSpec, family, make_estimator
-from core.data import PrepOptions, Split, build_preprocessor, split_dataset
+from core.data import PrepOptions, Split, build_preprocessor, native_category_count, split_dataset
 
 
 
@@ -58,7 +58,12 @@ def build_pipeline(dataset: Dataset, spec: ModelSpec, prep: PrepOptions) -> Pipe
     if dataset.task != "classification":
         prep = replace(prep, resample="none")
     y = dataset.frame[dataset.target] if prep.resample != "none" else None
-    return with_sampler([("prep", build_preprocessor(dataset, prep))], make_estimator(spec, dataset.task), prep, y)
+    # SMOTE draws rows between neighbours: on category codes it would invent codes, so it keeps one-hot columns
+    native = family(spec.family).native_categories and prep.native_categories and prep.resample != "smote"
+    model = make_estimator(spec, dataset.task)
+    if native:      # the category codes come first (build_preprocessor); boosting splits on them as categories
+        model.set_params(categorical_features=list(range(native_category_count(dataset, prep))) or None)
+    return with_sampler([("prep", build_preprocessor(dataset, prep, native_categories=native))], model, prep, y)
 
 
 def check_missing(split: Split, spec: ModelSpec, prep: PrepOptions) -> None:
