@@ -57,7 +57,8 @@ def column_table(dataset, fates, prof) -> None:
     caption("Rules: identifiers, near-unique codes, free text, constant and empty columns are left out; dates too "
             "(or year / month / day of week if you choose); categories with at most 15 values get a 0/1 column "
             "each; with more, the 20 commonest get a column each when they cover 80% of rows, otherwise each value "
-            "becomes the average target of the training rows with it (cross-fitted target encoding).")
+            "becomes the average target of the training rows with it (cross-fitted target encoding). Gradient "
+            "boosting reads the first two kinds as one column of category codes instead of 0/1 columns.")
     a, b, c = st.columns([2, 2, 1])
     column = a.selectbox("Change the use of", [f.column for f in fates], key="fate_column")
     fate = next(f for f in fates if f.column == column)
