@@ -14,7 +14,8 @@ from core.models import ModelSpec
 from core.runs import RunStore, pid_alive, save_trained
 
 
-def wait_for(condition, timeout: float = 60.0, every: float = 0.1):
+def wait_for(condition, timeout: float = 120.0, every: float = 0.1):
+    """The condition's first truthy value, polled every `every` seconds; fails after `timeout` seconds."""
     deadline = time.time() + timeout
     while not (value := condition()):
         assert time.time() < deadline, "timed out"

@@ -9,7 +9,6 @@ import os
 import re
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.pg import fresh_database
+from tests.test_jobs import wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -34,14 +34,6 @@ def pg_url(pg_cluster, tmp_path, monkeypatch):
     with engine.connect() as conn:       # FORCE: this process's cached engines still hold connections
         conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     engine.dispose()
-
-
-def wait_for(condition, timeout: float = 120.0, every: float = 0.2):
-    deadline = time.time() + timeout
-    while not (value := condition()):
-        assert time.time() < deadline, "timed out"
-        time.sleep(every)
-    return value
 
 
 def test_the_run_store_on_postgresql(pg_url):
