@@ -127,8 +127,10 @@ def test_a_killed_compression_job_leaves_the_earlier_result(earlier_run, monkeyp
 
 
 @pytest.mark.timeout(600)
-def test_a_killed_tuning_worker_leaves_a_consistent_study(earlier_run):
+def test_a_killed_tuning_worker_leaves_a_consistent_study(earlier_run, monkeypatch):
     from core import tune
+    from core.tune import _storage
+    monkeypatch.setattr(_storage, "GRACE_S", 4)      # declare a silent trial lost after 4 s (20 s in the app)
     from core.tune import Dim, SearchSpace, TuneConfig
     run, result_json = earlier_run
     space = SearchSpace("mlp", (Dim("lr", "float", 1e-3, 1e-1, log=True),),
