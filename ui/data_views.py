@@ -106,7 +106,7 @@ def class_names_section(dataset) -> None:
     from ui.common import class_names
     if dataset.task != "classification":
         return
-    classes = list(dataset.frame[dataset.target].dropna().astype(str).unique())
+    classes = list(dict.fromkeys(str(c) for c in dataset.frame[dataset.target].dropna().unique()))   # distinct first
     if not bare_codes(classes) or len(classes) > 20:
         return
     classes.sort(key=float)

@@ -84,10 +84,10 @@ def _job_log(job_id: str) -> None:
 
 def job_panel(job: Job | None, label: str, key: str) -> Job | None:
     """A job's state in the page: progress and a Cancel button while it runs (polled from the store), why it
-    stopped if it failed or was cancelled; → the job when it finished with a result, else None."""
+    stopped if it failed or was cancelled; → the job when it finished with a result, else None. `job` is as just
+    read from the store (`latest_job`, `jobs_of`)."""
     if job is None:
         return None
-    job = run_store().get_job(job.id)
     if job.status == "done":
         return job
     if job.status == "failed":

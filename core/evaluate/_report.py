@@ -80,6 +80,11 @@ class MetricReport:
             return float("nan")
         return float(train) - float(test)
 
+    def _cv_mean(self) -> float | None:
+        """The cross-validated mean of the primary metric, when there is one (what judges memorising)."""
+        cv = self.cv.get(self.primary)
+        return float(cv[0]) if cv is not None and np.isfinite(cv[0]) else None
+
     def overfitting(self) -> bool:
         """True when the model clearly scores better on rows it learned from than on rows it did not.
 
@@ -87,9 +92,9 @@ class MetricReport:
         (a low score on one small test split alone is noise, not memorising). Without it, the train-test gap must
         exceed OVERFIT_GAP and the training score must lie above the test score's bootstrap 95% interval."""
         limit = OVERFIT_GAP.get(self.task, 0.05)
-        train, cv = self.train.get(self.primary), self.cv.get(self.primary)
-        if train is not None and cv is not None and np.isfinite(cv[0]):
-            return bool(float(train) - float(cv[0]) > limit)
+        train, cv = self.train.get(self.primary), self._cv_mean()
+        if train is not None and cv is not None:
+            return bool(float(train) - cv > limit)
         gap = self.gap()
         if not (np.isfinite(gap) and gap > limit):
             return False
@@ -153,9 +158,9 @@ class MetricReport:
         if not self.overfitting():
             return None
         train, test = self.train[self.primary], self.test[self.primary]
-        cv = self.cv.get(self.primary)
-        if cv is not None and np.isfinite(cv[0]):
-            test, where = cv[0], f"in {self.cv_folds or 'several'}-fold cross-validation on rows it did not learn from"
+        cv = self._cv_mean()
+        if cv is not None:
+            test, where = cv, f"in {self.cv_folds or 'several'}-fold cross-validation on rows it did not learn from"
         else:
             where = "on new data"
         advice = "Try more regularisation, dropout or fewer/shallower trees, or get more data."

@@ -32,9 +32,11 @@ def job_command(job_id: str) -> list[str]:
     return [sys.executable, "-m", "core", "job", "--id", job_id]
 
 
-def job_log(job_id: str) -> Path:
+def job_log(job_id: str, create: bool = True) -> Path:
+    """Where this machine keeps the output of a job's process (`create`: make the folder)."""
     folder = home() / "jobs"
-    folder.mkdir(parents=True, exist_ok=True)
+    if create:
+        folder.mkdir(parents=True, exist_ok=True)
     return folder / f"{job_id}.log"
 
 
@@ -120,7 +122,7 @@ class BackgroundJobs:
     def keep_job_log(self, job_id: str, detail: str = "") -> None:
         """Keep the end of this machine's log of the job (or `detail` when there is none, e.g. a job run in the
         caller's process) as `log.txt` in the job's folder."""
-        log = home() / "jobs" / f"{job_id}.log"
+        log = job_log(job_id, create=False)
         text = _tail(log) if log.exists() else detail
         if text.strip():
             atomic_write(self.job_folder(job_id) / "log.txt", text)
@@ -130,7 +132,7 @@ class BackgroundJobs:
         kept = self.job_folder(job_id, create=False) / "log.txt"
         if kept.exists():
             return kept.read_text(encoding="utf-8", errors="replace")
-        log = home() / "jobs" / f"{job_id}.log"
+        log = job_log(job_id, create=False)
         return _tail(log) if log.exists() else None
 
     def end_job(self, job_id: str, status: str, result: dict | None = None, error: str | None = None) -> None:
