@@ -86,6 +86,26 @@ def test_a_model_still_running_when_the_budget_ends_is_stopped_and_the_finished_
     assert len(again.models) == 1 and not again.cut
 
 
+def test_an_alarm_that_library_code_turns_into_its_own_error_is_still_a_stop(wine, monkeypatch):
+    """Seen in CI: the alarm landed inside numpy's buffer-format parser, which raised ValueError from it."""
+    import time
+
+    import core.train._train as train_module
+
+    def swallowing_fit(*_args):
+        try:
+            time.sleep(5)
+        except _parallel._OutOfTime as exc:
+            raise ValueError("not a valid PEP 3118 buffer format string") from exc
+
+    monkeypatch.setattr(train_module, "_train_model", swallowing_fit)
+    how, trained, _cpu, _start = _parallel._train_in_worker(wine, SPECS[0], PrepOptions(), 3, time.time() + 0.2, 1)
+    assert (how, trained) == ("stopped", None)
+    monkeypatch.setattr(train_module, "_train_model", lambda *_a: (_ for _ in ()).throw(ValueError("bad data")))
+    with pytest.raises(ValueError, match="bad data"):                    # without the alarm an error stays one
+        _parallel._train_in_worker(wine, SPECS[0], PrepOptions(), 3, time.time() + 5, 1)
+
+
 def test_a_small_board_well_within_its_budget_trains_here(wine):
     board = train_board(wine, SPECS[:2], PrepOptions(), cv_folds=3, budget_seconds=300)
     assert board.workers == 0 and len(board.models) == 2 and not board.cut

@@ -117,7 +117,12 @@ class _OutOfTime(Exception):
     pass
 
 
+_alarm_rang = False
+
+
 def _raise_out_of_time(_signum, _frame):
+    global _alarm_rang
+    _alarm_rang = True
     raise _OutOfTime()
 
 
@@ -131,7 +136,9 @@ def _train_in_worker(dataset: Dataset, spec: ModelSpec, prep: PrepOptions, cv_fo
     from threadpoolctl import threadpool_limits
 
     from core.train._train import _train_model
+    global _alarm_rang
     cpu, start = time.process_time(), time.time()
+    _alarm_rang = False
     if deadline is not None:
         if deadline - start <= 0:
             return "late", None, 0.0, start
@@ -141,8 +148,12 @@ def _train_in_worker(dataset: Dataset, spec: ModelSpec, prep: PrepOptions, cv_fo
         with threadpool_limits(limits=threads), _TorchThreads(threads):
             trained = _train_model(dataset, spec, prep, cv_folds, no_progress)
         return "done", trained, time.process_time() - cpu, start
-    except _OutOfTime:
-        return "stopped", None, time.process_time() - cpu, start
+    except Exception:
+        # the alarm can land inside library code that turns it into its own error (numpy's buffer-format parser
+        # raised ValueError from it once): whatever ends the task after the alarm rang is the stop
+        if _alarm_rang:
+            return "stopped", None, time.process_time() - cpu, start
+        raise
     finally:
         if deadline is not None:
             signal.setitimer(signal.ITIMER_REAL, 0)
