@@ -2,6 +2,9 @@
 scored once for the chosen model, with a bootstrap 95% interval."""
 from __future__ import annotations
 
+import re
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -10,6 +13,7 @@ from sklearn import metrics as skm
 from core.data import PrepOptions, make_dataset, split_dataset
 from core.evaluate import (Economics, MetricReport, Predictions, at_threshold, best_f1_threshold, bootstrap_intervals,
                            chosen_profit, profit_curve)
+from core.evaluate._intervals import resamples_for
 from core.models import ModelSpec
 from core.train import choose_best, leaderboard_sentence, leaderboard_table, train_many, train_model
 
@@ -97,8 +101,11 @@ def test_test_scores_carry_a_seeded_bootstrap_interval(cancer_model):
     again = bootstrap_intervals(model.test_pred, "classification", report.positive_label,
                                 rng=np.random.default_rng(model.prep.seed))
     assert again == report.test_ci
-    assert "measured once on 114 unseen rows" in report.test_label() and "95% interval" in report.test_label()
+    assert "measured once on 114 unseen rows" in report.test_label()
+    assert re.search(r"\(bootstrap 95% interval [\d.]+%–[\d.]+%, 1,000 resamples\)\.$", report.test_label())
     assert MetricReport.from_dict(report.to_dict()).test_ci == report.test_ci
+    big = replace(report, n_test=400_000)         # a large test set is resampled fewer times, and says so
+    assert big.test_label().endswith(", 200 resamples).") and resamples_for(400_000) == 200
 
 
 def test_bootstrap_metrics_equal_sklearn_on_each_resample():

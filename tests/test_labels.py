@@ -198,3 +198,31 @@ def test_the_data_page_asks_for_class_names_once_and_every_page_says_them(fresh_
     assert "stayed" in specs and "left" in specs
     per_class = next(d.value for d in metrics.dataframe if "label" in getattr(d.value, "columns", []))
     assert list(per_class["label"]) == ["stayed", "left"]
+
+
+def test_a_page_draw_reads_the_labels_once_and_an_edit_elsewhere_shows_when_the_memo_expires(fresh_home,
+                                                                                                monkeypatch):
+    """Every chart and caption asks for the names (each read is a query on a shared store): one draw of the Data
+    page reads them twice (the names, and the table to edit them); an edit from another session or machine shows
+    once NAMES_FRESH_S has passed."""
+    import core.data
+    import ui.common
+    from tests.test_pages import assert_clean, open_page
+    reads, real = [], core.data.load_labels
+    monkeypatch.setattr(core.data, "load_labels", lambda key, owner=None: reads.append(key) or real(key, owner))
+    monkeypatch.setattr(ui.common, "NAMES_FRESH_S", 3600.0)
+    at = open_page("pages/data.py", data="builtin:churn")
+    assert_clean(at)
+    assert reads == ["builtin:churn"] * 2
+    owner = at.session_state["_identity"].owner
+    save_labels("builtin:churn", {"total_charges": ("everything billed", "USD")}, ["total_charges"], owner=owner)
+    at.run()
+    assert len(reads) == 3 and "everything billed" not in _drawn(at)
+    monkeypatch.setattr(ui.common, "NAMES_FRESH_S", 0.0)
+    at.run()
+    assert len(reads) - 3 > 10                     # without the memo: once per chart and caption (17 here)
+    assert "everything billed (USD)" in _drawn(at) and "total billed" not in _drawn(at)
+
+
+def _drawn(at) -> str:
+    return " ".join(c.proto.spec for c in at.get("plotly_chart")) + " ".join(str(c.value) for c in at.caption)

@@ -219,10 +219,20 @@ def labels_owner() -> str | None:
     return session_owner()
 
 
+NAMES_FRESH_S = 1.0         # a label edited in another session or on another machine shows up within this long
+
+
 def display_names() -> dict[str, str]:
-    """Human names for the columns of the current data set and of the current run's data set."""
+    """Human names for the columns of the current data set and of the current run's data set. Every chart and
+    caption of a page draw asks, and each answer costs store lookups (database queries on a shared store), so it
+    is kept for NAMES_FRESH_S per session and choice of data, run and link; this session's own edits show at once
+    (`forget_display_names`)."""
     from core.data import display_names as names_of
     from core.data import load_labels
+    chosen = tuple(st.session_state.get(k) for k in ("_sel_data", "_sel_run", "_share_token"))
+    held = st.session_state.get("_display_names")
+    if held is not None and held[0] == chosen and time.monotonic() - held[1] < NAMES_FRESH_S:
+        return held[2]
     keys = {current_dataset_key()}
     run_id = st.session_state.get("_sel_run")
     if run_id:
@@ -230,7 +240,12 @@ def display_names() -> dict[str, str]:
     names, owner = {}, labels_owner()
     for key in sorted(k for k in keys if k):
         names.update(names_of(load_labels(key, owner)))
+    st.session_state["_display_names"] = (chosen, time.monotonic(), names)
     return names
+
+
+def forget_display_names() -> None:
+    st.session_state.pop("_display_names", None)
 
 
 def class_names(dataset_key: str) -> dict[str, str]:

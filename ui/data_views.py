@@ -6,7 +6,8 @@ import streamlit as st
 
 from core.data import IMPUTERS, SCALERS
 from core.data import charts as charts_data
-from ui.common import attempt, caption, chart, current_prep, select, to_json, user_errors
+from ui.common import (attempt, caption, chart, current_prep, forget_display_names, select, to_json,
+                       user_errors)
 from ui.data import (balancing, cleaning, column_choices, set_column_choices, store_class_names, store_labels,
                      store_upload)
 
@@ -96,6 +97,7 @@ def labels_editor(dataset) -> None:
     if st.button("Save names and units", key="labels_save", icon=":material/save:"):
         with user_errors():
             store_labels(dataset.key, {r.column: (r.label or "", r.unit or "") for r in edited.itertuples()}, columns)
+            forget_display_names()
         st.success("Saved: charts and sentences now use these names.")
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from core.evaluate._intervals import resamples_for
 from core.evaluate._predictions import CLASSIFICATION, REGRESSION
 
 #: Train-minus-test gap on the primary metric above which a report says "it memorised".
@@ -69,7 +70,10 @@ class MetricReport:
         name = _METRIC_WORDS.get(self.primary, self.primary.replace("_", " "))
         chosen = self.selection or (f"cross-validated on {self.cv_folds} folds of the {self.n_train:,} training rows"
                                     if self.cv_folds else f"trained on {self.n_train:,} rows")
-        value = self.interval_text().replace("(95% interval", "(bootstrap 95% interval")
+        value = self.interval_text()
+        if self.primary in self.test_ci:       # '(95% interval a–b)' -> '(bootstrap 95% interval a–b, 1,000 resamples)'
+            value = value.replace("(95% interval", "(bootstrap 95% interval")[:-1] + \
+                f", {resamples_for(self.n_test):,} resamples)"
         return f"{chosen[0].upper() + chosen[1:]}; measured once on {self.n_test:,} unseen rows: {name} {value}."
 
     # ---- judgements ----
