@@ -47,8 +47,10 @@ def test_data_page_shows_the_pictures_and_reads_a_zip_of_class_folders(fresh_hom
     assert_clean(at)
     assert str(at.query_params["data"]).strip("[]'").startswith("images:")
     assert metric(at, "Pictures") == "8" and metric(at, "Size") == "32×32 px"
+    assert not [u for u in at.file_uploader if u.key == "image_zip"]          # the used box was replaced by an empty one
     # a file that is not a zip gets its message
-    uploader = next(u for u in at.file_uploader if u.key == "image_zip")
+    uploader = next(u for u in at.file_uploader if u.key == "image_zip_1")
+    assert uploader.value is None
     uploader.set_value(("oops.zip", b"name,value\n1,2\n", "application/zip")).run()
     assert not at.exception
     assert any("is not a zip archive" in e.value for e in at.error)

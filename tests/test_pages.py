@@ -84,6 +84,7 @@ def test_upload_good_and_bad_csv(fresh_home):
     assert_clean(at)
     assert str(at.query_params["data"]).strip("[]'").startswith("upload:")
     assert any(m.label == "Rows" and m.value == "60" for m in at.metric)
+    assert at.file_uploader[0].value is None and not [s for s in at.selectbox if s.key == "upload_target"]  # closed
     # a bad file gives a message, and the chosen data set is kept
     at.file_uploader[0].set_value(("bad.csv", b"\x89PNG\r\n\x1a\n\x00\x00\x00binary", "text/csv")).run()
     assert not at.exception

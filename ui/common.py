@@ -55,6 +55,17 @@ def select(name: str, value: str | None) -> None:
         del st.query_params[name]
 
 
+def uploader_key(name: str) -> str:
+    """The key of an upload box; `empty_uploader(name)` gives it a new one, so the box (and the form under it)
+    starts empty after its file has been used."""
+    used = st.session_state.get(f"_used_{name}", 0)
+    return name if not used else f"{name}_{used}"
+
+
+def empty_uploader(name: str) -> None:
+    st.session_state[f"_used_{name}"] = st.session_state.get(f"_used_{name}", 0) + 1
+
+
 # ---------------------------------------------------------------- data set
 def current_dataset_key() -> str:
     """The chosen data set; in a shared view, the shared run's. Someone else's upload (a link with ?data=…) is

@@ -6,8 +6,8 @@ import streamlit as st
 
 from core.data import IMPUTERS, SCALERS
 from core.data import charts as charts_data
-from ui.common import (attempt, caption, chart, current_prep, forget_display_names, select, to_json,
-                       user_errors)
+from ui.common import (attempt, caption, chart, current_prep, empty_uploader, forget_display_names, select,
+                       to_json, uploader_key, user_errors)
 from ui.data import (balancing, cleaning, column_choices, set_column_choices, store_class_names, store_labels,
                      store_upload)
 
@@ -16,7 +16,7 @@ def upload_section() -> None:
     from core.data import infer_task, make_dataset, read_csv
     from core.data import upload_limits
     uploaded = st.file_uploader(f"CSV file (comma, semicolon, tab or pipe separated; {upload_limits()})",
-                                type=["csv", "txt", "tsv"], key="upload_file")
+                                type=["csv", "txt", "tsv"], key=uploader_key("upload_file"))
     if uploaded is None:
         return
     read = attempt(read_csv, uploaded.getvalue(), uploaded.name)
@@ -42,6 +42,8 @@ def upload_section() -> None:
         if dataset is not None:
             with user_errors():
                 select("data", store_upload(dataset))
+                empty_uploader("upload_file")
+                st.toast(f"Now using '{dataset.name}'.", icon=":material/check:")
             select("run", None)
             st.rerun()
 

@@ -7,7 +7,7 @@ import streamlit as st
 
 from core.data import Augment, FLIPS, IMAGE_SIZES, is_image
 from core.data import image_charts
-from ui.common import caption, chart, select, user_errors
+from ui.common import caption, chart, empty_uploader, select, uploader_key, user_errors
 from ui.data import dataset as cached_dataset
 from ui.runs import require_write
 
@@ -29,7 +29,7 @@ def zip_upload_section() -> None:
     with st.expander("Upload pictures (a zip with one folder per class)", icon=":material/photo_library:"):
         st.caption("E.g. cat/001.png, cat/002.jpg, dog/001.png … PNG and JPEG only; every picture is resized to a "
                    "square of the chosen size. The zip is checked before anything is unpacked.")
-        uploaded = st.file_uploader("Zip file", type=["zip"], key="image_zip")
+        uploaded = st.file_uploader("Zip file", type=["zip"], key=uploader_key("image_zip"))
         size_col, colour_col = st.columns(2)
         size = size_col.selectbox("Picture size (pixels per side)", IMAGE_SIZES, index=IMAGE_SIZES.index(32),
                                   key="image_zip_size")
@@ -49,6 +49,8 @@ def zip_upload_section() -> None:
                            f"classes, {size}×{size} {'colour' if colour else 'grey'}.")
             with user_errors():
                 select("data", store_image_upload(read.images, read.labels, name, description, read.notes))
+                empty_uploader("image_zip")
+                st.toast(f"Now using '{name}'.", icon=":material/check:")
             select("run", None)
             st.rerun()
 
