@@ -12,6 +12,14 @@ def softmax(z: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=1, keepdims=True)
 
 
+def sample_positions(n: int, max_rows: int, seed: int) -> np.ndarray:
+    """At most `max_rows` positions out of n, drawn without replacement with `seed`, in order (all n when
+    n <= max_rows): the one way a sample of rows is taken for display statistics and explanations."""
+    if n <= max_rows:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(seed).choice(n, size=max_rows, replace=False))
+
+
 def fmt_bytes(n: float) -> str:
     """1,870,201 -> '1.9 MB'; sizes in decimal KB/MB."""
     for unit, size in (("GB", 1e9), ("MB", 1e6), ("KB", 1e3)):

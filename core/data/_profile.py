@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from core.common import sample_positions
 from core.data._dataset import Dataset
 from core.data._prep import PrepOptions, build_preprocessor, split_dataset
 
@@ -23,10 +24,7 @@ def sample_rows(frame: pd.DataFrame, max_rows: int | None = None, seed: int = 0)
     """The frame itself up to `max_rows` rows (default ``SAMPLE_ROWS``), else a seeded random sample of `max_rows`
     rows (in table order)."""
     max_rows = max_rows or SAMPLE_ROWS
-    if len(frame) <= max_rows:
-        return frame
-    picked = np.sort(np.random.default_rng(seed).choice(len(frame), size=max_rows, replace=False))
-    return frame.iloc[picked]
+    return frame if len(frame) <= max_rows else frame.iloc[sample_positions(len(frame), max_rows, seed)]
 
 
 def sample_note(used: int, total: int, what: str = "rows") -> str:

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from core.common import ModelDeckError, Progress, library_versions
+from core.common import sample_positions as common_sample_positions
 from core.explain._engine import ShapBatch, ShapEngine
 from core.explain._methods import DEFAULT_MAX_ROWS, _NamedMethod
 
@@ -143,12 +144,10 @@ def all_rows(split) -> tuple[pd.DataFrame, pd.Series, np.ndarray]:
 
 
 def sample_positions(n: int, max_rows: int, seed: int) -> np.ndarray:
-    """At most max_rows positions out of n, seeded, in order."""
+    """At most max_rows positions out of n, seeded, in order (`core.common.sample_positions`)."""
     if max_rows < 1:
         raise ModelDeckError("Explain at least 1 row.")
-    if n <= max_rows:
-        return np.arange(n)
-    return np.sort(np.random.default_rng(seed).choice(n, size=max_rows, replace=False))
+    return common_sample_positions(n, max_rows, seed)
 
 
 def sample_explained(expl: Explanation, max_rows: int, seed: int = 0) -> Explanation:
