@@ -205,6 +205,8 @@ class NetState:
     """Pickle / skops / deepcopy state as plain values for an estimator holding a torch network in `net_`: the
     network is stored as its weights (`weights_as_arrays`) and rebuilt on load by the estimator's `_build_net()`."""
 
+    _lean_steps = True  # _optim.step_function may use LeanStep; tests switch it off to compare with optimizer.step()
+
     def __getstate__(self):
         state = {k: v for k, v in super().__getstate__().items() if k != "net_"}
         if not isinstance(state.get("device"), (str, type(None))):

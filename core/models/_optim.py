@@ -1,5 +1,6 @@
 """Optimizers and learning-rate schedules for the MLP: the names the product offers, their titles,
-the factories that build the torch objects, and `LeanStep`, a faster optimizer.step() for small batches.
+the factories that build the torch objects, and `LeanStep`, a faster optimizer.step() for small batches
+(`step_function` says when it applies).
 
 `OPTIMIZERS` (SGD, Momentum, AdaGrad, RMSprop, Adam) is the one list the zoo, the pages and the
 optimizer comparison offer, and `OPTIMIZER_TITLES` names exactly those; the estimators also accept
@@ -51,6 +52,14 @@ def make_scheduler(name: str, optimizer, *, step_size: int, gamma: float, epochs
     if name == "cosine":
         return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, int(epochs)))
     raise ValueError(f"Unknown schedule '{name}'. Choose one of: {', '.join(SCHEDULES)}.")
+
+
+def step_function(optimizer, name: str, *, amp: bool, lean: bool = True) -> Callable[[], None]:
+    """What one optimizer step calls: `LeanStep` where it applies (one parameter group, no mixed-precision gradient
+    scaler, `lean` not switched off), else optimizer.step."""
+    if lean and not amp and len(optimizer.param_groups) == 1:
+        return LeanStep(optimizer, name)
+    return optimizer.step
 
 
 class LeanStep:

@@ -39,7 +39,7 @@ from core.models._device import intra_op_threads, resolve_device
 from core.models._distributed import (EpochBatches, broadcast_buffers, current_world, reduce_epoch, sync_batch_norm,
                                       wrap_for_training)
 from core.models._nets import NetState, save_safetensors
-from core.models._optim import MLP_OPTIMIZERS, SCHEDULES, LeanStep, make_optimizer, make_scheduler
+from core.models._optim import MLP_OPTIMIZERS, SCHEDULES, make_optimizer, make_scheduler, step_function
 from core.models.torch_mlp import InvalidInputError, TrainingDivergedError, _check_finite
 
 _PREDICT_CHUNK = 2048   # pictures per forward pass at prediction time
@@ -208,8 +208,7 @@ class TorchCNNClassifier(NetState, ClassifierMixin, BaseEstimator):
         optimizer = self._optimizer(net, device, transfer)
         scheduler = make_scheduler(self.schedule, optimizer, step_size=self.step_size, gamma=float(self.gamma),
                                    epochs=int(self.epochs))
-        lean = len(optimizer.param_groups) == 1 and not use_amp
-        step = LeanStep(optimizer, self.optimizer) if lean else optimizer.step
+        step = step_function(optimizer, self.optimizer, amp=use_amp, lean=self._lean_steps)
         scaler = torch.amp.GradScaler("cuda") if use_amp else None
         aug_gen = torch.Generator(device=device).manual_seed(seed + 1 + world.rank)
         aug, shape = self.augment(), [len(Xt)] + self.arch_["image_shape"]

@@ -59,7 +59,7 @@ from core.models._device import intra_op_threads, precision_for, resolve_device,
 from core.models._distributed import EpochBatches, current_world, reduce_epoch, wrap_for_training
 from core.models._nets import (ACTIVATIONS, INITS, DropoutMasks, NetState, build_mlp, forward_plan, hidden_tuple,
                                save_safetensors)
-from core.models._optim import MLP_OPTIMIZERS, SCHEDULES, LeanStep, make_optimizer, make_scheduler
+from core.models._optim import MLP_OPTIMIZERS, SCHEDULES, make_optimizer, make_scheduler, step_function
 
 _intra_op_threads = intra_op_threads  # old name, kept until core.explain, core.compress and benchmarks switch
 
@@ -105,7 +105,6 @@ def _has_missing_labels(y: np.ndarray) -> bool:
 class _TorchMLPBase(NetState, BaseEstimator):
     """Shared parameters, training loop and persistence; subclasses define the task."""
 
-    _lean_steps = True  # see _optim.LeanStep; tests switch it off to compare with optimizer.step()
     trains_distributed = True  # fit joins a torchrun process group (DistributedDataParallel), see _distributed
 
     def __init__(self, hidden=(64, 32), activation="relu", dropout=0.0, weight_decay=0.0,
@@ -279,7 +278,7 @@ class _TorchMLPBase(NetState, BaseEstimator):
         masks = (DropoutMasks(net, batches.keep, device, precision.dtype)
                  if float(self.dropout) > 0 and not world.distributed else None)
         eval_forward = forward_plan(net, training=False)
-        step = LeanStep(optimizer, self.optimizer) if self._lean_steps and not scaler.is_enabled() else optimizer.step
+        step = step_function(optimizer, self.optimizer, amp=scaler.is_enabled(), lean=self._lean_steps)
         history: list[dict] = []
         best_loss, best_epoch, best_state, stale = math.inf, 0, None, 0
         nan_val = torch.full((), float("nan"), device=device)
