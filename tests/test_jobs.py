@@ -137,3 +137,31 @@ def test_shap_over_many_rows_runs_as_a_background_job_and_the_page_reads_it(fres
     assert_clean(at)
     assert RunStore().get_job(job.id).result["rows"] == BACKGROUND_ROWS + 500
     assert at.get("plotly_chart"), "the stored explanation was not drawn"
+
+
+def test_a_cancel_stops_a_step_that_never_reports_progress(fresh_home, monkeypatch):
+    """A job busy in one long step (one big model) takes no progress report where a cancel could be taken: after
+    the grace period the heartbeat's thread ends it cancelled and interrupts the work (the command line sends
+    itself SIGTERM; here the test's main thread is interrupted)."""
+    import _thread
+    import threading
+
+    from core.jobs import _kinds
+    from core.jobs._run import run_job
+
+    def one_long_step(job, progress, store):
+        progress(0.1, "Training one big model")
+        while True:                            # never reports again
+            time.sleep(0.01)
+
+    monkeypatch.setitem(_kinds.KINDS, "one_long_step", one_long_step)
+    store = RunStore(owner="user:ann")
+    job = store.queue_job("one_long_step", "builtin:iris", {})
+    threading.Timer(0.5, store.request_cancel, args=(job.id,)).start()
+    started = time.monotonic()
+    ended = run_job(job.id, store, stop=_thread.interrupt_main, beat_every=0.1, cancel_grace=0.5)
+    assert ended.status == "cancelled" and "stopped in the middle of a step" in ended.error
+    assert 1.0 <= time.monotonic() - started < 10
+    assert store.job_log_text(job.id) is None                     # a cancel is not a failure: no log kept
+    from core.jobs._kinds import FINISH_THE_STEP
+    assert FINISH_THE_STEP == {"tune"}                   # a tuning worker ends its trial (a cut one would be failed)

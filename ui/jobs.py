@@ -43,7 +43,8 @@ def latest_job(kind: str, subject: str) -> Job | None:
 
 
 def cancel_job(job_id: str) -> Job:
-    """Ask the job to stop (its owner only); it stops at its next progress report."""
+    """Ask the job to stop (its owner only): at its next progress report, or mid-step after a few seconds
+    (core.jobs._run.CANCEL_GRACE_S; a tuning worker ends its trial)."""
     store = require_write()
     job = store.get_job(job_id)
     if job.owner != session_owner():
@@ -65,7 +66,7 @@ def _follow(job_id: str, label: str, key: str) -> None:
         st.rerun()
     _progress_line(job, label)
     if st.button("Cancel", key=f"{key}_cancel", icon=":material/cancel:", disabled=job.cancel_requested,
-                 help="Stops the job at its next progress report; what it already saved is kept."):
+                 help="Stops the job within seconds (a tuning worker ends its trial first); what it already saved is kept."):
         from ui.common import user_errors
         with user_errors():
             cancel_job(job_id)

@@ -6,11 +6,14 @@ from __future__ import annotations
 from typing import Callable
 
 KINDS: dict[str, Callable] = {}
+FINISH_THE_STEP: set[str] = set()     # kinds whose cancel waits for the step in progress (core.jobs._run)
 
 
-def kind(name: str):
+def kind(name: str, finish_the_step: bool = False):
     def register(fn: Callable) -> Callable:
         KINDS[name] = fn
+        if finish_the_step:
+            FINISH_THE_STEP.add(name)
         return fn
     return register
 
@@ -70,7 +73,7 @@ def recommend(job, progress, store) -> dict:
     return {"data_key": data.key, "fingerprint": data.fingerprint, "users": int(len(system.evaluation.users))}
 
 
-@kind("tune")
+@kind("tune", finish_the_step=True)       # a trial cut short would be a failed trial in the study
 def tune(job, progress, store) -> dict:
     """One worker of a search (core.tune.start_workers queues one job per worker): trials until the study's
     shared budget is spent; a cancel stops this worker after its current trial."""

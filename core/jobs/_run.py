@@ -3,10 +3,12 @@ writes to the store and stops it when cancelled, and end the job done (with its 
 from __future__ import annotations
 
 import sys
+import time
 import traceback
+from typing import Callable
 
 from core.common import Cancelled, ModelDeckError
-from core.runs import Job, JobProgress, RunStore
+from core.runs import HEARTBEAT_S, Job, JobProgress, RunStore
 
 
 def start_job(store: RunStore, kind: str, subject: str, params: dict, in_process: bool = False) -> Job:
@@ -22,10 +24,37 @@ def start_job(store: RunStore, kind: str, subject: str, params: dict, in_process
     return store.launch_job(job.id)
 
 
-def run_job(job_id: str, store: RunStore | None = None) -> Job:
+CANCEL_GRACE_S = 5.0     # a cancel not taken at a progress report within this long stops the job mid-step
+
+
+class _CancelWatch:
+    """Called by the job's heartbeat thread after each beat: once a cancel has waited `grace` seconds for a progress
+    report (a long step that never reports, e.g. one big model), end the job cancelled and call `stop()` (the
+    command line sends itself SIGTERM, which raises KeyboardInterrupt in the job's code: its own clean-up runs, and
+    the job, already ended, stays cancelled)."""
+
+    def __init__(self, store: RunStore, job_id: str, stop: Callable[[], None], grace: float):
+        self.store, self.job_id, self.stop, self.grace = store, job_id, stop, grace
+        self.asked_at: float | None = None
+
+    def __call__(self) -> None:
+        if not self.store.cancel_requested(self.job_id):
+            return
+        self.asked_at = self.asked_at or time.monotonic()
+        if time.monotonic() - self.asked_at >= self.grace and not self.store.get_job(self.job_id).finished:
+            self.store.end_job(self.job_id, "cancelled", error="Cancelled by its owner (stopped in the middle of "
+                                                               "a step that does not report progress).")
+            self.stop()
+
+
+def run_job(job_id: str, store: RunStore | None = None, stop: Callable[[], None] | None = None,
+            beat_every: float = HEARTBEAT_S, cancel_grace: float = CANCEL_GRACE_S) -> Job:
     """Run a queued job in this process; it ends done, failed (one line; the traceback goes to the log) or
-    cancelled. Work the kind saved before a cancel (e.g. the runs of models that finished) is kept."""
-    from core.jobs._kinds import KINDS
+    cancelled. Work the kind saved before a cancel (e.g. the runs of models that finished) is kept. A cancel is
+    taken at the next progress report; with `stop` (how to interrupt this process's work), after `cancel_grace`
+    seconds without one the job is stopped mid-step (except kinds registered `finish_the_step`, e.g. a tuning
+    worker, which ends its trial)."""
+    from core.jobs._kinds import FINISH_THE_STEP, KINDS
     store = store or RunStore()
     job = store.get_job(job_id)
     if job.finished:
@@ -33,13 +62,15 @@ def run_job(job_id: str, store: RunStore | None = None) -> Job:
     if job.cancel_requested:
         store.end_job(job_id, "cancelled", error="Cancelled before it started.")
         return store.get_job(job_id)
-    beat = store.job_running(job_id)
+    watch = _CancelWatch(store, job_id, stop, cancel_grace) if stop and job.kind not in FINISH_THE_STEP else None
+    beat = store.job_running(job_id, every=beat_every, after_beat=watch)
     try:
         result = KINDS[job.kind](job, JobProgress(store, job_id), store.as_owner(job.owner))
     except Cancelled:
         store.end_job(job_id, "cancelled", error="Cancelled by its owner.")
     except KeyboardInterrupt:       # SIGTERM too (python -m core job): a tuning trial is marked failed on the way
-        _failed(store, job_id, "Stopped by a signal (terminated or interrupted).")
+        if not store.get_job(job_id).finished:       # else: a cancel stopped it mid-step (_CancelWatch)
+            _failed(store, job_id, "Stopped by a signal (terminated or interrupted).")
     except ModelDeckError as exc:
         _failed(store, job_id, str(exc))
     except Exception as exc:  # noqa: BLE001 - recorded on the job; the traceback is in its log

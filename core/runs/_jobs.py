@@ -89,10 +89,16 @@ class BackgroundJobs:
         """The process that will run the job started (on this machine): if it dies before it starts, the job fails."""
         self._set_job(job_id, pid=pid, host=HOST, heartbeat_at=now())
 
-    def job_running(self, job_id: str, every: float = HEARTBEAT_S) -> Beat:
-        """Called by the job's own process: mark it running and start its heartbeat (stop it when the job ends)."""
+    def job_running(self, job_id: str, every: float = HEARTBEAT_S, after_beat=None) -> Beat:
+        """Called by the job's own process: mark it running and start its heartbeat (stop it when the job ends);
+        `after_beat()` is called by the heartbeat's thread after each beat."""
         self._set_job(job_id, status="running", pid=os.getpid(), host=HOST, heartbeat_at=now(), message="Starting")
-        return Beat(lambda: self._set_job(job_id, heartbeat_at=now()), every)
+
+        def beat() -> None:
+            self._set_job(job_id, heartbeat_at=now())
+            if after_beat is not None:
+                after_beat()
+        return Beat(beat, every)
 
     def report_job(self, job_id: str, fraction: float, message: str) -> bool:
         """Write the job's progress and a heartbeat; → whether its cancel was requested."""

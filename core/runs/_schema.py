@@ -79,7 +79,7 @@ jobs_table = sa.Table(
     sa.Column("params_json", sa.Text),             # what the job was asked to do
     sa.Column("progress", sa.Float),               # 0–1
     sa.Column("result_json", sa.Text),             # what it produced (small JSON: run ids, sentences, file names)
-    sa.Column("cancel_requested", sa.Boolean),     # set by the page's Cancel button; the job stops at its next report
+    sa.Column("cancel_requested", sa.Boolean),     # set by the page's Cancel button (core.jobs._run)
     sa.Column("updated_at", sa.DateTime(timezone=True)),
 )
 
