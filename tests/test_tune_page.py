@@ -47,6 +47,8 @@ def test_tune_page_runs_a_search_in_the_background_and_trains_the_best(fresh_hom
     assert len(jobs) == 2 and len({j.owner for j in jobs}) == 1 and jobs[0].owner.startswith("browser:")
     shown = {b.key for b in at.button if b.key.startswith("tune_job_")}     # followed with progress and Cancel
     assert shown and shown <= {f"tune_job_{j.id}_cancel" for j in jobs}
+    followed = [c.value for c in at.caption if "in the background (process" in c.value]
+    assert len(followed) == 1, followed                     # one polling fragment follows every worker
     wait_done([name])
     status = tune.study_status(name)
     assert status.n_complete == 8 and len(status.workers) == 2     # two background worker processes

@@ -59,20 +59,25 @@ def _progress_line(job: Job, label: str) -> None:
 
 
 @st.fragment(run_every=POLL_S)
-def _follow(job_id: str, label: str, key: str) -> None:
-    """Redrawn every POLL_S seconds from the store; when the job has ended, the whole page reruns to show it."""
-    job = run_store().get_job(job_id)
-    if job.finished:
+def _follow(followed: tuple[tuple[str, str, str], ...]) -> None:
+    """Running jobs ((id, label, key) each) redrawn every POLL_S seconds from the store, all in one fragment;
+    when one has ended, the whole page reruns to show it."""
+    store = run_store()
+    jobs = [(store.get_job(job_id), label, key) for job_id, label, key in followed]
+    if any(job.finished for job, _, _ in jobs):
         st.rerun()
-    _progress_line(job, label)
-    if st.button("Cancel", key=f"{key}_cancel", icon=":material/cancel:", disabled=job.cancel_requested,
-                 help="Stops the job within seconds (a tuning worker ends its trial first); what it already saved is kept."):
-        from ui.common import user_errors
-        with user_errors():
-            cancel_job(job_id)
-        st.rerun(scope="fragment")
-    st.caption(f"Job {job.id} runs in the background (process {job.pid or '…'}): you can leave this page or close "
-               "the tab; come back to see the result.")
+    for job, label, key in jobs:
+        _progress_line(job, label)
+        if st.button("Cancel", key=f"{key}_cancel", icon=":material/cancel:", disabled=job.cancel_requested,
+                     help="Stops the job within seconds (a tuning worker ends its trial first); what it already "
+                          "saved is kept."):
+            from ui.common import user_errors
+            with user_errors():
+                cancel_job(job.id)
+            st.rerun(scope="fragment")
+    processes = ", ".join(str(job.pid or "…") for job, _, _ in jobs)
+    st.caption(f"{'This job runs' if len(jobs) == 1 else 'These jobs run'} in the background (process "
+               f"{processes}): you can leave this page or close the tab; come back to see the result.")
 
 
 def _job_log(job_id: str) -> None:
@@ -97,8 +102,19 @@ def job_panel(job: Job | None, label: str, key: str) -> Job | None:
     elif job.status == "cancelled":
         st.warning(f"{label} was cancelled. {job.error or ''}".strip(), icon=":material/cancel:")
     else:
-        _follow(job.id, label, key)
+        _follow(((job.id, label, key),))
     return None
+
+
+def jobs_panel(jobs: list[Job], label_of, key_of) -> None:
+    """Several jobs (e.g. the workers of one search) as `job_panel` shows one, the running ones followed by a
+    single polling fragment. `label_of(job)`, `key_of(job)`: each job's words and widget key."""
+    running = tuple((job.id, label_of(job), key_of(job)) for job in jobs if not job.finished)
+    for job in jobs:
+        if job.finished:
+            job_panel(job, label_of(job), key_of(job))
+    if running:
+        _follow(running)
 
 
 def jobs_of(kind: str, subject: str, limit: int = 8) -> list[Job]:

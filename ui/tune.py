@@ -8,7 +8,7 @@ from core import tune
 from core.models import FAMILIES, IMAGE_FAMILIES, family
 from core.tune import STRATEGIES, TuneConfig, TuneStatus
 from ui.common import attempt, caption, chart, to_json
-from ui.jobs import job_panel, jobs_of
+from ui.jobs import jobs_of, jobs_panel
 from ui.runs import in_shared_view, require_write, session_owner
 from ui.training import show_result, train_and_save, trained_for
 
@@ -169,9 +169,8 @@ def live_panel(name: str) -> TuneStatus | None:
 def worker_jobs(name: str) -> None:
     """This user's workers on the search, each a background job: progress and Cancel while it runs (a cancelled
     worker stops after its current trial; the others go on), why it stopped if it failed."""
-    for job in jobs_of("tune", name):
-        if job.status in ("queued", "running", "failed"):
-            job_panel(job, f"Worker {job.params.get('worker', '')} (job {job.id})", key=f"tune_job_{job.id}")
+    jobs_panel([job for job in jobs_of("tune", name) if job.status in ("queued", "running", "failed")],
+               lambda job: f"Worker {job.params.get('worker', '')} (job {job.id})", lambda job: f"tune_job_{job.id}")
 
 
 def _live_view(name: str, state_at_start: tuple[bool, bool]) -> None:
