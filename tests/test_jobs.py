@@ -165,3 +165,21 @@ def test_a_cancel_stops_a_step_that_never_reports_progress(fresh_home, monkeypat
     assert store.job_log_text(job.id) is None                     # a cancel is not a failure: no log kept
     from core.jobs._kinds import FINISH_THE_STEP
     assert FINISH_THE_STEP == {"tune"}                   # a tuning worker ends its trial (a cut one would be failed)
+
+
+def test_work_inside_a_job_adds_no_second_heartbeat_row(fresh_home):
+    """A compression run as a background job beats on the job's row; run on its own (`python -m core compress`)
+    it records its own row."""
+    from core.compress import CompressOptions, compress_run
+    from core.jobs import start_job
+    from core.train import train_model
+    iris = load_builtin("iris")
+    store = RunStore(owner="user:ann")
+    run = save_trained(store, train_model(iris, ModelSpec.create("random_forest", n_estimators=10), cv_folds=0),
+                       iris.name)
+    options = CompressOptions(rounds=1, repeats=2).to_dict()
+    job = start_job(store, "compress", run.id, {"run_id": run.id, "options": options}, in_process=True)
+    assert job.status == "done", job.error
+    assert [(j.id, j.kind) for j in store.jobs(subject=run.id)] == [(job.id, "compress")]
+    compress_run(run.id, CompressOptions(rounds=1, repeats=2), store=store)
+    assert [j.kind for j in store.jobs(subject=run.id)] == ["compress", "compress"]

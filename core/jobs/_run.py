@@ -8,7 +8,7 @@ import traceback
 from typing import Callable
 
 from core.common import Cancelled, ModelDeckError
-from core.runs import HEARTBEAT_S, Job, JobProgress, RunStore
+from core.runs import HEARTBEAT_S, Job, JobProgress, RunStore, running_as_job
 
 
 def start_job(store: RunStore, kind: str, subject: str, params: dict, in_process: bool = False) -> Job:
@@ -65,7 +65,8 @@ def run_job(job_id: str, store: RunStore | None = None, stop: Callable[[], None]
     watch = _CancelWatch(store, job_id, stop, cancel_grace) if stop and job.kind not in FINISH_THE_STEP else None
     beat = store.job_running(job_id, every=beat_every, after_beat=watch)
     try:
-        result = KINDS[job.kind](job, JobProgress(store, job_id), store.as_owner(job.owner))
+        with running_as_job(job_id):
+            result = KINDS[job.kind](job, JobProgress(store, job_id), store.as_owner(job.owner))
     except Cancelled:
         store.end_job(job_id, "cancelled", error="Cancelled by its owner.")
     except KeyboardInterrupt:       # SIGTERM too (python -m core job): a tuning trial is marked failed on the way

@@ -4,7 +4,8 @@ machine gone) from one that is still working: a running job without a heartbeat 
 as failed. On the machine that ran it, a job whose process is gone is shown as failed at once.
 
 Training runs beat on their own row (`RunStore.mark_running` in the job's process starts the beat); other jobs —
-compression, tuning workers — get a row in the `jobs` table through `RunStore.job(kind, subject)`.
+compression, tuning workers — get a row in the `jobs` table through `RunStore.job(kind, subject)`, unless they run
+inside a background job (`running_as_job`), whose row already beats.
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import socket
 import threading
 import uuid
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -26,6 +28,18 @@ from core.runs._schema import jobs_table
 HEARTBEAT_S = 5.0        # a job writes a sign of life this often …
 STALE_AFTER_S = 60.0     # … and is shown as failed after this long without one
 HOST = socket.gethostname()
+_current_job: ContextVar[str | None] = ContextVar("modeldeck_current_job", default=None)
+
+
+@contextmanager
+def running_as_job(job_id: str) -> Iterator[None]:
+    """Inside the block this process works for background job `job_id` (core.jobs runs each kind in one), whose
+    heartbeat already covers the work: `RunStore.job` then records no second row."""
+    token = _current_job.set(job_id)
+    try:
+        yield
+    finally:
+        _current_job.reset(token)
 
 
 def now() -> datetime:
@@ -121,7 +135,11 @@ class JobBeats:
 
     @contextmanager
     def job(self, kind: str, subject: str, message: str = "", every: float = HEARTBEAT_S) -> Iterator[Job]:
-        """Record a job of this process with a heartbeat; it ends 'done', or 'failed' with the error raised."""
+        """Record a job of this process with a heartbeat; it ends 'done', or 'failed' with the error raised. Inside
+        a background job (`running_as_job`) that job's row, which already beats, is yielded and nothing is added."""
+        if _current_job.get() is not None:
+            yield self.jobs(job_id=_current_job.get())[0]
+            return
         job_id, start = uuid.uuid4().hex[:12], now()
         with self.engine.begin() as conn:
             conn.execute(jobs_table.insert().values(id=job_id, kind=kind, subject=subject, status="running",

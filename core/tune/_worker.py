@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 import os
-from contextlib import nullcontext
 import socket
 import time
 from datetime import datetime
@@ -144,9 +143,8 @@ def run_worker(name: str, n_trials: int | None = None, timeout: float | None = N
     callbacks.append(_budget_callback(budget, capped, deadline))     # last: closest to the next trial's start
     from core.runs import RunStore
     # the worker's heartbeat in the run store (its job's, or its own row): a killed worker reads 'failed' there
-    beat = RunStore().job("tune-worker", name, f"Worker {WORKER}") if progress is None else nullcontext()
     try:
-        with threadpool_limits(limits=WORKER_THREADS), beat:
+        with threadpool_limits(limits=WORKER_THREADS), RunStore().job("tune-worker", name, f"Worker {WORKER}"):
             study.optimize(objective, n_trials=n_trials, timeout=timeout, catch=CATCH, callbacks=callbacks)
     finally:
         study.set_user_attr(f"worker:{WORKER}", _worker_record("done", capped=capped))
