@@ -18,11 +18,11 @@ brings them; core.common keeps the files).
   limit after which a silent job is shown as failed.
 """
 from core.runs._heartbeat import HEARTBEAT_S, STALE_AFTER_S, Job, pid_alive, running_as_job
-from core.runs._jobs import JOB_STATUSES, JobProgress
+from core.runs._jobs import JOB_STATUSES, JobProgress, launch_detached
 from core.runs._passwords import check_password, hash_password
 from core.runs._schema import prepare_database, schema_lock
 from core.runs._shares import ShareLink
 from core.runs._store import STATUSES, Run, RunStore, save_trained
 
-__all__ = ["HEARTBEAT_S", "JOB_STATUSES", "STALE_AFTER_S", "STATUSES", "Job", "JobProgress", "Run", "RunStore", "running_as_job", "ShareLink", "check_password",
+__all__ = ["HEARTBEAT_S", "JOB_STATUSES", "STALE_AFTER_S", "STATUSES", "Job", "JobProgress", "Run", "RunStore", "launch_detached", "running_as_job", "ShareLink", "check_password",
            "hash_password", "pid_alive", "prepare_database", "save_trained", "schema_lock"]

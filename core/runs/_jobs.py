@@ -32,6 +32,15 @@ def job_command(job_id: str) -> list[str]:
     return [sys.executable, "-m", "core", "job", "--id", job_id]
 
 
+def launch_detached(cmd: list[str], log_path: Path, env: dict[str, str] | None = None) -> int:
+    """Start `cmd` from the repository root in a session of its own, so it outlives the caller, its output
+    appended to `log_path`; → its pid. `env`: variables added to this process's."""
+    with open(log_path, "ab") as log:
+        proc = subprocess.Popen(cmd, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                start_new_session=True, env=os.environ | (env or {}))
+    return proc.pid
+
+
 def job_log(job_id: str, create: bool = True) -> Path:
     """Where this machine keeps the output of a job's process (`create`: make the folder)."""
     folder = home() / "jobs"
@@ -79,10 +88,7 @@ class BackgroundJobs:
     def launch_job(self, job_id: str, env: dict[str, str] | None = None) -> Job:
         """Start the process of a queued job (`python -m core job --id ID`, which runs its kind): detached, so it
         outlives the caller; its output goes to `job_log(id)`. `env`: variables added to this process's."""
-        with open(job_log(job_id), "ab") as log:
-            proc = subprocess.Popen(job_command(job_id), cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT,
-                                    stdin=subprocess.DEVNULL, start_new_session=True, env=os.environ | (env or {}))
-        self.job_launched(job_id, proc.pid)
+        self.job_launched(job_id, launch_detached(job_command(job_id), job_log(job_id), env))
         return self.get_job(job_id)
 
     def job_launched(self, job_id: str, pid: int) -> None:

@@ -10,19 +10,15 @@ from __future__ import annotations
 import json
 import os
 import socket
-import subprocess
 import sys
 import time
 import traceback
-from pathlib import Path
 
 from core.data import load_dataset
 from core.common import ModelDeckError
 from core.models import ModelSpec, World, local_batch_size, make_estimator
 from core.data import PrepOptions
-from core.runs import Run, RunStore
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from core.runs import Run, RunStore, launch_detached
 
 
 def queue_run(store: RunStore, dataset, spec: ModelSpec, prep: PrepOptions, name: str | None = None,
@@ -70,13 +66,10 @@ def job_command(run_id: str, processes: int = 1) -> list[str]:
 def start_background(run_id: str, processes: int = 1) -> int:
     """Launch the run's job detached from the app (`job_command`); returns its pid (torchrun's, for several
     processes; rank 0 records its own pid when it starts)."""
-    env = os.environ.copy()
-    if processes > 1 and _loopback():
-        env.setdefault("GLOO_SOCKET_IFNAME", _loopback())
-    log = open(RunStore().folder(run_id) / "job.log", "ab")
-    proc = subprocess.Popen(job_command(run_id, processes), cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT,
-                            stdin=subprocess.DEVNULL, start_new_session=True, env=env)
-    return proc.pid
+    env = {}
+    if processes > 1 and _loopback() and "GLOO_SOCKET_IFNAME" not in os.environ:
+        env["GLOO_SOCKET_IFNAME"] = _loopback()
+    return launch_detached(job_command(run_id, processes), RunStore().folder(run_id) / "job.log", env)
 
 
 class _ThrottledProgress:
