@@ -26,11 +26,21 @@ def worker(name: str, trials: int) -> subprocess.Popen:
                             env=os.environ | {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"})
 
 
-def wait_until(condition, timeout: float = 60.0, every: float = 0.1) -> None:
+def wait_until(condition, timeout: float = 60.0, every: float = 0.1, state=None) -> None:
+    """Poll `condition`; on timeout fail with `state()` (what the study looked like) when given."""
     deadline = time.time() + timeout
     while not condition():
-        assert time.time() < deadline, "timed out"
+        assert time.time() < deadline, f"timed out; {state() if state else ''}"
         time.sleep(every)
+
+
+def study_state(name: str) -> str:
+    """Trials, worker records and worker jobs of a study, for a failure message."""
+    from core.runs import RunStore
+    status = tune.study_status(name)
+    trials = [(t.number, t.state.name, t.user_attrs.get("worker")) for t in status.trials]
+    jobs = [(j.id, j.status, j.pid, j.error) for j in RunStore().jobs(kind="tune", subject=name)]
+    return f"trials {trials}; workers {status.workers}; jobs {jobs}; done {status.done}"
 
 
 def slow_mlp_study(budget: int = 10) -> str:
@@ -91,7 +101,7 @@ def test_the_survivor_finishes_the_budget_of_a_killed_worker(fresh_home, monkeyp
     mine = lambda t: t.user_attrs.get("worker") == f"{socket.gethostname()}:{victim}"  # noqa: E731
     wait_until(lambda: any(mine(t) for t in running_trials(name)), timeout=90)
     os.kill(victim, signal.SIGKILL)
-    wait_until(lambda: tune.study_status(name).done, timeout=180, every=0.5)
+    wait_until(lambda: tune.study_status(name).done, timeout=180, every=0.5, state=lambda: study_state(name))
     status = tune.study_status(name)
     assert [t.number for t in status.trials] == list(range(4)) and status.n_running == 0
     lost = [t for t in status.trials if t.state.name == "FAIL"]
