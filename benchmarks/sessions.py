@@ -13,9 +13,12 @@ import asyncio
 import hashlib
 import os
 import re
+import signal
+import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -228,14 +231,54 @@ def store_runs_by_owner(owner: str) -> set[str]:
     return {r.id for r in RunStore().list() if r.owner == owner}
 
 
+# ---------------------------------------------------------------- a Streamlit server for browsers (tests too)
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status == 200 and response.read().decode().strip() == "ok"
+    except OSError:
+        return False
+
+
+def stop_process_group(proc: subprocess.Popen) -> None:
+    """Terminate a server's whole process group (streamlit may start children), then make sure it is gone."""
+    if proc.poll() is not None:
+        return
+    for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(timeout=wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+@dataclass
+class Server:
+    url: str
+    log_path: Path
+    proc: subprocess.Popen
+
+    def log_tail(self, chars: int = 4000) -> str:
+        return self.log_path.read_text(errors="replace")[-chars:]
+
+
 @contextmanager
 def serve(home: Path, log_path: Path, extra_env: dict | None = None, port: int | None = None,
           extra_args: tuple[str, ...] = (), script: str = "streamlit_app.py"):
     """`streamlit run streamlit_app.py` (or another `script`) on a free port (or `port`) of 127.0.0.1 with
-    MODELDECK_HOME=`home` (the browser tests' server, tests/test_e2e_browser.py); yields its Server, stopped
-    afterwards."""
-    from tests.test_e2e_browser import Server, _free_port, _healthy, _stop
-    port = port or _free_port()
+    MODELDECK_HOME=`home` and no shared database; yields its Server, stopped afterwards (the browser tests'
+    server too)."""
+    port = port or free_port()
     env = {**os.environ, "MODELDECK_HOME": str(home), "PYTHONUNBUFFERED": "1", **(extra_env or {})}
     env.pop("MODELDECK_DB_URL", None)
     cmd = [sys.executable, "-m", "streamlit", "run", script, "--server.headless", "true",
@@ -247,10 +290,11 @@ def serve(home: Path, log_path: Path, extra_env: dict | None = None, port: int |
     server = Server(f"http://127.0.0.1:{port}", log_path, proc)
     try:
         deadline = time.monotonic() + 90
-        while not _healthy(f"{server.url}/_stcore/health"):
+        while not healthy(f"{server.url}/_stcore/health"):
             if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"streamlit did not start (exit {proc.poll()}):\n{server.log_tail()}")
+                raise RuntimeError(f"streamlit did not start on port {port} (exit {proc.poll()}):\n"
+                                   f"{server.log_tail(3000)}")
             time.sleep(0.3)
         yield server
     finally:
-        _stop(proc)
+        stop_process_group(proc)

@@ -11,27 +11,19 @@ from __future__ import annotations
 
 import os
 import re
-import signal
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from benchmarks.sessions import CHROMIUM, CHROMIUM_ARGS, Server, serve
 
 pytestmark = pytest.mark.e2e
 
 REPO = Path(__file__).resolve().parents[1]
 SCREENSHOTS = REPO / "screenshots"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 VIEWPORT = {"width": 1400, "height": 1000}
-SERVER_START_TIMEOUT = 60.0     # seconds until /_stcore/health must answer "ok"
 SCRIPT_TIMEOUT_MS = 60_000      # an ordinary script run must finish within this
 # Training runs inside the script. Gradient boosting + 5-fold CV takes ~4 s on an idle 2-core box, but scikit-learn's
 # OpenMP threads busy-wait, so on a box shared with other CPU-heavy jobs the same click has taken over 60 s.
@@ -41,72 +33,12 @@ SETTLE_MS = 300                 # let the frontend paint after the script finish
 
 
 # ---------------------------------------------------------------- server
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return response.status == 200 and response.read().decode().strip() == "ok"
-    except OSError:
-        return False
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    """Terminate the server's whole process group (streamlit may start children), then make sure it is gone."""
-    if proc.poll() is not None:
-        return
-    for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            proc.wait(timeout=wait)
-            return
-        except subprocess.TimeoutExpired:
-            continue
-
-
-@dataclass
-class Server:
-    url: str
-    log_path: Path
-    proc: subprocess.Popen
-
-    def log_tail(self, chars: int = 4000) -> str:
-        return self.log_path.read_text(errors="replace")[-chars:]
-
-
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
     """The app served on 127.0.0.1:<free port> with an empty MODELDECK_HOME; stopped at the end of the module."""
     home = tmp_path_factory.mktemp("modeldeck-e2e-home")
-    log_path = tmp_path_factory.mktemp("modeldeck-e2e-log") / "streamlit.log"
-    port = _free_port()
-    env = {**os.environ, "MODELDECK_HOME": str(home), "PYTHONUNBUFFERED": "1"}
-    env.pop("MODELDECK_DB_URL", None)
-    cmd = [sys.executable, "-m", "streamlit", "run", "streamlit_app.py",
-           "--server.headless", "true", "--server.address", "127.0.0.1", "--server.port", str(port),
-           "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, start_new_session=True)
-    try:
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + SERVER_START_TIMEOUT
-        while not _healthy(f"{base}/_stcore/health"):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                tail = log_path.read_text(errors="replace")[-3000:]
-                pytest.fail(f"streamlit did not become healthy on port {port} "
-                            f"(exit code {proc.poll()}); log tail:\n{tail}")
-            time.sleep(0.3)
-        yield Server(base, log_path, proc)
-    finally:
-        _stop(proc)
+    with serve(home, tmp_path_factory.mktemp("modeldeck-e2e-log") / "streamlit.log") as server:
+        yield server
 
 
 # ---------------------------------------------------------------- browser

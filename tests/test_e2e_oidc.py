@@ -14,7 +14,7 @@ import urllib.request
 
 import pytest
 
-from benchmarks.sessions import CHROMIUM, serve
+from benchmarks.sessions import CHROMIUM, free_port, serve
 from tests.test_e2e_browser import browser  # noqa: F401  (the shared Chromium fixture)
 
 pytestmark = pytest.mark.e2e
@@ -38,11 +38,6 @@ const { OAuth2Server } = require('oauth2-mock-server');
 """
 
 
-def _free_port() -> int:
-    from tests.test_e2e_browser import _free_port as free
-    return free()
-
-
 @pytest.fixture(scope="module")
 def provider(tmp_path_factory):
     """The mock OpenID Connect provider on 127.0.0.1; yields (issuer URL, file holding the e-mail it signs in)."""
@@ -54,7 +49,7 @@ def provider(tmp_path_factory):
     if installed.returncode != 0:
         pytest.skip(f"oauth2-mock-server could not be installed: {installed.stderr[-300:]}")
     (folder / "mock.js").write_text(MOCK)
-    email_file, port = folder / "email.txt", _free_port()
+    email_file, port = folder / "email.txt", free_port()
     email_file.write_text("ana@example.org")
     proc = subprocess.Popen(["node", str(folder / "mock.js")], cwd=folder, stdout=subprocess.PIPE, text=True,
                             env=os.environ | {"MOCK_PORT": str(port), "MOCK_EMAIL_FILE": str(email_file)},
@@ -74,7 +69,7 @@ def app(provider, tmp_path_factory):
     pytest.importorskip("authlib", reason="streamlit[auth] (Authlib) is needed for st.login")
     issuer, _email = provider
     folder = tmp_path_factory.mktemp("oidc-app")
-    port = _free_port()
+    port = free_port()
     secrets = folder / "secrets.toml"
     secrets.write_text(f"""
 [modeldeck]

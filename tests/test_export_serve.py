@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import math
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -13,6 +12,7 @@ import httpx
 import numpy as np
 import pytest
 
+from benchmarks.sessions import free_port
 from core import compress as export
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -83,12 +83,6 @@ def test_sklearn_without_converter_says_so(tmp_path):
 
 
 # ---------------------------------------------------------------- the server
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def served_run(tmp_path_factory):
     """A churn MLP run (numeric + categorical features) and a server started with `python -m core serve`."""
@@ -100,7 +94,7 @@ def served_run(tmp_path_factory):
                            capture_output=True, text=True, timeout=120)
     assert train.returncode == 0, train.stderr
     run_id = next(line.split("?run=")[1] for line in train.stdout.splitlines() if "?run=" in line).strip()
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "core", "serve", "--run", run_id, "--port", str(port)], cwd=ROOT,
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     base = f"http://127.0.0.1:{port}"
@@ -194,5 +188,5 @@ def test_serve_cli_rejects_unknown_variant(served_run):
     run_id, _base, home = served_run
     env = {**os.environ, "MODELDECK_HOME": str(home)}
     out = subprocess.run([sys.executable, "-m", "core", "serve", "--run", run_id, "--variant", "nope", "--port",
-                          str(_free_port())], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+                          str(free_port())], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert out.returncode == 2 and "Variant 'nope'" in out.stderr
