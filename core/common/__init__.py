@@ -9,9 +9,9 @@ from core.common._config import DEFAULT_SEED, db_url, home
 from core.common._errors import ModelDeckError
 from core.common._io import atomic_open, atomic_write
 from core.common._numbers import fmt_bytes, fmt_ms, fmt_percent, sample_positions, softmax
-from core.common._progress import Cancelled, Progress, interrupt_on_sigterm, no_progress, sub_progress
+from core.common._progress import Cancelled, Progress, Throttle, interrupt_on_sigterm, no_progress, sub_progress
 from core.common._versions import library_versions
 
 __all__ = ["DEFAULT_SEED", "db_url", "home", "ModelDeckError", "atomic_open", "atomic_write", "fmt_bytes", "fmt_ms",
-           "fmt_percent", "sample_positions", "softmax", "Cancelled", "Progress", "interrupt_on_sigterm", "no_progress", "sub_progress", "library_versions",
+           "fmt_percent", "sample_positions", "softmax", "Cancelled", "Progress", "Throttle", "interrupt_on_sigterm", "no_progress", "sub_progress", "library_versions",
            "fetch_shared", "fetch_shared_tree", "shared_folder", "store_shared_tree"]

@@ -2,9 +2,24 @@
 callback raises `Cancelled` once the user asked the job to stop."""
 from __future__ import annotations
 
+import time
 from typing import Any, Callable
 
 Progress = Callable[..., Any]
+
+
+class Throttle:
+    """When a progress write to a store is due: at most every `interval` seconds, and always at the end."""
+
+    def __init__(self, interval: float = 0.5):
+        self.interval, self.last = interval, 0.0
+
+    def due(self, fraction: float) -> bool:
+        moment = time.monotonic()
+        if moment - self.last >= self.interval or fraction >= 1.0:
+            self.last = moment
+            return True
+        return False
 
 
 class Cancelled(BaseException):

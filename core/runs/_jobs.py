@@ -15,11 +15,10 @@ import json
 import os
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
-from core.common import Cancelled, ModelDeckError, atomic_write, home
+from core.common import Cancelled, ModelDeckError, Throttle, atomic_write, home
 from core.runs._heartbeat import HEARTBEAT_S, HOST, Beat, Job, now
 from core.runs._schema import jobs_table
 
@@ -165,11 +164,8 @@ class JobProgress:
     seconds (and at the end), and raises `Cancelled` once the job's cancel was requested."""
 
     def __init__(self, store: BackgroundJobs, job_id: str, interval: float = 0.5):
-        self.store, self.job_id, self.interval, self.last = store, job_id, interval, 0.0
+        self.store, self.job_id, self.throttle = store, job_id, Throttle(interval)
 
     def __call__(self, fraction: float, message: str = "", *_extra, **_named) -> None:
-        moment = time.monotonic()
-        if moment - self.last >= self.interval or fraction >= 1.0:
-            self.last = moment
-            if self.store.report_job(self.job_id, fraction, message):
-                raise Cancelled("The job was cancelled.")
+        if self.throttle.due(fraction) and self.store.report_job(self.job_id, fraction, message):
+            raise Cancelled("The job was cancelled.")

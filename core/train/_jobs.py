@@ -11,11 +11,10 @@ import json
 import os
 import socket
 import sys
-import time
 import traceback
 
 from core.data import load_dataset
-from core.common import ModelDeckError
+from core.common import ModelDeckError, Throttle
 from core.models import ModelSpec, World, local_batch_size, make_estimator
 from core.data import PrepOptions
 from core.runs import Run, RunStore, launch_detached
@@ -76,13 +75,11 @@ class _ThrottledProgress:
     """Writes progress to the store at most every `interval` seconds (and always at the end)."""
 
     def __init__(self, store: RunStore, run_id: str, interval: float = 0.5):
-        self.store, self.run_id, self.interval, self.last = store, run_id, interval, 0.0
+        self.store, self.run_id, self.throttle = store, run_id, Throttle(interval)
 
     def __call__(self, fraction: float, message: str, history=None) -> None:
-        now = time.monotonic()
-        if now - self.last >= self.interval or fraction >= 1.0:
+        if self.throttle.due(fraction):
             self.store.set_progress(self.run_id, fraction, message, history)
-            self.last = now
 
 
 def run_job(run_id: str, cv_folds: int = 5, world: World | None = None) -> Run:
