@@ -191,3 +191,18 @@ def test_shared_link_is_read_only(fresh_home):
     metrics = open_page("pages/metrics.py", share=token)
     assert_clean(metrics)
     assert any(run.name in h.value for h in metrics.subheader)
+
+
+def test_the_loss_curve_says_what_it_shows(fresh_home):
+    """The MLP trains on every training row by default: its curve is the training loss only, and the page says so
+    (it used to name the best 'validation' epoch from the training loss)."""
+    from ui.training import curve_sentence
+    at = open_page("pages/train.py")
+    selectbox(at, "train_family").select("mlp").run()
+    button(at, "train_go").click().run()
+    assert_clean(at)
+    said = [c.value for c in at.caption if c.value.startswith("Trained ")]
+    assert len(said) == 1 and "no rows were held out for validation" in said[0] and "best validation" not in said[0]
+    history = [{"epoch": 1, "train_loss": 0.5, "val_loss": 0.6}, {"epoch": 2, "train_loss": 0.3, "val_loss": 0.4},
+               {"epoch": 3, "train_loss": 0.2, "val_loss": 0.45}]
+    assert curve_sentence(history) == "Trained 3 epochs; the best validation loss came at epoch 2."

@@ -86,9 +86,20 @@ def show_result(trained) -> None:
         st.warning(warning)
     if trained.history:
         chart(charts_train.loss_curve_figure(trained.history, f"{trained.title}: loss per epoch"))
-        best = min(trained.history, key=lambda h: h["val_loss"] if h.get("val_loss") is not None else h["train_loss"])
-        caption(f"Trained {len(trained.history)} epochs; the best validation loss came at epoch {best['epoch']}.")
+        caption(curve_sentence(trained.history))
     st.page_link("pages/metrics.py", label="See the full metric report →", icon=":material/insights:")
+
+
+def curve_sentence(history: list[dict]) -> str:
+    """What the loss curve shows: the epoch of the best validation loss, or, when no rows were held out for
+    validation, that the curve is the training loss only."""
+    validated = [h for h in history if h.get("val_loss") is not None]
+    if validated:
+        best = min(validated, key=lambda h: h["val_loss"])
+        return f"Trained {len(history)} epochs; the best validation loss came at epoch {best['epoch']}."
+    return (f"Trained {len(history)} epochs on every training row: no rows were held out for validation, so the "
+            "curve is the training loss only (set 'Rows held out for early stopping' above 0 to watch a validation "
+            "loss; cross-validation scores, when computed, show whether it memorised).")
 
 
 @st.fragment(run_every=1.0)
