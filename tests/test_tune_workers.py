@@ -169,3 +169,18 @@ def test_worker_command_reports_bad_input(argv, message, fresh_home, capsys):
     from core.__main__ import main
     assert main(["tune-worker", *argv]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_a_trial_whose_worker_died_before_its_first_heartbeat_is_marked_failed(fresh_home):
+    """Optuna's heartbeat check skips a running trial with no heartbeat yet: a worker killed in that instant left
+    its trial running for ever, and the search never done. A trial whose worker process here is gone is failed."""
+    name = slow_mlp_study(budget=4)
+    study, _ = tune_impl.load_study(name, worker=None)
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    orphan, alive = study.ask(), study.ask()                      # RUNNING, never a heartbeat
+    orphan.set_user_attr("worker", f"{socket.gethostname()}:{gone.pid}")
+    alive.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
+    status = tune.study_status(name)
+    assert [t.state.name for t in status.trials] == ["FAIL", "RUNNING"]
+    assert "stopped answering" in status.fail_reasons()[0]
