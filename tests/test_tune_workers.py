@@ -126,6 +126,10 @@ def test_cancelling_a_worker_job_stops_it_after_its_trial(fresh_home):
     wait_until(lambda: store.get_job(job.id).progress > 0, timeout=120)
     seen = store.get_job(job.id)
     assert seen.status == "running" and "of 10 trials finished" in seen.message
+    assert re.fullmatch(r"trial \d+ \w+( accuracy [\d.]+%)? \(lr [\d.e-]+\) — \d+ of 10 trials finished", seen.message,
+                        re.I), seen.message                    # settings rounded, no Python dict
+    assert tune.settings_text({"lr": 0.00012219163423992245, "hidden": "64", "sizes": (32, 16)}) == \
+        "lr 0.0001222, hidden 64, sizes 32, 16"
     store.request_cancel(job.id)
     wait_until(lambda: store.get_job(job.id).finished, timeout=120)
     assert store.get_job(job.id).status == "cancelled"

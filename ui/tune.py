@@ -246,12 +246,6 @@ def _charts(status: TuneStatus) -> None:
 
 
 # ---------------------------------------------------------------- the best configuration
-def _value_text(value) -> str:
-    if isinstance(value, (list, tuple)):
-        return ", ".join(map(str, value))
-    return f"{value:.4g}" if isinstance(value, float) else str(value)
-
-
 def best_panel(status: TuneStatus, dataset) -> None:
     """The best configuration so far and a one-click 'train it as a normal run'."""
     best = status.best
@@ -261,7 +255,7 @@ def best_panel(status: TuneStatus, dataset) -> None:
     spec = status.best_spec()
     labels = {p.name: p.label for p in family(spec.family).params}
     tuned = {d.name for d in status.config.space.dims}
-    st.dataframe([{"setting": labels[k], "value": _value_text(v), "tuned": k in tuned} for k, v in spec.params.items()],
+    st.dataframe([{"setting": labels[k], "value": tune.value_text(v), "tuned": k in tuned} for k, v in spec.params.items()],
                  hide_index=True)
     config, metric = status.config, status.metric
     caption(f"Trial {best.number} scored {metric.format(best.value)} cross-validated {metric.label.lower()} on the "

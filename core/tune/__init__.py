@@ -23,6 +23,7 @@ Optuna, scikit-learn and pandas are imported inside the functions that need them
 """
 from core.tune._config import (
     CLOSE, COMPARE_STRATEGIES, DEFAULT_METRIC, METRICS, STRATEGIES, Metric, TuneConfig, check_config, metric_for,
+    settings_text, value_text,
 )
 from core.tune._space import DEFAULT_RANGES, Dim, SearchSpace, default_space
 from core.tune._table import space_from_table, space_table
@@ -36,7 +37,7 @@ from core.tune._compare import compare_sentence, group_statuses, start_compariso
 __all__ = [
     # what a search optimises
     "CLOSE", "COMPARE_STRATEGIES", "DEFAULT_METRIC", "METRICS", "STRATEGIES", "Metric", "TuneConfig", "check_config",
-    "metric_for",
+    "metric_for", "settings_text", "value_text",
     # search spaces
     "DEFAULT_RANGES", "Dim", "SearchSpace", "default_space", "space_from_table", "space_table",
     # studies

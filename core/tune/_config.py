@@ -136,3 +136,15 @@ def check_config(config: TuneConfig, task: str) -> TuneConfig:
                                  "setting, tune fewer settings, or pick random or Bayesian search.")
         budget = min(budget, size)     # a grid search ends when every point is tried
     return replace(config, direction=metric.direction, budget=budget)
+
+
+def value_text(value) -> str:
+    """A setting's value for people: a float to 4 significant digits, a list joined with commas."""
+    if isinstance(value, (list, tuple)):
+        return ", ".join(map(str, value))
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def settings_text(params: dict) -> str:
+    """'lr 0.0001222, dropout 0.3669, batch_size 147' (a trial's settings in a progress line or a log)."""
+    return ", ".join(f"{name} {value_text(value)}" for name, value in params.items())

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Callable
 
 from core.common import ModelDeckError, Progress
-from core.tune._config import Metric
+from core.tune._config import Metric, settings_text
 from core.tune._objective import Objective
 from core.tune._storage import STOP_ATTR, WORKER, load_study, now, quiet_optuna, study_attrs
 
@@ -91,7 +91,7 @@ def _progress_callback(progress: Progress, budget: int, metric: Metric):
     its finished trials kept)."""
     def report(study, trial) -> None:
         finished = _count(study, _FINISHED)
-        progress(min(finished / max(budget, 1), 1.0), f"Worker {WORKER}: {_trial_line(trial, metric)} — "
+        progress(min(finished / max(budget, 1), 1.0), f"{_trial_line(trial, metric)} — "
                                                       f"{finished} of {budget} trials finished")
     return report
 
@@ -154,7 +154,7 @@ def run_worker(name: str, n_trials: int | None = None, timeout: float | None = N
 def _trial_line(trial, metric: Metric) -> str:
     state = trial.state.name.lower()
     value = f" {metric.label} {metric.format(trial.value)}" if trial.value is not None else ""
-    return f"trial {trial.number} {state}{value} {trial.params}"
+    return f"trial {trial.number} {state}{value} ({settings_text(trial.params)})"
 
 
 def start_workers(name: str, n_workers: int = 1, n_trials: int | None = None, store=None) -> list[int]:
