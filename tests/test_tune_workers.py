@@ -188,3 +188,22 @@ def test_a_trial_whose_worker_died_before_its_first_heartbeat_is_marked_failed(f
     status = tune.study_status(name)
     assert [t.state.name for t in status.trials] == ["FAIL", "RUNNING"]
     assert "stopped answering" in status.fail_reasons()[0]
+
+
+def test_a_worker_that_started_behind_another_takes_its_slot_when_it_dies(fresh_home):
+    """A worker that starts while the last slot is kept for a live worker ahead of it (whose trial is running) must
+    not fix its own count then: when the one ahead dies, it takes the slot over and the search ends done (seen under
+    load: the survivor stopped one trial short and the search was never done)."""
+    import threading
+    from datetime import datetime, timezone
+    name = tune.create_study(TuneConfig(IRIS, tune.default_space("linear"), "accuracy", "random", budget=3,
+                                        cv_folds=2))
+    study, _ = tune_impl.load_study(name, worker=None)
+    ahead = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    study.set_user_attr("worker:!ahead", {"host": socket.gethostname(), "pid": ahead.pid, "state": "running",
+                                          "seen": datetime.now(timezone.utc).isoformat(), "capped": False})
+    study.ask().set_user_attr("worker", f"{socket.gethostname()}:{ahead.pid}")     # its trial, running
+    threading.Timer(3.0, lambda: (ahead.kill(), ahead.wait())).start()
+    assert tune.run_worker(name) == 2            # one trial, a wait for the slot kept for the other, then that slot
+    status = tune.study_status(name)
+    assert [t.state.name for t in status.trials] == ["FAIL", "COMPLETE", "COMPLETE"] and status.done

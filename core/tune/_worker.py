@@ -129,8 +129,11 @@ def run_worker(name: str, n_trials: int | None = None, timeout: float | None = N
     # Optuna's callback looks after each trial: check before the first one too (no trial for a spent budget)
     _wait_for_the_last_slots(study, budget, capped, deadline)
     left = _limit(study, budget, capped) - _count(study, BUDGET_STATES)
-    n_trials = left if n_trials is None else min(int(n_trials), left)
-    if n_trials <= 0 or study.user_attrs.get(STOP_ATTR):
+    # Without a cap, no count is fixed here: the budget callback stops this worker once the budget is spent, so a
+    # worker that started while a slot was kept for a worker ahead of it takes that slot over if that one dies
+    # (fixed at `left`, it stopped one trial short and the search was never done).
+    n_trials = None if not capped else min(int(n_trials), left)
+    if left <= 0 or (capped and n_trials <= 0) or study.user_attrs.get(STOP_ATTR):
         return 0
     objective = Objective(config, load_dataset(config.dataset_key))
     ran: list[int] = []
