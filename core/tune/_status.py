@@ -150,10 +150,10 @@ def duration(seconds: float) -> str:
     return f"{hours} h {minutes:02d} min"
 
 
-def fail_trials_of_gone_workers(study) -> None:
-    """Mark failed the running trials whose worker process on this machine is gone. Optuna's heartbeat check
-    (`fail_stale_trials`) skips a trial that has no heartbeat yet, so a worker killed in the instant between
-    starting a trial and its first heartbeat left that trial running for ever (and its search never done)."""
+def fail_trials_of_gone_workers(study, trials: list) -> bool:
+    """Mark failed the running `trials` whose worker process on this machine is gone; → whether any was. Optuna's
+    heartbeat check (`fail_stale_trials`) skips a trial that has no heartbeat yet, so a worker killed in the instant
+    between starting a trial and its first heartbeat left that trial running for ever (and its search never done)."""
     import socket
 
     from optuna.exceptions import UpdateFinishedTrialError
@@ -161,15 +161,17 @@ def fail_trials_of_gone_workers(study) -> None:
 
     from core.runs import pid_alive
     from core.tune._storage import _note_lost_trial
-    here = socket.gethostname()
-    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+    here, failed = socket.gethostname(), False
+    for trial in trials:
         host, _, pid = str(trial.user_attrs.get("worker", "")).rpartition(":")
-        if host == here and pid.isdigit() and not pid_alive(int(pid)):
+        if trial.state == TrialState.RUNNING and host == here and pid.isdigit() and not pid_alive(int(pid)):
             try:
                 study._storage.set_trial_state_values(trial._trial_id, state=TrialState.FAIL)
             except UpdateFinishedTrialError:      # it ended meanwhile after all
                 continue
             _note_lost_trial(study, trial)
+            failed = True
+    return failed
 
 
 def study_status(name: str) -> TuneStatus:
@@ -180,9 +182,11 @@ def study_status(name: str) -> TuneStatus:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ExperimentalWarning)
         optuna.storages.fail_stale_trials(study)
-    fail_trials_of_gone_workers(study)
+    trials = study.get_trials(deepcopy=False)
+    if fail_trials_of_gone_workers(study, trials):      # read once; again only when a trial was just failed
+        trials = study.get_trials(deepcopy=False)
+    trials = sorted(trials, key=lambda t: t.number)
     attrs = study.user_attrs
-    trials = sorted(study.get_trials(deepcopy=False), key=lambda t: t.number)
     return TuneStatus(
         name=name, config=config, task=attrs.get("task", "classification"),
         dataset_name=attrs.get("dataset_name", config.dataset_key), trials=trials,
